@@ -1,0 +1,1 @@
+"""Benchmarks that print measured figures; results are recorded in bench/RESULTS.md."""

@@ -1,0 +1,82 @@
+"""Throughput of the core: rule engine alone, full triage, import; each prints comments per second."""
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+from pathlib import Path
+
+from bench.generate import texts, write_jsonl
+from moderation.config import PROJECT_ROOT
+from moderation.pipeline import Item, Pipeline, triage_stored
+from moderation.rules import CommentContext, load_ruleset
+from moderation.scoring.lexicon import LexiconScorer
+
+RULES = Path(os.environ.get("BENCH_RULES", PROJECT_ROOT / "rules"))
+
+
+def _rate(n: int, seconds: float) -> str:
+    return f"{n / seconds:,.0f} comments/s ({n:,} in {seconds:.2f} s)"
+
+
+def rule_engine(n: int) -> str:
+    """Rules alone on one core: tokenising, word lists, links, addressing; model scores given as inputs."""
+    rs = load_ruleset(RULES)
+    data = texts(n)
+    zeros = {label: 0.0 for label in rs.model_labels}
+    start = time.perf_counter()
+    hits = 0
+    for text, lang in data:
+        hits += bool(rs.evaluate(CommentContext(text, language=lang, scores=zeros)).hits)
+    elapsed = time.perf_counter() - start
+    return f"rule engine: {_rate(n, elapsed)}; {hits / n:.1%} with a hit"
+
+
+def triage(n: int, batch: int = 1000) -> str:
+    """Language detection + lexicon scorer + rules + triage policy, in memory, one process."""
+    rs = load_ruleset(RULES)
+    pipeline = Pipeline(rs, [LexiconScorer(rs)])
+    data = [Item(text) for text, _ in texts(n)]
+    start = time.perf_counter()
+    decisions: dict[str, int] = {}
+    for i in range(0, n, batch):
+        for a in pipeline.assess(data[i:i + batch]):
+            decisions[a.decision.value] = decisions.get(a.decision.value, 0) + 1
+    elapsed = time.perf_counter() - start
+    return f"triage (language + lexicon + rules + policy): {_rate(n, elapsed)}; {decisions}"
+
+
+def import_and_store(n: int, url: str | None = None) -> list[str]:
+    """Parse a JSONL file and write it (threads rebuilt); then triage everything stored, end to end."""
+    from moderation.importers import parse  # noqa: PLC0415
+    from moderation.store import Database  # noqa: PLC0415
+    from moderation.store.loading import load_batch  # noqa: PLC0415
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = write_jsonl(Path(tmp) / "bench.jsonl", n)
+        db = Database(url or f"sqlite:///{tmp}/bench.db")
+        label = db.dialect
+        start = time.perf_counter()
+        batch = parse(path)
+        parsed = time.perf_counter()
+        with db.session() as session:
+            report = load_batch(session, batch)
+        loaded = time.perf_counter()
+        rs = load_ruleset(RULES)
+        summary = triage_stored(db, Pipeline(rs, [LexiconScorer(rs)]), batch_size=1000)
+        triaged = time.perf_counter()
+        db.dispose()
+    return [f"import into {label}: {_rate(n, loaded - start)} (parse {parsed - start:.2f} s, write "
+            f"{loaded - parsed:.2f} s; {report.replies:,} replies)",
+            f"triage stored in {label} (read, assess, write results): {_rate(summary['triaged'], triaged - loaded)}"]
+
+
+def main(n: int = 100_000, postgres: str | None = None) -> None:
+    print(f"# core benchmarks, n={n:,}, python {os.sys.version.split()[0]}, {os.cpu_count()} cpus")
+    print(rule_engine(n))
+    print(triage(n))
+    for line in import_and_store(n):
+        print(line)
+    if postgres:
+        for line in import_and_store(n, postgres):
+            print(line)

@@ -1,0 +1,22 @@
+"""`python -m bench.run [core] [tuning] [load] [--n N] [--postgres URL]`: run benchmarks and print their figures."""
+from __future__ import annotations
+
+import argparse
+
+from bench import core, load, tuning
+
+SUITES = {"core": core.main, "tuning": tuning.main, "load": load.main}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("suites", nargs="*", default=["core"], choices=sorted(SUITES))
+    parser.add_argument("--n", type=int, default=100_000)
+    parser.add_argument("--postgres", help="also measure against this PostgreSQL URL")
+    args = parser.parse_args()
+    for name in args.suites:
+        SUITES[name](args.n, args.postgres)
+
+
+if __name__ == "__main__":
+    main()

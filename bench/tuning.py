@@ -1,0 +1,52 @@
+"""What-if replay speed: stored comments with their triage results, replayed under a draft rule set."""
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+from bench.generate import import_rows
+from moderation.comments import CommentRecord, ImportBatch
+from moderation.config import PROJECT_ROOT
+from moderation.pipeline import Pipeline, triage_stored
+from moderation.rules import load_ruleset
+from moderation.scoring.lexicon import LexiconScorer
+from moderation.store import Database
+from moderation.store.loading import load_batch
+from moderation.whatif import replay
+
+RULES = PROJECT_ROOT / "rules"
+
+
+def prepare(db: Database, n: int) -> None:
+    """n generated comments, a fifth with a moderator decision, all triaged by the active rules."""
+    batch = ImportBatch("bench", "generated")
+    for i, row in enumerate(import_rows(n)):
+        decision = ("rejected" if i % 10 == 0 else "approved") if i % 5 == 0 else None
+        batch.comments.append(CommentRecord(row["id"], row["article_id"], row["text"], parent_id=row.get("parent_id"),
+                                            author=row["author"], decision=decision))
+    with db.session() as session:
+        load_batch(session, batch)
+    rs = load_ruleset(RULES)
+    triage_stored(db, Pipeline(rs, [LexiconScorer(rs)]), batch_size=2000, workers=2)
+
+
+def main(n: int = 100_000, postgres: str | None = None) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        db = Database(postgres or f"sqlite:///{tmp}/tuning.db")
+        start = time.perf_counter()
+        prepare(db, n)
+        print(f"# what-if replay, n={n:,} on {db.dialect} (prepared in {time.perf_counter() - start:.0f} s)")
+        draft_dir = Path(tmp) / "draft"
+        shutil.copytree(RULES, draft_dir)
+        site = draft_dir / "site.yaml"
+        site.write_text(site.read_text(encoding="utf-8").replace("reject_at: 0.97", "reject_at: 0.90")
+                        .replace("priority: 40", "priority: 45"), encoding="utf-8")
+        active, draft = load_ruleset(RULES), load_ruleset(draft_dir)
+        result = replay(db, draft, active, workers=2)
+        print(f"replay: {result.compared:,} comments in {result.seconds:.2f} s "
+              f"({result.compared / result.seconds:,.0f}/s); changed {sum(result.changes.values()):,}; "
+              f"agreement {json.dumps(result.to_dict()['agreement']['draft'])}")
+        db.dispose()

@@ -1,0 +1,33 @@
+"""gunicorn settings for the desk: `gunicorn -c deploy/gunicorn.conf.py 'web:create_app()'`.
+
+Each worker process opens its own database pool and loads the rules and models once (post_worker_init),
+so the first comment is not the one that pays for loading. Settings come from the environment.
+"""
+import multiprocessing
+import os
+
+bind = os.environ.get("MODERATION_BIND", "127.0.0.1:8000")
+workers = int(os.environ.get("MODERATION_WEB_WORKERS", multiprocessing.cpu_count() * 2))
+# Threads overlap the waits on PostgreSQL and Redis; the CPU work (rules, language, model) holds the GIL,
+# so processes, not threads, are what scale it.
+worker_class = "gthread"
+threads = int(os.environ.get("MODERATION_WEB_THREADS", 4))
+keepalive = 30  # a CMS posting comments keeps its connection
+timeout = 30
+graceful_timeout = 30
+max_requests = 20000  # recycled now and then, staggered so they do not all restart at once
+max_requests_jitter = 2000
+limit_request_line = 8190
+limit_request_fields = 100
+forwarded_allow_ips = os.environ.get("MODERATION_FORWARDED_ALLOW_IPS", "127.0.0.1")
+accesslog = os.environ.get("MODERATION_ACCESS_LOG") or None
+errorlog = "-"
+
+
+def post_worker_init(worker) -> None:  # noqa: ANN001
+    """Open the database and load the pipeline before the first request arrives."""
+    from moderation.pipeline import Item  # noqa: PLC0415
+
+    desk = worker.wsgi.extensions["desk"]
+    desk.db  # noqa: B018 - opens the pool and checks the schema
+    desk.pipeline.assess_one(Item("Guten Morgen, good morning"))  # loads rules, language profiles, models

@@ -1,0 +1,4 @@
+"""`python -m moderation` runs the CLI."""
+from moderation.cli import main
+
+main()

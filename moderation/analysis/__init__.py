@@ -1,0 +1,1 @@
+"""Research side: exports, sentiment, thread metrics and reports."""

@@ -1,0 +1,77 @@
+"""The `moderation` command: import, triage, explain, rules, export, serve, demo (and more per module)."""
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import click
+
+from moderation.config import Config
+
+
+@dataclass
+class State:
+    """Shared by every command: configuration, and the database opened on first use."""
+
+    config: Config
+    explicit_rules: bool = False  # --rules given: use those files, not the active revision in the database
+    _db: object = field(default=None, repr=False)
+
+    def ruleset(self):  # noqa: ANN201 - moderation.rules.RuleSet
+        """The rule set commands use: --rules files if given, else the active revision (bootstrapped from rules/)."""
+        from moderation.rules import RuleError, load_ruleset  # noqa: PLC0415
+        from moderation.store import revisions  # noqa: PLC0415
+
+        try:
+            if self.explicit_rules:
+                return load_ruleset(self.config.rules_path)
+            with self.db.session() as session:
+                return revisions.active_ruleset(session, self.config.rules_path)
+        except RuleError as exc:
+            fail(f"the rule set is invalid:\n{exc}", 1)
+
+    @property
+    def db(self):  # noqa: ANN201 - moderation.store.Database, imported lazily for a fast --help
+        if self._db is None:
+            from moderation.store import Database  # noqa: PLC0415
+
+            self._db = Database(self.config.effective_database_url)
+        return self._db
+
+
+pass_state = click.make_pass_decorator(State)
+
+
+def emit(data: object, as_json: bool, text: str) -> None:
+    """Print JSON for scripts or text for people."""
+    click.echo(json.dumps(data, ensure_ascii=False, indent=None if as_json else 2) if as_json else text)
+
+
+def fail(message: str, code: int = 2) -> None:
+    click.echo(f"error: {message}", err=True)
+    sys.exit(code)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--database", envvar="MODERATION_DATABASE_URL", help="SQLAlchemy URL (default: SQLite in instance/).")
+@click.option("--rules", "rules_path", type=click.Path(path_type=Path), envvar="MODERATION_RULES_PATH",
+              help="Rule file or folder (default: rules/).")
+@click.version_option(package_name="moderation-desk")
+@click.pass_context
+def main(ctx: click.Context, database: str | None, rules_path: Path | None) -> None:
+    """Reader-comment moderation desk and discourse analyzer."""
+    ctx.obj = State(Config.from_env(database_url=database, rules_path=rules_path), explicit_rules=rules_path is not None)
+
+
+def _register() -> None:
+    """Import every module of this package: each adds its own commands to `main`."""
+    import importlib  # noqa: PLC0415
+    import pkgutil  # noqa: PLC0415
+
+    for module in pkgutil.iter_modules(__path__):
+        importlib.import_module(f"{__name__}.{module.name}")
+
+
+_register()

@@ -1,0 +1,55 @@
+"""Commands that run the desk: serve the web app, and the demo."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from moderation.cli import State, main, pass_state
+from moderation.config import PROJECT_ROOT
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True)
+@pass_state
+def serve(state: State, host: str, port: int) -> None:
+    """Serve the web app (review queue, threads, admin, research, API)."""
+    try:
+        from web import create_app  # noqa: PLC0415
+    except ImportError:
+        click.echo("The web review queue is not built yet; use the CLI (import, triage, explain).")
+        return
+    create_app(state.config).run(host=host, port=port)
+
+
+@main.command()
+@click.option("--samples", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              default=PROJECT_ROOT / "samples", show_default=True)
+@click.option("--no-serve", is_flag=True, help="Import and triage only.")
+@click.option("--port", default=5000, show_default=True)
+@click.pass_context
+def demo(ctx: click.Context, samples: Path, no_serve: bool, port: int) -> None:
+    """Fresh SQLite database, the samples imported and triaged, then the web app served."""
+    from moderation.cli.comments import format_summary  # noqa: PLC0415
+    from moderation.importers import parse_batches  # noqa: PLC0415
+    from moderation.pipeline import Pipeline, triage_stored  # noqa: PLC0415
+    from moderation.store import Database  # noqa: PLC0415
+    from moderation.store.loading import load_batch  # noqa: PLC0415
+
+    state: State = ctx.obj
+    db_path = state.config.instance_path / "demo.db"
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{db_path}{suffix}").unlink(missing_ok=True)
+    state.config = state.config.__class__(**{**state.config.__dict__, "database_url": f"sqlite:///{db_path}"})
+    state._db = Database(state.config.effective_database_url)
+    for path in sorted(samples.glob("*.jsonl")):
+        with state.db.session() as session:
+            for batch in parse_batches(path):
+                report = load_batch(session, batch)
+                click.echo(f"imported {path.name}: {report.comments} comments in {report.articles} article(s), "
+                           f"{report.replies} replies")
+    pipeline = Pipeline.from_config(state.config, state.ruleset())
+    click.echo(format_summary(triage_stored(state.db, pipeline)))
+    if not no_serve:
+        ctx.invoke(serve, host="127.0.0.1", port=port)

@@ -1,0 +1,106 @@
+"""Commands on comments: import, triage, explain, export."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from moderation.cli import State, emit, fail, main, pass_state
+
+
+@main.command("import")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--format", "fmt", default="auto", type=click.Choice(["auto", "jsonl", "csv", "wxr", "disqus"]))
+@click.option("--source", help="Source name for ids (default: from the file, or 'default').")
+@click.option("--json", "as_json", is_flag=True, help="Print counts as JSON.")
+@pass_state
+def import_(state: State, path: Path, fmt: str, source: str | None, as_json: bool) -> None:
+    """Import comments with their threads; idempotent; a malformed file writes nothing."""
+    from moderation.importers import ImportFormatError, parse_batches  # noqa: PLC0415
+    from moderation.store.loading import ImportConflict, ImportReport, load_batch  # noqa: PLC0415
+
+    total = ImportReport()
+    try:
+        batches = parse_batches(path, fmt, source)
+        with state.db.session() as session:  # every source of the file, or nothing
+            for batch in batches:
+                total.add(load_batch(session, batch))
+    except (ImportFormatError, ImportConflict) as exc:
+        fail(f"{exc}\nnothing was imported")
+    data = total.to_dict()
+    sources = ", ".join(b.source for b in batches)
+    emit(data, as_json, f"imported {path} ({sources}): " + ", ".join(f"{k} {v}" for k, v in data.items()))
+
+
+@main.command()
+@click.option("--rescore", is_flag=True, help="Assess every stored comment again, not only new ones.")
+@click.option("--batch-size", default=500, show_default=True)
+@click.option("--workers", default=1, show_default=True, help="Processes assessing in parallel.")
+@click.option("--queue", is_flag=True, help="Hand the batches to the Celery workers, with their fast and deep "
+                                            "scorers (inline when no broker is configured).")
+@click.option("--json", "as_json", is_flag=True)
+@pass_state
+def triage(state: State, rescore: bool, batch_size: int, workers: int, queue: bool, as_json: bool) -> None:
+    """Score and triage stored comments not yet triaged."""
+    from moderation.pipeline import Pipeline, triage_stored  # noqa: PLC0415
+
+    if queue:
+        from moderation import tasks  # noqa: PLC0415
+
+        tasks.configure(state.config, db=lambda: state.db)
+        summary = tasks.triage_queued(state.db, rescore=rescore, batch_size=batch_size)
+        emit(summary, as_json, format_summary(summary))
+        return
+    pipeline = Pipeline.from_config(state.config, state.ruleset())
+    for problem in pipeline.load_problems:
+        click.echo(f"warning: {problem}", err=True)
+    summary = triage_stored(state.db, pipeline, rescore=rescore, batch_size=batch_size, workers=workers)
+    emit(summary, as_json, format_summary(summary))
+
+
+def format_summary(s: dict) -> str:
+    lines = [f"triaged {s['triaged']} comments with rule set {s['ruleset_version']}"
+             f" and scorers {', '.join(f'{k} {v}' for k, v in s['scorers'].items()) or 'none'}",
+             f"  approve {s['approve']}   hold {s['hold']}   reject {s['reject']}"
+             f"   (human decision kept: {s['kept_human_decision']}, published but flagged: {s['flagged']})"]
+    if s["with_failures"]:
+        lines.append(f"  {s['with_failures']} held because some evidence could not be computed")
+    return "\n".join(lines)
+
+
+@main.command()
+@click.argument("text")
+@click.option("--lang", help="Language code; detected when omitted.")
+@click.option("--reply-to", help="Text of the comment this one answers.")
+@click.option("--json", "as_json", is_flag=True)
+@pass_state
+def explain(state: State, text: str, lang: str | None, reply_to: str | None, as_json: bool) -> None:
+    """The decision for one text, with every hit: rule, stated rule, spans, score, threshold."""
+    from moderation.pipeline import Item, Pipeline  # noqa: PLC0415
+
+    pipeline = Pipeline.from_config(state.config, state.ruleset())
+    a = pipeline.assess_one(Item(text, language=lang, is_reply=reply_to is not None, parent_text=reply_to))
+    lines = [f"{a.decision.value.upper()} (priority {a.priority}, language {a.language.language} "
+             f"[{a.language.method}], rule set {a.ruleset_version})", a.explanation]
+    for hit in a.hits + a.shadow_hits:
+        shadow = " [experimental: recorded only]" if hit.experimental else ""
+        threshold = f", threshold {hit.threshold:.2f}" if hit.threshold is not None else ""
+        lines.append(f"- {hit.rule_id} ({hit.action}){shadow}: «{hit.stated_rule}» score {hit.score:.2f}{threshold}")
+        lines += [f"    {sp.start}-{sp.end} “{sp.text}” ({sp.label})" for sp in hit.spans if sp.text]
+    for name, version in a.scorer_versions.items():
+        top = sorted((a.scores.get(name) or {}).items(), key=lambda kv: -kv[1])[:3]
+        lines.append(f"scorer {name} {version}: " + ", ".join(f"{k} {v:.2f}" for k, v in top))
+    lines += [f"! {f}" for f in a.failures]
+    emit(a.to_dict(), as_json, "\n".join(lines))
+
+
+@main.command()
+@click.option("--format", "fmt", default="jsonl", type=click.Choice(["jsonl"]), show_default=True)
+@click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path))
+@pass_state
+def export(state: State, fmt: str, out: Path) -> None:
+    """Export stored comments (JSONL in the import schema: re-importing it changes nothing)."""
+    from moderation.analysis.export import export_jsonl  # noqa: PLC0415
+
+    count = export_jsonl(state.db, out)
+    click.echo(f"wrote {count} comments to {out}")

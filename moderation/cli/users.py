@@ -1,0 +1,60 @@
+"""Commands on accounts: users add, list, set."""
+from __future__ import annotations
+
+import sys
+
+import click
+
+from moderation.cli import State, fail, main, pass_state
+from moderation.store.accounts import ROLES, AccountError, add_user, set_role, users
+
+
+@main.group("users")
+def users_group() -> None:
+    """Accounts of moderators, admins and researchers."""
+
+
+def read_password(prompt: str = "Password") -> str:
+    """From a prompt on a terminal; from the first line of stdin otherwise (for scripts)."""
+    if sys.stdin.isatty():
+        return click.prompt(prompt, hide_input=True, confirmation_prompt=True)
+    return sys.stdin.readline().rstrip("\r\n")
+
+
+@users_group.command("add")
+@click.argument("name")
+@click.option("--role", required=True, type=click.Choice(ROLES))
+@pass_state
+def add(state: State, name: str, role: str) -> None:
+    """Add a user; the password comes from a prompt, or stdin when it is not a terminal."""
+    password = read_password()
+    try:
+        with state.db.session() as session:
+            add_user(session, name, password, role)
+    except AccountError as exc:
+        fail(str(exc))
+    click.echo(f"added {role} {name}")
+
+
+@users_group.command("list")
+@pass_state
+def list_(state: State) -> None:
+    """List users and their roles."""
+    with state.db.session() as session:
+        for user in users(session):
+            click.echo(f"{user.username}\t{user.role}\t{'active' if user.active else 'disabled'}")
+
+
+@users_group.command("set")
+@click.argument("name")
+@click.option("--role", type=click.Choice(ROLES))
+@click.option("--disable/--enable", "disabled", default=None)
+@pass_state
+def set_(state: State, name: str, role: str | None, disabled: bool | None) -> None:
+    """Change a user's role, or disable/enable the account."""
+    try:
+        with state.db.session() as session:
+            set_role(session, name, role, None if disabled is None else not disabled)
+    except AccountError as exc:
+        fail(str(exc))
+    click.echo(f"updated {name}")

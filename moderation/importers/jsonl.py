@@ -1,0 +1,58 @@
+"""JSON Lines: one JSON object per line, in the flat row schema (see rows.py)."""
+from __future__ import annotations
+
+import codecs
+import json
+from pathlib import Path
+
+from moderation.comments import ImportBatch
+from moderation.importers import ImportFormatError
+from moderation.importers.rows import RowReader
+
+
+def parse_batches(path: str | Path, source: str | None = None) -> list[ImportBatch]:
+    """Read a .jsonl/.ndjson file; blank lines are skipped."""
+    path = str(path)
+    rows = RowReader(path, source)
+    with open(path, "rb") as fh:
+        # Split on b"\n" only: str.splitlines() would also break at U+2028 and friends, which JSON
+        # allows unescaped inside strings. UTF-8 never has a 0x0A byte inside a multi-byte character.
+        for number, raw in enumerate(fh, start=1):
+            if number == 1:
+                raw = raw.removeprefix(codecs.BOM_UTF8)
+            try:
+                line = raw.decode("utf-8").rstrip("\r\n")  # so error columns refer to this line
+            except UnicodeDecodeError as err:
+                raise ImportFormatError(path, number, f"not valid UTF-8 ({err.reason})") from None
+            if not line.strip():
+                continue
+            rows.add(load_object(line, path, number), number)
+    return rows.finish()
+
+
+def load_object(line: str, path: str, number: int) -> dict[str, object]:
+    """One line as a JSON object, strictly: no duplicate keys, no NaN/Infinity."""
+    try:
+        value = json.loads(line, object_pairs_hook=_unique_keys, parse_constant=_no_constant)
+    except json.JSONDecodeError as err:
+        raise ImportFormatError(path, number, f"invalid JSON: {err.msg} (column {err.colno})") from None
+    except ValueError as err:  # from the hooks below
+        raise ImportFormatError(path, number, f"invalid JSON: {err}") from None
+    if not isinstance(value, dict):
+        raise ImportFormatError(path, number, f"expected a JSON object, got {type(value).__name__}")
+    return value
+
+
+def _unique_keys(pairs: list[tuple[str, object]]) -> dict[str, object]:
+    # json.loads silently keeps the last of repeated keys; in an export that hides a real mistake.
+    out: dict[str, object] = {}
+    for key, value in pairs:
+        if key in out:
+            raise ValueError(f"duplicate key {key!r}")
+        out[key] = value
+    return out
+
+
+def _no_constant(name: str) -> object:
+    # NaN and Infinity are not JSON, and the store's JSON columns would reject them later.
+    raise ValueError(f"{name} is not allowed")

@@ -1,0 +1,142 @@
+"""Live ingestion: a comment from a site's CMS is validated, stored, assessed on the fast path, and answered.
+
+The fast path is the pipeline's configured scorers (rules, language, the shipped model); slow scorers run
+afterwards in a worker (moderation/jobs.py) and may flag a published comment, never silently unpublish it.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from moderation.comments import ImportBatch
+from moderation.importers import ImportFormatError
+from moderation.importers.jsonl import load_object
+from moderation.importers.rows import RowReader
+from moderation.store import triage as repo
+from moderation.store.events import decision_of, reasons
+from moderation.store.loading import ImportConflict, insert_one, load_batch
+from moderation.store.models import Article, Comment, TriageResult
+
+if TYPE_CHECKING:
+    from moderation.pipeline import Pipeline
+
+WHERE = "request body"
+_RECORDED: set[tuple[str, str]] = set()  # (database, rule-set version) already kept in rule_sets
+
+
+class Refused(ValueError):
+    """A submission refused as a whole, with the HTTP status and error code the API answers with."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+
+
+@dataclass
+class Verdict:
+    """The answer for one comment: what the CMS should do with it now, and why."""
+
+    comment_id: int
+    external_id: str
+    status: str
+    flagged: bool
+    reasons: list[dict]
+    explanation: str
+    language: str | None
+    created: bool = False  # False: the comment was known already and this is its stored verdict
+
+    @property
+    def decision(self) -> str:
+        return decision_of(self.status)
+
+    def to_dict(self) -> dict:
+        return {"id": self.external_id, "decision": self.decision, "reasons": self.reasons, "status": self.status,
+                "flagged": self.flagged, "explanation": self.explanation, "language": self.language}
+
+
+def parse(body: bytes, site: str) -> ImportBatch:
+    """The request body as a one-comment batch of the site, validated like an import row."""
+    try:
+        text = body.decode("utf-8")
+        row = load_object(text.removeprefix("\ufeff"), WHERE, 1)
+    except UnicodeDecodeError:
+        raise Refused(400, "invalid_json", "the body is not UTF-8") from None
+    except ImportFormatError as exc:
+        raise Refused(400, "invalid_json", exc.message) from None
+    return parse_row(row, site)
+
+
+def parse_row(row: dict[str, object], site: str) -> ImportBatch:
+    """One import-schema row as a one-comment batch of the site."""
+    named = row.get("source")
+    if named not in (None, "", site):
+        raise Refused(403, "wrong_site", f"this key is for site {site!r}, not {named!r}")
+    reader = RowReader(WHERE, site)
+    try:
+        reader.add(row, 1)
+        return reader.finish()[0]
+    except ImportFormatError as exc:
+        raise Refused(422, "invalid_comment", exc.message) from None
+
+
+def find(session: Session, site: str, external_id: str) -> Comment | None:
+    return session.scalars(select(Comment).where(Comment.source == site,
+                                                 Comment.external_id == external_id)).first()
+
+
+def record_ruleset(session: Session, pipeline: "Pipeline") -> None:
+    """Keep the rule set's files once per database and version (a lookup per request would cost a query)."""
+    key = (str(session.get_bind().url), pipeline.ruleset.version)
+    if key not in _RECORDED:
+        repo.record_ruleset(session, pipeline.ruleset)
+        _RECORDED.add(key)
+
+
+def submit(session: Session, pipeline: "Pipeline", batch: ImportBatch) -> Verdict:
+    """Store the comment (idempotent on site and id) and assess it; a known comment gets its stored verdict.
+
+    A concurrent twin of the same comment makes the insert fail with IntegrityError; the caller retries
+    the transaction once and then finds the comment stored.
+    """
+    record = batch.comments[0]
+    known_id = session.scalar(select(Comment.id).where(Comment.source == batch.source,
+                                                       Comment.external_id == record.external_id))
+    comment = session.get(Comment, known_id) if known_id is not None else None
+    created, known = comment is None, {}
+    if comment is not None:
+        article = session.get(Article, comment.article_id)
+        if comment.text != record.text or article.external_id != record.article_id:
+            raise Refused(409, "conflict", f"comment {record.external_id!r} exists with another text or "
+                                           f"article; comments are not edited through the API")
+        if comment.triage_id is not None:
+            return stored_verdict(session, comment)
+    else:
+        try:
+            placed = insert_one(session, record, batch.source)
+            if placed is None:  # a new article, an orphan, a comment decided at its source: the general path
+                load_batch(session, batch)
+                comment = find(session, batch.source, record.external_id)
+            else:
+                comment, article, parent = placed
+                known = {"articles": {article.id: article}, "parents": {parent.id: parent} if parent else {}}
+        except ImportConflict as exc:
+            raise Refused(422, "invalid_comment", str(exc)) from None
+    assessment = pipeline.assess(repo.items_for(session, [comment], **known))[0]
+    record_ruleset(session, pipeline)
+    human = comment.decided_by_human  # a decision sent with the comment stands, as in imports
+    repo.save(session, [comment], [assessment], fresh=created)
+    return Verdict(comment.id, comment.external_id, comment.status if human else assessment.decision.status.value,
+                   bool(comment.flagged) or assessment.flagged,
+                   reasons([h.to_dict() for h in assessment.hits], assessment.failures), assessment.explanation,
+                   comment.language or assessment.language.language, created)
+
+
+def stored_verdict(session: Session, comment: Comment) -> Verdict:
+    """The comment's current state with the reasons of its newest assessment."""
+    result = session.get(TriageResult, comment.triage_id) if comment.triage_id else None
+    return Verdict(comment.id, comment.external_id, comment.status, bool(comment.flagged),
+                   reasons(result.hits, result.failures) if result else [],
+                   result.explanation if result else "not assessed yet", comment.language)

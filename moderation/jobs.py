@@ -1,0 +1,110 @@
+"""The work background workers do, free of Celery: deep scores after the live verdict, and triage batches.
+
+Each job reads, assesses outside any transaction (models are slow; locks must be short), then writes in
+one transaction that also records the job's key: a job delivered twice writes its results once.
+"""
+from __future__ import annotations
+
+import hashlib
+from collections import Counter
+from typing import TYPE_CHECKING, Sequence
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from moderation.ingest import record_ruleset
+from moderation.store import taskruns
+from moderation.store import triage as repo
+from moderation.store.models import Comment
+
+if TYPE_CHECKING:
+    from moderation.pipeline import Pipeline
+    from moderation.store import Database
+
+
+class Incomplete(RuntimeError):
+    """A deep scorer produced nothing (not loaded, or failed); the task retries before giving up."""
+
+
+def fingerprint(pipeline: "Pipeline") -> str:
+    """Rule set and scorer versions: a job's result is written once per comment and fingerprint."""
+    parts = [pipeline.ruleset.version, *sorted(f"{k}={v}" for k, v in pipeline.scorer_versions.items())]
+    return hashlib.sha256("|".join(parts).encode()).hexdigest()[:16]
+
+
+def _once(db: "Database", key: str) -> dict | None:
+    with db.session() as session:
+        done = taskruns.done(session, key)
+    return None if done is None else {**done, "repeated": True}
+
+
+def _twin(db: "Database", key: str) -> dict:
+    """The result of the twin that wrote first; re-raises when there was none (another conflict)."""
+    done = _once(db, key)
+    if done is None:
+        raise
+    return done
+
+
+def deep_assess(db: "Database", pipeline: "Pipeline", comment_id: int, deep: Sequence[str], *,
+                accept_incomplete: bool = False) -> dict:
+    """Assess a stored comment with every scorer, keeping the verdict the site was told (see store.triage.save).
+
+    `deep` names the slow scorers; when one of them produced nothing, Incomplete is raised unless
+    accept_incomplete, when the result is written anyway and, its evidence incomplete, holds or flags.
+    """
+    key = f"deep:{comment_id}:{fingerprint(pipeline)}"
+    if (done := _once(db, key)) is not None:
+        return done
+    with db.session() as session:
+        comment = session.get(Comment, comment_id)
+        if comment is None:
+            return {"comment": comment_id, "missing": True}
+        items = repo.items_for(session, [comment])
+    assessment = pipeline.assess(items)[0]
+    missing = [name for name in deep if name not in assessment.scores]
+    if missing and not accept_incomplete:
+        raise Incomplete(f"no scores from {', '.join(missing)}: {'; '.join(assessment.failures)}")
+    try:
+        with db.session() as session:
+            comment = session.get(Comment, comment_id)
+            record_ruleset(session, pipeline)
+            changed = repo.save(session, [comment], [assessment], keep_verdict=True)
+            result = {"comment": comment_id, "decision": assessment.decision.value, "changed": bool(changed),
+                      "scorers": pipeline.scorer_versions}
+            taskruns.mark(session, key, result)
+    except IntegrityError:  # a twin of this job finished first, or a real conflict
+        return _twin(db, key)
+    return result
+
+
+def triage_batch(db: "Database", pipeline: "Pipeline", ids: Sequence[int], run: str, *,
+                 rescore: bool = True) -> dict:
+    """Triage these comments (only the untriaged ones unless rescore), as `moderation triage` does."""
+    key = f"triage:{run}:{ids[0]}-{ids[-1]}:{len(ids)}" if ids else f"triage:{run}:empty"
+    if (done := _once(db, key)) is not None:
+        return done
+    query = select(Comment).where(Comment.id.in_(ids)).order_by(Comment.id)
+    with db.session() as session:
+        comments = list(session.scalars(query if rescore else query.where(Comment.triage_id.is_(None))))
+        items = repo.items_for(session, comments)
+    assessments = pipeline.assess(items) if comments else []
+    counts: Counter = Counter()
+    try:
+        with db.session() as session:
+            comments = list(session.scalars(select(Comment).where(Comment.id.in_([c.id for c in comments]))
+                                            .order_by(Comment.id)))
+            record_ruleset(session, pipeline)
+            repo.save(session, comments, assessments)
+            human = set(session.scalars(select(Comment.id).where(Comment.id.in_([c.id for c in comments]),
+                                                                 Comment.decided_by_human.is_(True))))
+            for comment, a in zip(comments, assessments):
+                counts["kept_human_decision" if comment.id in human else a.decision.value] += 1
+                counts["flagged"] += a.flagged
+                counts["with_failures"] += bool(a.failures)
+            result = {"triaged": len(comments), **counts, "ruleset_version": pipeline.ruleset.version,
+                      "scorers": pipeline.scorer_versions, "scorer_problems": pipeline.load_problems}
+            taskruns.mark(session, key, result)
+    except IntegrityError:
+        return _twin(db, key)
+    return result

@@ -1,0 +1,114 @@
+"""Finding links in comment text: with or without scheme, and written to dodge filters ("youtube . com")."""
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from typing import Iterable, NamedTuple
+
+import regex
+
+# Top-level domains accepted for links written without scheme or "www." (a bare "word.tld").
+TLDS = ("com net org de at ch eu be tv io ly gl me info co uk fr it nl es pl ru us ca app link to "
+        "gg cc biz online site live news video watch sh ws la su xyz").split()
+_TLD = "|".join(sorted(TLDS, key=len, reverse=True))
+# A dot, or a dot written out to dodge filters: " . ", "(dot)", "[punkt]", " dot ". A dot followed by a
+# space but not preceded by one ends a sentence ("es. At"), so it does not count.
+_DOT = r"(?:\.(?!\s)|\s\.\s?|\s*[(\[{]\s*(?:dot|punkt)\s*[)\]}]\s*|\s+(?:dot|punkt)\s+)"
+_PATH = r"(?:/[^\s<>\"')\]]*)?"
+
+URL_RE = regex.compile(
+    rf"(?P<scheme>\bhttps?://[^\s<>\"']+)"
+    rf"|(?P<www>\bwww{_DOT}[^\s<>\"']+)"
+    rf"|(?P<bare>(?<![\w@.\-/])(?:[a-z0-9](?:[a-z0-9\-]*[a-z0-9])?{_DOT})+(?:{_TLD})(?![\w\-]){_PATH})",
+    regex.IGNORECASE | regex.V1,
+)
+_DOT_ONLY = regex.compile(_DOT, regex.IGNORECASE)
+_TRAILING = ".,;:!?)]}»“\"'…"
+
+
+class Link(NamedTuple):
+    start: int
+    end: int
+    url: str
+    host: str
+    obfuscated: bool
+
+
+def normalise_host(host: str) -> str:
+    """Lower-case host without port, trailing dot, or the 'www.'/'m.' prefixes."""
+    host = host.lower().split("@")[-1].split(":")[0].strip(".")
+    for prefix in ("www.", "m.", "mobile."):
+        if host.startswith(prefix) and host.count(".") >= 2:
+            host = host[len(prefix):]
+    return host
+
+
+def host_matches(host: str, domains: Iterable[str]) -> str | None:
+    """The listed domain that host is, or is a subdomain of."""
+    for domain in domains:
+        if host == domain or host.endswith("." + domain):
+            return domain
+    return None
+
+
+def _clean(raw: str) -> tuple[str, bool]:
+    compact = _DOT_ONLY.sub(".", raw)
+    return compact.rstrip(_TRAILING), compact != raw
+
+
+def _host_of(url: str) -> str:
+    rest = url.split("://", 1)[-1]
+    return normalise_host(regex.split(r"[/?#]", rest, maxsplit=1)[0])
+
+
+@lru_cache(maxsize=256)
+def _spaced_hosts_re(hosts: tuple[str, ...]) -> regex.Pattern | None:
+    """Known hosts written with a space for the dot ("youtu be"); only for listed hosts, never generic."""
+    if not hosts:
+        return None
+    sep = rf"(?:{_DOT}|\s+)"
+    alts = [sep.join(regex.escape(label) for label in host.split("."))
+            for host in sorted(hosts, key=len, reverse=True)]
+    return regex.compile(rf"(?<![\w.])(?:{'|'.join(alts)})(?![\w\-]){_PATH}", regex.IGNORECASE | regex.V1)
+
+
+_DOT_TLD = re.compile(rf"\.(?:{_TLD})(?![a-z0-9-])")  # starts with a literal: the regex engine skips ahead fast
+
+
+def _could_have_links(lower: str, hints: re.Pattern) -> bool:
+    """A cheap look for anything link-like; most comments have none and skip the full search."""
+    return ("://" in lower or "www" in lower or " ." in lower or "dot" in lower or "punkt" in lower
+            or _DOT_TLD.search(lower) is not None or hints.search(lower) is not None)
+
+
+@lru_cache(maxsize=256)
+def _hints(hosts: tuple[str, ...]) -> re.Pattern:
+    # A spaced-out host ("youtu be") still shows its first label; labels under 4 letters ("t.me") say
+    # too little and are looked for whole.
+    hints = sorted({h.split(".")[0] if len(h.split(".")[0]) >= 4 else h for h in hosts}) or ["://"]
+    return re.compile("|".join(map(re.escape, hints)))
+
+
+def find_links(text: str, known_hosts: Iterable[str] = ()) -> list[Link]:
+    """Every link in text, in order, each with its span; known hosts are also found when spaced out."""
+    hosts = known_hosts if isinstance(known_hosts, tuple) else tuple(sorted(set(known_hosts)))
+    if not _could_have_links(text.lower(), _hints(hosts)):
+        return []
+    links: list[Link] = []
+    taken: list[tuple[int, int]] = []
+    for m in URL_RE.finditer(text):
+        url, obfuscated = _clean(m.group())
+        links.append(Link(m.start(), m.start() + len(m.group().rstrip(_TRAILING)), url, _host_of(url),
+                          obfuscated))
+        taken.append((m.start(), m.end()))
+    spaced = _spaced_hosts_re(hosts)
+    if spaced is not None:
+        for m in spaced.finditer(text):
+            if any(a <= m.start() < b for a, b in taken):
+                continue
+            raw = m.group().rstrip(_TRAILING)
+            url = regex.sub(rf"{_DOT}|\s+", ".", raw.split("/", 1)[0], flags=regex.IGNORECASE)
+            url += raw[len(raw.split("/", 1)[0]):]
+            links.append(Link(m.start(), m.start() + len(raw), url, _host_of(url), True))
+    links.sort(key=lambda link: link.start)
+    return links

@@ -1,0 +1,180 @@
+"""The assessment pipeline: language -> scorers -> rules -> triage, for a batch of comments."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Sequence
+
+import multiprocessing
+from collections import Counter
+from typing import Callable
+
+from moderation.comments import Action
+from moderation.config import Config
+from moderation.language import LanguageDetector, LanguageResult
+from moderation.rules import CommentContext, Hit, RuleSet, load_ruleset
+from moderation.scoring import Scorer, build_scorers, merged, run_scorers
+from moderation.triage import decide
+
+if TYPE_CHECKING:
+    from moderation.store import Database
+
+RISK_LABELS = ("toxicity", "severe_toxicity", "insult", "threat", "identity_attack")
+
+
+@dataclass
+class Item:
+    """One comment to assess, with what the rules may need from its surroundings."""
+
+    text: str
+    language: str | None = None  # known already (e.g. from the import); detected when None
+    context_language: str | None = None  # the parent's or article's language, for short texts
+    is_reply: bool = False
+    parent_text: str | None = None
+    parent_author: str | None = None
+    author: str | None = None
+    thread_authors: tuple[str, ...] = ()
+    author_approved: int | None = None
+    author_rejected: int | None = None
+    premoderation: str | None = None  # per-article override
+
+
+@dataclass
+class Assessment:
+    decision: Action
+    priority: int
+    risk: float
+    explanation: str
+    language: LanguageResult
+    hits: list[Hit]
+    shadow_hits: list[Hit]
+    failures: list[str]
+    scores: dict[str, dict[str, float]]  # scorer name -> label -> score
+    scorer_versions: dict[str, str]
+    ruleset_version: str
+    flagged: bool = False
+    context: CommentContext | None = field(default=None, repr=False)
+
+    def to_dict(self) -> dict:
+        return {
+            "decision": self.decision.value, "priority": self.priority, "risk": round(self.risk, 4),
+            "explanation": self.explanation, "flagged": self.flagged,
+            "language": {"code": self.language.language, "probability": self.language.probability,
+                         "method": self.language.method},
+            "hits": [h.to_dict() for h in self.hits], "shadow_hits": [h.to_dict() for h in self.shadow_hits],
+            "failures": self.failures,
+            "scorers": [{"name": n, "version": v, "scores": self.scores.get(n)}
+                        for n, v in self.scorer_versions.items()],
+            "ruleset_version": self.ruleset_version,
+        }
+
+
+class Pipeline:
+    """Everything needed to assess comments, loaded once and reused for every batch."""
+
+    def __init__(self, ruleset: RuleSet, scorers: Sequence[Scorer] = (), detector: LanguageDetector | None = None,
+                 load_problems: Sequence[str] = ()) -> None:
+        self.ruleset = ruleset
+        self.scorers = list(scorers)
+        self.detector = detector or LanguageDetector(ruleset.languages, ruleset.default_language)
+        self.load_problems = list(load_problems)  # scorers configured but not loaded, shown with each result
+
+    @classmethod
+    def from_config(cls, config: Config, ruleset: RuleSet | None = None) -> "Pipeline":
+        """Scorers and language detection from config; the rule set given (the active one) or config's files."""
+        ruleset = ruleset or load_ruleset(config.rules_path)
+        scorers, problems = build_scorers(config.scorers, config, ruleset)
+        languages = config.languages or ruleset.languages
+        detector = LanguageDetector(languages, config.default_language if config.languages else
+                                    ruleset.default_language)
+        return cls(ruleset, scorers, detector, problems)
+
+    @property
+    def scorer_versions(self) -> dict[str, str]:
+        return {s.name: s.version for s in self.scorers}
+
+    def assess(self, items: Sequence[Item]) -> list[Assessment]:
+        langs = [LanguageResult(i.language, 1.0, "given") if i.language else
+                 self.detector.detect(i.text, i.context_language) for i in items]
+        contexts = [CommentContext(i.text, language=lang.language, is_reply=i.is_reply, parent_text=i.parent_text,
+                                   parent_author=i.parent_author, author=i.author, thread_authors=i.thread_authors,
+                                   author_approved=i.author_approved, author_rejected=i.author_rejected)
+                    for i, lang in zip(items, langs)]
+        runs = run_scorers(self.scorers, contexts)
+        errors = [f"scorer {r.name} failed: {r.error}" for r in runs if r.error]
+        out = []
+        for index, (item, lang, ctx) in enumerate(zip(items, langs, contexts)):
+            ctx.scores = scores = merged(runs, index)
+            ev = self.ruleset.evaluate(ctx)
+            risk_scores = {k: v for k, v in (scores or {}).items() if k in RISK_LABELS}
+            verdict = decide(ev, self.ruleset.policy, scorer_errors=errors, author_approved=item.author_approved,
+                             premoderation=item.premoderation, risk_scores=risk_scores)
+            out.append(Assessment(
+                verdict.decision, verdict.priority, verdict.risk, verdict.explanation, lang, ev.hits,
+                ev.shadow_hits, errors + [f"{f['rule']}: {f['error']}" for f in ev.failures] + self.load_problems,
+                {r.name: r.scores[index] for r in runs if r.scores is not None}, self.scorer_versions,
+                self.ruleset.version, verdict.flagged, ctx))
+        return out
+
+    def assess_one(self, item: Item) -> Assessment:
+        return self.assess([item])[0]
+
+
+_WORKER_PIPELINE: Pipeline | None = None
+
+
+def _assess_detached(items: list[Item]) -> list[Assessment]:
+    """In a worker process: assess with the pipeline inherited at fork; contexts stay behind."""
+    out = _WORKER_PIPELINE.assess(items)
+    for a in out:
+        a.context = None
+    return out
+
+
+def triage_stored(db: "Database", pipeline: Pipeline, *, rescore: bool = False, batch_size: int = 500,
+                  workers: int = 1, progress: Callable[[int], None] | None = None) -> dict:
+    """Assess stored comments not yet triaged (all with rescore); each batch is written in one transaction.
+
+    With workers > 1 the assessing runs in that many forked processes; reading and writing stay here.
+    """
+    from moderation.store import triage as repo  # noqa: PLC0415 - keeps the pipeline importable without a DB
+
+    global _WORKER_PIPELINE
+    counts: Counter = Counter()
+    flagged = failed = 0
+    last_id = 0
+    with db.session() as session:
+        repo.record_ruleset(session, pipeline.ruleset)
+    pool = None
+    if workers > 1:
+        _WORKER_PIPELINE = pipeline
+        pool = multiprocessing.get_context("fork").Pool(workers)
+    try:
+        while True:
+            with db.session() as session:
+                batches = []
+                for _ in range(max(1, workers) * 2):  # enough work in flight to keep every worker busy
+                    batch = repo.pending(session, after_id=last_id, limit=batch_size, rescore=rescore)
+                    if not batch:
+                        break
+                    batches.append((batch, repo.items_for(session, batch)))
+                    last_id = batch[-1].id
+                if not batches:
+                    break
+                results = (pool.map(_assess_detached, [items for _, items in batches]) if pool
+                           else [pipeline.assess(items) for _, items in batches])
+                for (batch, _), assessments in zip(batches, results):
+                    repo.save(session, batch, assessments)
+                    for comment, a in zip(batch, assessments):
+                        counts[a.decision.value if not comment.decided_by_human else "kept_human_decision"] += 1
+                        flagged += a.flagged
+                        failed += bool(a.failures)
+            if progress:
+                progress(sum(len(b) for b, _ in batches))
+    finally:
+        if pool:
+            pool.close()
+            pool.join()
+    return {"triaged": sum(counts.values()), "approve": counts["approve"], "hold": counts["hold"],
+            "reject": counts["reject"], "kept_human_decision": counts["kept_human_decision"],
+            "flagged": flagged, "with_failures": failed, "ruleset_version": pipeline.ruleset.version,
+            "scorers": pipeline.scorer_versions, "scorer_problems": pipeline.load_problems}

@@ -1,0 +1,250 @@
+"""Conditions compiled to matchers: each takes a CommentContext and returns a Match or None."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Callable, Iterable
+
+import regex
+
+from moderation.links import find_links, host_matches
+from moderation.rules import schema as s
+from moderation.rules.context import CommentContext, Span, Unavailable
+from moderation.text import caps_ratio, fold, repeated_run
+
+if TYPE_CHECKING:
+    from moderation.rules.engine import RuleSet
+
+
+@dataclass
+class Match:
+    spans: list[Span] = field(default_factory=list)
+    score: float = 1.0
+    threshold: float | None = None
+    detail: str = ""
+
+
+Matcher = Callable[[CommentContext], "Match | None"]
+
+# Relative cost of deciding each kind of condition, for ordering the parts of an `all`.
+COST = {"model": 0, "language": 0, "length": 0, "author": 0, "caps": 1, "repetition": 2, "links": 3,
+        "regex": 3, "words": 4, "emoji": 4, "not": 5, "any": 6, "all": 6, "addressed": 7}
+
+# Reserved list names that tell whom a comment addresses (see README, "Rule files").
+ADDRESS_LISTS = {"second_person": "second_person", "formal_address": "second_person",
+                 "vocatives": "second_person", "honorifics": "named", "first_names": "named"}
+
+
+def _union(matches: list[Match]) -> list[Span]:
+    return sorted({sp for m in matches for sp in m.spans})
+
+
+def _kinds(addressed: str | tuple[str, ...] | None) -> frozenset[str]:
+    if addressed is None:
+        return frozenset()
+    kinds = {addressed} if isinstance(addressed, str) else set(addressed)
+    return frozenset({"second_person", "reply", "named"} if "any" in kinds else kinds)
+
+
+class Compiler:
+    """Turns schema conditions into matchers bound to one rule set's word lists and policy."""
+
+    def __init__(self, ruleset: "RuleSet") -> None:
+        self.rs = ruleset
+
+    def compile(self, cond: object) -> Matcher:
+        kind = s._condition_key(cond)
+        value = getattr(cond, "not_" if kind == "not" else kind)
+        return getattr(self, f"_{kind}")(value)
+
+    # -- combinators -------------------------------------------------------------------------
+    def _all(self, conds: tuple) -> Matcher:
+        # Cheapest first: a failing score or language check spares tokenising the text at all.
+        parts = [self.compile(c) for c in sorted(conds, key=lambda c: COST.get(s._condition_key(c), 5))]
+
+        def match(ctx: CommentContext) -> Match | None:
+            found = []
+            for part in parts:
+                m = part(ctx)
+                if m is None:
+                    return None
+                found.append(m)
+            weakest = min(found, key=lambda m: m.score)
+            return Match(_union(found), weakest.score, weakest.threshold,
+                         "; ".join(m.detail for m in found if m.detail))
+        return match
+
+    def _any(self, conds: tuple) -> Matcher:
+        parts = [self.compile(c) for c in conds]
+
+        def match(ctx: CommentContext) -> Match | None:
+            found, missing = [], None
+            for part in parts:
+                try:
+                    m = part(ctx)
+                except Unavailable as exc:
+                    missing = exc
+                    continue
+                if m is not None:
+                    found.append(m)
+            if not found:
+                if missing is not None:
+                    raise missing
+                return None
+            strongest = max(found, key=lambda m: m.score)
+            return Match(_union(found), strongest.score, strongest.threshold,
+                         "; ".join(m.detail for m in found if m.detail))
+        return match
+
+    def _not(self, cond: object) -> Matcher:
+        part = self.compile(cond)
+        return lambda ctx: Match() if part(ctx) is None else None
+
+    # -- words, emoji and whom they address ----------------------------------------------------
+    def _words(self, spec: s.WordsSpec) -> Matcher:
+        names = (spec.list,) if isinstance(spec.list, str) else tuple(spec.list or ())
+        inline = self.rs.inline_list(spec.terms)
+        return self._listed(names, inline, spec.languages, _kinds(spec.addressed), spec.window, spec.min_count)
+
+    def _emoji(self, spec: s.EmojiSpec) -> Matcher:
+        names = (spec.list,) if spec.list else ()
+        inline = self.rs.inline_list(spec.set)
+        return self._listed(names, inline, "all", _kinds(spec.addressed), spec.window, spec.min_count)
+
+    def _listed(self, names: tuple[str, ...], inline: object, languages: str, kinds: frozenset[str],
+                window: int, min_count: int) -> Matcher:
+        rs = self.rs
+        for name in names:
+            rs.require_list(name)
+
+        def match(ctx: CommentContext) -> Match | None:
+            hits = [h for name in names for h in rs.list_hits(ctx, name, languages)]
+            if inline is not None:
+                hits += inline.find(ctx.tokens)
+            if not hits:
+                return None
+            spans = []
+            count = 0
+            for first, last, entry in hits:
+                if kinds:
+                    target = rs.addressee(ctx, first, last, kinds, window)
+                    if target is None:
+                        continue
+                    if target.text:
+                        spans.append(target)
+                spans.append(ctx.span(first, last, entry))
+                count += 1
+            if count < min_count:
+                return None
+            return Match(sorted(set(spans)), detail=", ".join(sorted({sp.label for sp in spans})))
+        return match
+
+    def _addressed(self, spec: str | tuple[str, ...]) -> Matcher:
+        kinds = _kinds(spec)
+
+        def match(ctx: CommentContext) -> Match | None:
+            marks = [m for m in self.rs.address_marks(ctx) if m[1] in kinds]
+            if "reply" in kinds and ctx.is_reply:
+                return Match([sp for _, _, sp in marks], detail="reply")
+            return Match([sp for _, _, sp in marks], detail="addressed") if marks else None
+        return match
+
+    # -- links, patterns and shape -------------------------------------------------------------
+    def _links(self, spec: s.LinksSpec) -> Matcher:
+        self.rs.known_hosts.update(spec.domains)
+
+        def match(ctx: CommentContext) -> Match | None:
+            links = ctx.cache.get("links")
+            if links is None:
+                links = ctx.cache["links"] = find_links(ctx.text, self.rs.hosts)
+            spans = []
+            for link in links:
+                if spec.obfuscated_only and not link.obfuscated:
+                    continue
+                domain = host_matches(link.host, spec.domains) if spec.domains else link.host
+                if domain:
+                    spans.append(Span(link.start, link.end, ctx.text[link.start:link.end], domain))
+            if len(spans) < spec.min_count:
+                return None
+            return Match(spans, detail=", ".join(sorted({sp.label for sp in spans})))
+        return match
+
+    def _regex(self, spec: s.RegexSpec) -> Matcher:
+        pattern = regex.compile(spec.pattern, (regex.IGNORECASE if spec.ignore_case else 0) | regex.V1)
+        timeout = spec.timeout_ms / 1000
+
+        def match(ctx: CommentContext) -> Match | None:
+            try:
+                spans = [Span(m.start(), m.end(), m.group(), spec.pattern)
+                         for m in pattern.finditer(ctx.text, timeout=timeout)]
+            except TimeoutError:
+                raise Unavailable(f"pattern ran longer than {spec.timeout_ms} ms") from None
+            return Match(spans, detail="pattern") if spans else None
+        return match
+
+    def _language(self, langs: tuple[str, ...]) -> Matcher:
+        wanted = frozenset(langs)
+        return lambda ctx: Match(detail=f"language {ctx.language}") if ctx.language in wanted else None
+
+    def _length(self, spec: s.LengthSpec) -> Matcher:
+        def match(ctx: CommentContext) -> Match | None:
+            n = len(ctx.text)
+            if spec.above is not None and n > spec.above:
+                return Match(detail=f"{n} characters > {spec.above}")
+            if spec.below is not None and n < spec.below:
+                return Match(detail=f"{n} characters < {spec.below}")
+            return None
+        return match
+
+    def _caps(self, spec: s.CapsSpec) -> Matcher:
+        needed = int(spec.min_letters * spec.ratio_above)  # fewer capitals than this can never qualify
+
+        def match(ctx: CommentContext) -> Match | None:
+            ratio, letters = caps_ratio(ctx.text, needed)
+            if letters >= spec.min_letters and ratio > spec.ratio_above:
+                return Match(detail=f"{ratio:.0%} capitals")
+            return None
+        return match
+
+    def _repetition(self, spec: s.RepetitionSpec) -> Matcher:
+        def match(ctx: CommentContext) -> Match | None:
+            run = repeated_run(ctx.text, spec.run_above + 1)
+            return Match(detail=f"“{run[:12]}” repeated {len(run)} times") if run else None
+        return match
+
+    # -- scores and authors --------------------------------------------------------------------
+    def _model(self, spec: s.ModelSpec) -> Matcher:
+        threshold = self.rs.threshold(spec.label, spec.above)
+        self.rs.model_labels.add(spec.label)
+
+        def match(ctx: CommentContext) -> Match | None:
+            if ctx.scores is None or spec.label not in ctx.scores:
+                raise Unavailable(f"no score for label {spec.label!r}")
+            score = ctx.scores[spec.label]
+            if score < threshold:
+                return None
+            return Match(score=score, threshold=threshold, detail=f"{spec.label} {score:.2f} ≥ {threshold:.2f}")
+        return match
+
+    def _author(self, spec: s.AuthorSpec) -> Matcher:
+        def match(ctx: CommentContext) -> Match | None:
+            approved, rejected = ctx.author_approved or 0, ctx.author_rejected or 0
+            if spec.approved_below is not None and approved < spec.approved_below:
+                return Match(detail=f"author has {approved} approved comments")
+            total = approved + rejected
+            if spec.rejected_ratio_above is not None and total and rejected / total > spec.rejected_ratio_above:
+                return Match(detail=f"author's rejection rate {rejected / total:.0%}")
+            return None
+        return match
+
+
+_NAME_PARTS = regex.compile(r"\p{L}{3,}")
+
+
+def fold_names(names: Iterable[str]) -> frozenset[str]:
+    """Folded parts of people's names ("Mara_K" -> mara; "Stefan aus Bremen" -> stefan, bremen)."""
+    parts: set[str] = set()
+    for name in names:
+        if name:
+            lowercase = name == name.lower()
+            parts.update(fold(p) for p in _NAME_PARTS.findall(name) if lowercase or p[0].isupper())
+    return frozenset(parts)

@@ -1,0 +1,175 @@
+"""Loading rule files: YAML validated against the schema, errors located by file, line and rule id."""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+from pydantic import ValidationError
+
+from moderation.rules.engine import RuleCompileError, RuleSet
+from moderation.rules.schema import RuleSetFile
+from moderation.rules.wordlists import WordListError, parse_lists
+
+Problem = tuple[str, "int | None", "str | None", str]  # file, line, rule id, message
+
+
+class RuleError(ValueError):
+    """An invalid rule set; lists every problem as `file:line: rule <id>: message`."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = problems
+        super().__init__("\n".join(self.format(p) for p in problems))
+
+    @staticmethod
+    def format(problem: Problem) -> str:
+        path, line, rule_id, message = problem
+        where = f"{path}:{line}" if line else path
+        return f"{where}: rule {rule_id}: {message}" if rule_id else f"{where}: {message}"
+
+
+@dataclass
+class _Source:
+    """One parsed rule file and where its rules sit in the merged list."""
+
+    path: Path
+    data: dict
+    node: yaml.Node
+    first_rule: int
+
+    def line(self, loc: tuple) -> int:
+        """Line of the deepest YAML node along a pydantic location (union tags that are not keys skipped)."""
+        node = self.node
+        for part in loc:
+            if isinstance(node, yaml.MappingNode) and isinstance(part, str):
+                node = next((v for k, v in node.value if k.value == part), node)
+            elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
+                node = node.value[part]
+        return node.start_mark.line + 1
+
+    def rule_id(self, index: int) -> str:
+        rules = self.data.get("rules") or []
+        rule = rules[index] if index < len(rules) else None
+        return str(rule.get("id", f"#{index + 1}")) if isinstance(rule, dict) else f"#{index + 1}"
+
+
+def _parse(path: Path, text: str) -> tuple[object, yaml.Node | None]:
+    try:
+        loader = yaml.SafeLoader(text)
+        try:
+            node = loader.get_single_node()
+            return (loader.construct_document(node) if node is not None else None), node
+        finally:
+            loader.dispose()
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        raise RuleError([(str(path), mark.line + 1 if mark else None, None,
+                          f"not valid YAML: {getattr(exc, 'problem', None) or exc}")]) from None
+
+
+def read_files(path: Path) -> dict[str, str]:
+    """A rule set's files as {relative path: text}: the YAML file(s) and wordlists/<language>/<name>.txt."""
+    root = path if path.is_dir() else path.parent
+    yamls = [path] if path.is_file() else sorted([*path.glob("*.yaml"), *path.glob("*.yml")])
+    if not yamls:
+        raise RuleError([(str(path), None, None, "no rule files (*.yaml) here")])
+    files = {f.name: f.read_text(encoding="utf-8") for f in yamls}
+    files.update({p.relative_to(root).as_posix(): p.read_text(encoding="utf-8")
+                  for p in sorted((root / "wordlists").glob("*/*.txt"))})
+    return files
+
+
+def is_rule_file(relative: str) -> bool:
+    return "/" not in relative and relative.endswith((".yaml", ".yml"))
+
+
+def _merge(root: Path, contents: dict[str, str]) -> tuple[dict, list[_Source]]:
+    """One document from several files: header keys from exactly one file, rules concatenated."""
+    merged: dict = {"rules": []}
+    sources: list[_Source] = []
+    for name, text in sorted(contents.items()):
+        data, node = _parse(root / name, text)
+        if data is None:
+            continue
+        source = _Source(root / name, data if isinstance(data, dict) else {}, node, len(merged["rules"]))
+        if not isinstance(data, dict):
+            raise RuleError([(str(source.path), 1, None, "a rule file is a mapping of site, policy and rules")])
+        for key, value in data.items():
+            if key == "rules":
+                merged["rules"].extend(value if isinstance(value, list) else [value])
+            elif key in merged:
+                raise RuleError([(str(source.path), source.line((key,)), None,
+                                  f"{key!r} is set in more than one rule file")])
+            else:
+                merged[key] = value
+        sources.append(source)
+    return merged, sources
+
+
+def _owner(sources: list[_Source], loc: tuple) -> tuple[_Source, tuple]:
+    """The file a merged-document location came from, and the location within that file."""
+    if len(loc) > 1 and loc[0] == "rules" and isinstance(loc[1], int):
+        source = next(s for s in reversed(sources) if s.first_rule <= loc[1] or s is sources[0])
+        return source, ("rules", loc[1] - source.first_rule) + loc[2:]
+    source = next((s for s in sources if loc and loc[0] in s.data), sources[0])
+    return source, loc
+
+
+def _field(loc: tuple) -> str:
+    # Discriminated unions repeat the condition kind ("any", "any"): show it once.
+    parts = [p for i, p in enumerate(loc) if not (i and loc[i - 1] == p)]
+    return "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in parts).lstrip(".")
+
+
+def _schema_problems(exc: ValidationError, sources: list[_Source]) -> list[Problem]:
+    errors = exc.errors(include_url=False)
+    locs = [tuple(e["loc"]) for e in errors]
+    problems: list[Problem] = []
+    for err, loc in zip(errors, locs):
+        if any(o != loc and o[:len(loc)] == loc for o in locs):
+            continue  # a container error echoing a more precise one inside it
+        source, local = _owner(sources, loc)
+        rule_id = source.rule_id(local[1]) if local[:1] == ("rules",) and len(local) > 1 else None
+        where = _field(local[2:] if rule_id else local)
+        problems.append((str(source.path), source.line(local), rule_id,
+                         f"{where}: {err['msg']}" if where else err["msg"]))
+    return problems
+
+
+def load_ruleset(path: str | Path, overrides: dict[str, str] | None = None) -> RuleSet:
+    """Load, validate and compile the rule set in a file or folder; `overrides` replaces file contents."""
+    path = Path(path)
+    if not path.exists():
+        raise RuleError([(str(path), None, None, "no such file or folder")])
+    root = path if path.is_dir() else path.parent
+    return compile_ruleset({**read_files(path), **(overrides or {})}, str(root), str(path))
+
+
+def version_of(files: dict[str, str]) -> str:
+    """The content hash that names a rule set: every rule file and word list, in path order."""
+    digest = hashlib.sha256()
+    for name, text in sorted(files.items()):
+        digest.update(name.encode() + b"\0" + text.encode() + b"\0")
+    return "rs-" + digest.hexdigest()[:12]
+
+
+def compile_ruleset(files: dict[str, str], origin: str, label: str | None = None) -> RuleSet:
+    """Validate and compile a rule set given as {relative path: text}; errors name origin/path:line."""
+    root = Path(origin)
+    merged, sources = _merge(root, {k: v for k, v in files.items() if is_rule_file(k)})
+    if not sources:
+        raise RuleError([(origin, None, None, "the rule files are empty")])
+    try:
+        spec = RuleSetFile.model_validate(merged)
+    except ValidationError as exc:
+        raise RuleError(_schema_problems(exc, sources)) from None
+    try:
+        wordlists = parse_lists(files, origin)
+    except WordListError as exc:
+        raise RuleError([(exc.path, exc.line, None, exc.message)]) from None
+    try:
+        return RuleSet(spec, wordlists, version_of(files), dict(sorted(files.items())), label or origin)
+    except RuleCompileError as exc:
+        source, local = _owner(sources, ("rules", exc.index, "when"))
+        raise RuleError([(str(source.path), source.line(local), exc.rule_id, exc.message)]) from None

@@ -1,0 +1,103 @@
+"""Scorers: a list of texts in, a list of label -> score dicts out, each scorer named and versioned."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Callable, Protocol, Sequence, runtime_checkable
+
+if TYPE_CHECKING:
+    from moderation.config import Config
+    from moderation.rules import CommentContext, RuleSet
+
+# Detoxify's label names are the shared vocabulary; every scorer maps its own outputs onto these.
+LABELS = ("toxicity", "severe_toxicity", "obscene", "threat", "insult", "identity_attack")
+
+
+@runtime_checkable
+class Scorer(Protocol):
+    name: str
+    version: str  # model name and version, stored with every score
+    labels: tuple[str, ...]
+
+    def score(self, texts: Sequence[str], languages: Sequence[str | None] | None = None) -> list[dict[str, float]]:
+        """One label -> probability dict per text, in order."""
+        ...
+
+
+class ScorerUnavailable(RuntimeError):
+    """A scorer that cannot load (weights missing, extra not installed); the message says how to fix it."""
+
+
+@dataclass
+class ScorerRun:
+    """What one scorer produced for a batch, or why it produced nothing."""
+
+    name: str
+    version: str
+    scores: list[dict[str, float]] | None
+    error: str | None = None
+
+
+Factory = Callable[["Config", "RuleSet"], Scorer]
+REGISTRY: dict[str, Factory] = {}
+
+
+def register(name: str) -> Callable[[Factory], Factory]:
+    def decorate(factory: Factory) -> Factory:
+        REGISTRY[name] = factory
+        return factory
+    return decorate
+
+
+def build_scorers(names: Sequence[str], config: "Config", ruleset: "RuleSet") -> tuple[list[Scorer], list[str]]:
+    """The configured scorers that load, and a message for each one that does not."""
+    _load_builtin()
+    scorers, problems = [], []
+    for name in names:
+        factory = REGISTRY.get(name)
+        if factory is None:
+            problems.append(f"unknown scorer {name!r} (known: {', '.join(sorted(REGISTRY))})")
+            continue
+        try:
+            scorers.append(factory(config, ruleset))
+        except ScorerUnavailable as exc:
+            problems.append(f"scorer {name} unavailable: {exc}")
+    return scorers, problems
+
+
+def run_scorers(scorers: Sequence[Scorer], contexts: Sequence["CommentContext"]) -> list[ScorerRun]:
+    """Run every scorer on the batch; a scorer that raises is recorded, never fatal.
+
+    Scorers that can read a CommentContext (score_contexts) reuse its tokens; others get texts and languages.
+    """
+    texts = [c.text for c in contexts]
+    languages = [c.language for c in contexts]
+    runs = []
+    for scorer in scorers:
+        try:
+            by_context = getattr(scorer, "score_contexts", None)
+            scores = by_context(contexts) if by_context else scorer.score(texts, languages)
+            if len(scores) != len(texts):
+                raise RuntimeError(f"returned {len(scores)} results for {len(texts)} texts")
+            runs.append(ScorerRun(scorer.name, scorer.version, scores))
+        except Exception as exc:  # noqa: BLE001 - an outage sends comments to a human, it must not crash triage
+            runs.append(ScorerRun(scorer.name, scorer.version, None, f"{type(exc).__name__}: {exc}"))
+    return runs
+
+
+def merged(runs: Sequence[ScorerRun], index: int) -> dict[str, float] | None:
+    """Label -> highest score any scorer gave text `index`; None when no scorer produced anything."""
+    out: dict[str, float] = {}
+    produced = False
+    for run in runs:
+        if run.scores is None:
+            continue
+        produced = True
+        for label, value in run.scores[index].items():
+            if value > out.get(label, -1.0):
+                out[label] = value
+    return out if produced else None
+
+
+def _load_builtin() -> None:
+    # Importing registers; heavy modules (torch) load only when their factory is called.
+    from moderation.scoring import lexicon  # noqa: F401, PLC0415

@@ -1,0 +1,107 @@
+"""Engine and sessions for SQLite (WAL) or PostgreSQL, migrated by Alembic on open."""
+from __future__ import annotations
+
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+from alembic import command
+from alembic.config import Config as AlembicConfig
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session, sessionmaker
+
+MIGRATIONS = Path(__file__).with_name("migrations")
+MIGRATION_LOCK = 0x6D6F6465  # PostgreSQL advisory lock keys: while migrating,
+BOOTSTRAP_LOCK = 0x6D6F6466  # while the first rule revision is made
+
+
+def make_engine(url: str, **kwargs: object) -> Engine:
+    """An engine with the settings each backend needs for a moderation desk."""
+    if url.startswith("sqlite"):
+        path = url.split("///", 1)[-1]
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"timeout": 30}, **kwargs)
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_conn, _record) -> None:  # noqa: ANN001
+            cur = dbapi_conn.cursor()
+            # WAL lets the queue read while triage writes; foreign keys are off by default in SQLite.
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.close()
+
+        return engine
+    kwargs.setdefault("pool_pre_ping", True)
+    return create_engine(url, **kwargs)
+
+
+def serialize(bind: Session | Connection, key: int) -> None:
+    """Hold a PostgreSQL advisory lock until the transaction ends: one process at a time past this point
+    (SQLite needs none: it has one writer)."""
+    if (bind.get_bind() if isinstance(bind, Session) else bind).dialect.name == "postgresql":
+        bind.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+
+
+def upsert(session: Session, model: type):  # noqa: ANN201 - the dialect's Insert, with on_conflict_do_*()
+    """An INSERT that can say what to do on a conflict (both backends speak ON CONFLICT)."""
+    dialect = session.get_bind().dialect.name
+    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(model)
+
+
+def alembic_config(url: str) -> AlembicConfig:
+    cfg = AlembicConfig()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return cfg
+
+
+def migrate(engine: Engine) -> None:
+    """Bring the schema to the newest revision (a no-op when it is there already)."""
+    cfg = alembic_config(engine.url.render_as_string(hide_password=False))
+    head = ScriptDirectory.from_config(cfg).get_current_head()
+    with engine.connect() as conn:
+        if MigrationContext.configure(conn).get_current_revision() == head:
+            return
+    with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            # Instances and workers starting together would each run the migrations; one at a time, and the
+            # ones that waited find the schema done.
+            serialize(conn, MIGRATION_LOCK)
+            if MigrationContext.configure(conn).get_current_revision() == head:
+                return
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "head")
+
+
+class Database:
+    """One database: an engine, a session factory, and the migrations applied."""
+
+    def __init__(self, url: str, *, auto_migrate: bool = True, **engine_kwargs: object) -> None:
+        self.url = url
+        self.engine = make_engine(url, **engine_kwargs)
+        if auto_migrate:
+            migrate(self.engine)
+        self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """A session that commits on success and rolls everything back on any error."""
+        with self.sessions() as session:
+            try:
+                yield session
+                session.commit()
+            except BaseException:
+                session.rollback()
+                raise
+
+    def dispose(self) -> None:
+        self.engine.dispose()

@@ -1,0 +1,210 @@
+"""Writing an ImportBatch: idempotent on (source, external id), threads rebuilt, orphans kept and counted."""
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import asdict, dataclass
+from typing import Iterable, Iterator, Sequence
+
+from sqlalchemy import Row, insert, select, update
+from sqlalchemy.orm import Session
+
+from moderation.comments import HISTORIC_DECISIONS, CommentRecord, ImportBatch, ThreadError, resolve_depths
+from moderation.store.models import Article, Comment, Decision, utcnow
+
+CHUNK = 2000  # ids per IN (...) query; SQLite allows 32,766 parameters
+REMOVED_AT_SOURCE = {"spam", "trash", "post-trashed", "deleted"}
+
+
+@dataclass
+class ImportReport:
+    articles: int = 0
+    comments: int = 0
+    replies: int = 0
+    orphans: int = 0
+    skipped: int = 0
+
+    def to_dict(self) -> dict[str, int]:
+        return asdict(self)
+
+    def add(self, other: "ImportReport") -> None:
+        for key, value in asdict(other).items():
+            setattr(self, key, getattr(self, key) + value)
+
+
+class ImportConflict(ValueError):
+    """The batch cannot be written (e.g. reply chains that loop); nothing was written."""
+
+
+def _chunks(items: Sequence, size: int = CHUNK) -> Iterator[Sequence]:
+    for i in range(0, len(items), size):
+        yield items[i:i + size]
+
+
+def _existing(session: Session, model: type, source: str, ids: Iterable[str], *cols) -> dict:
+    ids = list(dict.fromkeys(ids))
+    found = {}
+    for part in _chunks(ids):
+        rows = session.execute(select(model.external_id, *cols).where(
+            model.source == source, model.external_id.in_(part)))
+        for row in rows:
+            found[row[0]] = tuple(row[1:])
+    return found
+
+
+def _load_articles(session: Session, batch: ImportBatch, report: ImportReport) -> dict[str, tuple[int, bool]]:
+    """External id -> (id, placeholder) for every article the batch mentions; new ones are inserted."""
+    for record in batch.comments:
+        if record.article_id not in batch.articles and (record.article_title or record.article_url):
+            batch.article(record)
+    wanted = set(batch.articles) | {c.article_id for c in batch.comments}
+    known = {k: (v[0], v[1]) for k, v in _existing(session, Article, batch.source, wanted,
+                                                      Article.id, Article.placeholder).items()}
+    for ext, (art_id, placeholder) in list(known.items()):
+        record = batch.articles.get(ext)
+        if placeholder and record is not None:  # the article a reply pointed to has arrived
+            session.execute(update(Article).where(Article.id == art_id).values(
+                title=record.title, url=record.url, created_at=record.created_at, placeholder=False))
+            session.execute(update(Comment).where(
+                Comment.article_id == art_id,
+                Comment.parent_external_id.is_(None) | Comment.parent_id.is_not(None)).values(orphan=False))
+            known[ext] = (art_id, False)
+    rows = []
+    for ext in sorted(wanted - set(known)):
+        record = batch.articles.get(ext)
+        rows.append({"source": batch.source, "external_id": ext, "placeholder": record is None,
+                     "title": record.title if record else None, "url": record.url if record else None,
+                     "created_at": record.created_at if record else None,
+                     "language": record.language if record else None})
+    if rows:
+        result = session.execute(insert(Article).returning(Article.id, Article.external_id, Article.placeholder),
+                                 rows)
+        known.update({ext: (art_id, placeholder) for art_id, ext, placeholder in result})
+        report.articles += len(rows)
+    return known
+
+
+def _row(record: CommentRecord, source: str, article_id: int, depth: int, orphan: bool) -> dict:
+    removed = (record.source_status or "") in REMOVED_AT_SOURCE
+    decided = HISTORIC_DECISIONS.get(record.decision or "")
+    status = decided.status.value if decided else "rejected" if removed else "new"
+    return {"source": source, "external_id": record.external_id, "article_id": article_id,
+            "parent_external_id": record.parent_id, "depth": depth, "orphan": orphan, "author": record.author,
+            "text": record.text, "created_at": record.created_at, "language": record.language,
+            "kind": record.kind.value, "source_status": record.source_status, "meta": record.meta,
+            # Removed at the source (spam, trash) counts as the site's own decision: rules never overturn it.
+            "imported_at": utcnow(), "status": status, "decided_by_human": decided is not None or removed}
+
+
+def _check(record: CommentRecord, path: str) -> None:
+    # PostgreSQL cannot store NUL in text or JSON; refusing it everywhere keeps the backends interchangeable.
+    if _has_nul([record.external_id, record.article_id, record.parent_id, record.text, record.author,
+                 record.article_title, record.article_url, record.language, record.source_status, record.meta]):
+        raise ImportConflict(f"{record.location or path}: comment {record.external_id!r} contains a NUL "
+                             f"character, which no comment can hold")
+
+
+def _has_nul(value: object) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        return any(_has_nul(v) for v in value)
+    return False
+
+
+def load_batch(session: Session, batch: ImportBatch) -> ImportReport:
+    """Write a parsed file in the caller's transaction; raises ImportConflict before writing anything odd."""
+    report = ImportReport()
+    for record in batch.comments:
+        _check(record, batch.path)
+    present = _existing(session, Comment, batch.source, (c.external_id for c in batch.comments))
+    new = [c for c in batch.comments if c.external_id not in present]
+    report.skipped = len(batch.comments) - len(new)
+    by_ext = {c.external_id: c for c in new}
+    known_parents = _existing(session, Comment, batch.source,
+                              {c.parent_id for c in new if c.parent_id and c.parent_id not in by_ext},
+                              Comment.id, Comment.depth)
+    try:
+        depths, orphans = resolve_depths({c.external_id: c.parent_id for c in new},
+                                         {ext: row[1] for ext, row in known_parents.items()})
+    except ThreadError as exc:
+        where = by_ext.get(str(exc).rsplit(" ", 1)[-1].strip("'\""))
+        raise ImportConflict(f"{where.location if where else batch.path}: {exc}") from None
+    articles = _load_articles(session, batch, report)
+
+    ids: dict[str, int] = {ext: row[0] for ext, row in known_parents.items()}
+    by_depth: dict[int, list[CommentRecord]] = defaultdict(list)
+    for record in new:
+        by_depth[depths[record.external_id]].append(record)
+    decisions = []
+    for depth in sorted(by_depth):  # parents before replies, so every parent id is known
+        rows = []
+        for record in by_depth[depth]:
+            art_id, placeholder = articles[record.article_id]
+            orphan = record.external_id in orphans or placeholder
+            row = _row(record, batch.source, art_id, depth, orphan)
+            row["parent_id"] = ids.get(record.parent_id) if record.parent_id else None
+            rows.append(row)
+            report.replies += record.parent_id is not None
+            report.orphans += orphan
+        for part in _chunks(rows):
+            for comment_id, ext in session.execute(insert(Comment).returning(Comment.id, Comment.external_id), part):
+                ids[ext] = comment_id
+        for record in by_depth[depth]:
+            action = HISTORIC_DECISIONS.get(record.decision or "")
+            if action is not None:
+                decisions.append({"comment_id": ids[record.external_id], "action": action.value,
+                                  "actor": f"import:{batch.source}", "origin": "import", "created_at": utcnow()})
+    for part in _chunks(decisions):
+        session.execute(insert(Decision), part)
+    report.comments = len(new)
+    _adopt(session, batch.source, ids, {c.external_id for c in new})
+    return report
+
+
+def insert_one(session: Session, record: CommentRecord, source: str) -> tuple[Comment, Row, Row | None] | None:
+    """A new comment on a known article in a few statements (the live API's path).
+
+    Returns a transient Comment carrying its new id, with the article and parent rows the assessment needs;
+    None when load_batch must write it: a new or placeholder article, an unknown parent, or a comment that
+    arrives decided or removed at its source. The caller has checked that the comment is new.
+    """
+    if record.decision or (record.source_status or "") in REMOVED_AT_SOURCE:
+        return None
+    article = session.execute(select(Article.id, Article.placeholder, Article.language, Article.premoderation)
+                              .where(Article.source == source, Article.external_id == record.article_id)).first()
+    if article is None or article.placeholder:
+        return None
+    parent = None
+    if record.parent_id is not None:
+        parent = session.execute(select(Comment.id, Comment.depth, Comment.text, Comment.author, Comment.language)
+                                 .where(Comment.source == source, Comment.external_id == record.parent_id)).first()
+        if parent is None:
+            return None
+    _check(record, record.location)
+    row = _row(record, source, article.id, parent.depth + 1 if parent else 0, False)
+    row["parent_id"] = parent.id if parent else None
+    comment_id = session.execute(insert(Comment).values(**row).returning(Comment.id)).scalar_one()
+    _adopt(session, source, {record.external_id: comment_id}, {record.external_id})
+    return Comment(id=comment_id, **row), article, parent
+
+
+def _adopt(session: Session, source: str, ids: dict[str, int], arrived: set[str]) -> None:
+    """Earlier orphans whose parent arrived in this batch get linked, and their subtrees re-depthed."""
+    waiting = []
+    for part in _chunks(sorted(arrived)):
+        waiting += session.execute(select(Comment.id, Comment.parent_external_id).where(
+            Comment.source == source, Comment.orphan.is_(True), Comment.parent_id.is_(None),
+            Comment.parent_external_id.in_(part))).all()
+    for comment_id, parent_ext in waiting:
+        parent_depth = session.execute(select(Comment.depth).where(Comment.id == ids[parent_ext])).scalar_one()
+        session.execute(update(Comment).where(Comment.id == comment_id).values(
+            parent_id=ids[parent_ext], orphan=False, depth=parent_depth + 1))
+        frontier = [(comment_id, parent_depth + 1)]
+        while frontier:
+            node, depth = frontier.pop()
+            children = session.execute(select(Comment.id).where(Comment.parent_id == node)).scalars().all()
+            if children:
+                session.execute(update(Comment).where(Comment.id.in_(children)).values(depth=depth + 1))
+                frontier += [(child, depth + 1) for child in children]

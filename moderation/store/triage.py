@@ -1,0 +1,143 @@
+"""Triage persistence: comments awaiting assessment with their context, and writing the results."""
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import TYPE_CHECKING, Sequence
+
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.orm import Session, aliased
+
+from moderation.comments import Action
+from moderation.store import events
+from moderation.store.database import upsert
+from moderation.store.models import Article, Comment, RuleHit, RuleSetVersion, TriageResult
+
+if TYPE_CHECKING:
+    from moderation.pipeline import Assessment, Item
+    from moderation.rules import RuleSet
+
+MAX_THREAD_AUTHORS = 300  # enough to recognise names in a thread without loading a huge one
+
+
+def pending(session: Session, *, after_id: int = 0, limit: int = 500, rescore: bool = False) -> list[Comment]:
+    """The next comments to triage in id order: untriaged ones, or all of them when re-scoring."""
+    query = select(Comment).where(Comment.id > after_id).order_by(Comment.id).limit(limit)
+    if not rescore:
+        query = query.where(Comment.triage_id.is_(None))
+    return list(session.scalars(query))
+
+
+def author_history(session: Session, authors: Sequence[str]) -> dict[str, dict[str, int]]:
+    """Per author: how many of their comments stand approved, rejected, held."""
+    out: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    names = sorted({a for a in authors if a})
+    for i in range(0, len(names), 2000):
+        rows = session.execute(select(Comment.author, Comment.status, func.count()).where(
+            Comment.author.in_(names[i:i + 2000])).group_by(Comment.author, Comment.status))
+        for author, status, count in rows:
+            out[author][status] = count
+    return out
+
+
+def items_for(session: Session, comments: Sequence[Comment], *, parents: dict | None = None,
+              articles: dict | None = None) -> list["Item"]:
+    """Pipeline items with what rules need: parent, thread participants, author history, article settings.
+
+    Parent and article rows (by id: text, author, language / language, premoderation) the caller has read
+    already can be passed in.
+    """
+    from moderation.pipeline import Item  # noqa: PLC0415 - the pipeline imports the store, not vice versa
+
+    parent = aliased(Comment)
+    parent_ids = {c.parent_id for c in comments if c.parent_id}
+    if parents is None:
+        parents = {row.id: row for row in session.execute(
+            select(parent.id, parent.text, parent.author, parent.language).where(parent.id.in_(parent_ids)))
+        } if parent_ids else {}
+    article_ids = {c.article_id for c in comments}
+    if articles is None:
+        articles = {row.id: row for row in session.execute(
+            select(Article.id, Article.language, Article.premoderation).where(Article.id.in_(article_ids)))}
+    participants: dict[int, list[str]] = defaultdict(list)
+    for art_id in article_ids:
+        participants[art_id] = list(session.scalars(
+            select(Comment.author).where(Comment.article_id == art_id, Comment.author.is_not(None))
+            .distinct().limit(MAX_THREAD_AUTHORS)))
+    history = author_history(session, [c.author for c in comments])
+    items = []
+    for c in comments:
+        p = parents.get(c.parent_id)
+        art = articles.get(c.article_id)
+        stats = history.get(c.author or "", {})
+        items.append(Item(
+            text=c.text, language=c.language,
+            context_language=(p.language if p and p.language else None) or (art.language if art else None),
+            is_reply=c.parent_id is not None or c.parent_external_id is not None,
+            parent_text=p.text if p else None, parent_author=p.author if p else None, author=c.author,
+            thread_authors=tuple(a for a in participants[c.article_id] if a != c.author),
+            author_approved=stats.get("approved", 0), author_rejected=stats.get("rejected", 0),
+            premoderation=art.premoderation if art else None))
+    return items
+
+
+def record_ruleset(session: Session, ruleset: "RuleSet") -> None:
+    """Keep the rule set's files under its version, once, so every stored decision stays explainable."""
+    if session.get(RuleSetVersion, ruleset.version) is None:
+        # Several processes meeting a new rule set at once (app instances, workers) each try to insert it.
+        session.execute(upsert(session, RuleSetVersion).values(
+            version=ruleset.version, source_path=ruleset.path, files=ruleset.files).on_conflict_do_nothing(
+            index_elements=["version"]))
+
+
+def save(session: Session, comments: Sequence[Comment], assessments: Sequence["Assessment"], *,
+         keep_verdict: bool = False, fresh: bool = False) -> list[int]:
+    """Store each assessment; the comment's state follows it unless a human has decided.
+
+    The comments are locked and read afresh first, so a moderator deciding meanwhile is never overwritten
+    (not with fresh: comments this transaction inserted, which no one else can see yet).
+    With keep_verdict (a deep score after the live verdict) the state stays what the site was told, except
+    that a published comment the new result would hold or reject is flagged for review after publication.
+    A comment whose told state (not "new") changes gets an event for the change feed and webhooks.
+    Returns the ids of those comments.
+    """
+    if not comments:
+        return []
+    current = {c.id: c for c in comments} if fresh else {row.id: row for row in session.execute(
+        select(Comment.id, Comment.status, Comment.decided_by_human, Comment.flagged)
+        .where(Comment.id.in_([c.id for c in comments])).order_by(Comment.id).with_for_update())}
+    rows, updates, changed = [], [], []
+    for c, a in zip(comments, assessments):
+        now = current[c.id]
+        applies = not now.decided_by_human and not (keep_verdict and now.status != "new")
+        rows.append({"comment_id": c.id, "decision": a.decision.value, "priority": a.priority, "risk": a.risk,
+                     "language": a.language.language, "explanation": a.explanation,
+                     "ruleset_version": a.ruleset_version, "scorer_versions": a.scorer_versions,
+                     "scores": a.scores, "hits": [h.to_dict() for h in a.hits],
+                     "shadow_hits": [h.to_dict() for h in a.shadow_hits], "failures": a.failures,
+                     "applied": applies})
+        values = {"id": c.id, "priority": a.priority, "risk": a.risk, "language": c.language or a.language.language}
+        if applies:
+            values["status"] = a.decision.status.value
+            values["flagged"] = max(now.flagged or 0, int(a.flagged))
+        elif keep_verdict and not now.decided_by_human and now.status == "approved" and (
+                a.decision != Action.APPROVE or a.flagged):
+            values["flagged"] = max(now.flagged, 1)
+        updates.append(values)
+        status, flagged = values.get("status", now.status), values.get("flagged", now.flagged)
+        if now.status != "new" and (status != now.status or bool(flagged) != bool(now.flagged)):
+            changed.append((c.id, a, "comment.retriaged" if status != now.status else "comment.flagged"))
+    ids = list(session.scalars(insert(TriageResult).returning(TriageResult.id, sort_by_parameter_order=True),
+                               rows))
+    hit_rows = [{"triage_id": triage_id, "comment_id": c.id, "rule_id": h.rule_id, "action": h.action,
+                 "shadow": h.experimental}
+                for c, a, triage_id in zip(comments, assessments, ids) for h in a.hits + a.shadow_hits]
+    if hit_rows:
+        session.execute(insert(RuleHit), hit_rows)
+    for values, triage_id in zip(updates, ids):
+        values["triage_id"] = triage_id
+    session.execute(update(Comment), updates)
+    for comment_id, a, kind in changed:
+        comment = session.get(Comment, comment_id, populate_existing=True)
+        events.record(session, comment, kind, explanation=a.explanation,
+                      reasons=events.reasons([h.to_dict() for h in a.hits], a.failures))
+    return [comment_id for comment_id, _, _ in changed]

@@ -1,0 +1,190 @@
+"""Celery tasks: deep scoring, triage batches, webhook delivery, housekeeping.
+
+The broker comes from MODERATION_BROKER_URL (Redis); without one, every task runs inline where it is
+called. Start workers with `moderation worker` (or `celery -A moderation.tasks worker`); exactly one of
+them with `--beat` runs the periodic sweeps (webhook retries, expired idempotency keys).
+"""
+from __future__ import annotations
+
+import dataclasses
+import logging
+import threading
+import time
+import uuid
+from collections import Counter
+from typing import Callable
+
+from celery import Celery, Task, group
+from sqlalchemy.exc import OperationalError
+
+from moderation import jobs, webhooks
+from moderation.config import Config
+from moderation.store import Database, apikeys, revisions
+from moderation.store import webhooks as outbox
+
+log = logging.getLogger(__name__)
+RULES_CHECK_SECONDS = 5.0  # how soon a rule activation elsewhere reaches the workers
+RETRY_DB = {"autoretry_for": (OperationalError,), "retry_backoff": True, "max_retries": 5}
+_TASKS: list[tuple[Callable, dict]] = []  # bound to a fresh Celery app by configure()
+
+
+def _task(**options: object) -> Callable[[Callable], Callable]:
+    def register(function: Callable) -> Callable:
+        _TASKS.append((function, options))
+        return function
+    return register
+
+
+class Runtime:
+    """What tasks need, opened on first use in each worker process."""
+
+    def __init__(self, config: Config, db: Callable[[], Database] | None = None) -> None:
+        self.config = config
+        self._db_factory = db
+        self._db: Database | None = None
+        self._pipeline = None
+        self._revision: int | None = None
+        self._checked = 0.0
+        self._lock = threading.Lock()
+
+    @property
+    def db(self) -> Database:
+        with self._lock:
+            if self._db is None:
+                self._db = self._db_factory() if self._db_factory else Database(self.config.effective_database_url)
+            return self._db
+
+    @property
+    def pipeline(self):  # noqa: ANN201 - the full pipeline: fast and deep scorers, the active rule revision
+        from moderation.pipeline import Pipeline  # noqa: PLC0415
+
+        now = time.monotonic()
+        if self._pipeline is None or now - self._checked > RULES_CHECK_SECONDS:
+            db = self.db
+            with self._lock, db.session() as session:
+                live = revisions.active(session)
+                if self._pipeline is None or live is None or live.id != self._revision:
+                    ruleset = revisions.active_ruleset(session, self.config.rules_path)
+                    self._revision = revisions.active(session).id
+                    scorers = tuple(dict.fromkeys(self.config.scorers + self.config.deep_scorers))
+                    self._pipeline = Pipeline.from_config(dataclasses.replace(self.config, scorers=scorers), ruleset)
+                self._checked = now
+        return self._pipeline
+
+
+# Bound by configure(): the Celery app, what tasks run against, and each task on that app.
+celery: Celery
+runtime: Runtime
+deep_score: Task = None  # type: ignore[assignment]
+triage_batch: Task = None  # type: ignore[assignment]
+deliver_webhook: Task = None  # type: ignore[assignment]
+deliver_webhooks: Task = None  # type: ignore[assignment]
+purge_idempotency: Task = None  # type: ignore[assignment]
+
+
+def configure(config: Config, db: Callable[[], Database] | None = None) -> Celery:
+    """Point the tasks at a desk: its broker (inline without one) and its database.
+
+    Each call builds a fresh Celery app: Celery caches connections and routes on first use, which must not
+    outlive a change of broker (tests, `moderation triage --queue` after the web app configured its own).
+    """
+    global celery, runtime
+    broker = config.broker_url
+    app = Celery("moderation", set_as_current=False)
+    app.conf.update(
+        broker_url=broker or "memory://", result_backend=config.effective_redis_url or None,
+        task_always_eager=not broker, task_eager_propagates=True, task_default_queue=config.task_queue,
+        task_serializer="json", accept_content=["json"], result_serializer="json", result_expires=3600,
+        # A task is acknowledged when done, so a worker lost mid-task hands it to another (tasks are idempotent).
+        task_acks_late=True, task_reject_on_worker_lost=True, worker_prefetch_multiplier=1,
+        broker_connection_retry_on_startup=True, worker_hijack_root_logger=False,
+        beat_schedule_filename=str(config.instance_path / "celerybeat-schedule"),
+        beat_schedule={
+            "webhook-retries": {"task": "moderation.deliver_webhooks", "schedule": 30.0},
+            "idempotency-purge": {"task": "moderation.purge_idempotency", "schedule": 3600.0},
+        })
+    for function, options in _TASKS:
+        name = function.__name__.lstrip("_")
+        globals()[name] = app.task(name=f"moderation.{name}", **options)(function)
+    celery, runtime = app, Runtime(config, db)
+    return app
+
+
+@_task(bind=True, **RETRY_DB)
+def _deep_score(self: Task, comment_id: int) -> dict:
+    """Slow scorers for one comment after its live verdict; a scorer outage is retried with backoff, and
+    after the last retry (at once when inline) the incomplete result sends the comment to a human."""
+    try:
+        return jobs.deep_assess(runtime.db, runtime.pipeline, comment_id, runtime.config.deep_scorers,
+                                accept_incomplete=self.request.is_eager or self.request.retries >= self.max_retries)
+    except jobs.Incomplete as exc:
+        raise self.retry(exc=exc, countdown=min(600, 10 * 2 ** self.request.retries)) from None
+
+
+@_task(**RETRY_DB)
+def _triage_batch(ids: list[int], run: str, rescore: bool) -> dict:
+    return jobs.triage_batch(runtime.db, runtime.pipeline, ids, run, rescore=rescore)
+
+
+def triage_queued(db: Database, *, rescore: bool, batch_size: int = 500, wait: float = 24 * 3600) -> dict:
+    """`moderation triage --queue`: batches of comment ids to the workers, their summaries added up."""
+    from sqlalchemy import select  # noqa: PLC0415
+
+    from moderation.store.models import Comment  # noqa: PLC0415
+
+    query = select(Comment.id).order_by(Comment.id)
+    with db.session() as session:
+        ids = list(session.scalars(query if rescore else query.where(Comment.triage_id.is_(None))))
+    run = uuid.uuid4().hex
+    batches = [ids[i:i + batch_size] for i in range(0, len(ids), batch_size)]
+    results = group(triage_batch.s(batch, run, rescore) for batch in batches).apply_async().get(timeout=wait) \
+        if batches else []
+    total: Counter = Counter()
+    for result in results:
+        total.update({k: v for k, v in result.items() if isinstance(v, int) and not isinstance(v, bool)})
+    last = results[-1] if results else {"ruleset_version": runtime.pipeline.ruleset.version,
+                                        "scorers": runtime.pipeline.scorer_versions, "scorer_problems": []}
+    return {**{k: total[k] for k in ("triaged", "approve", "hold", "reject", "kept_human_decision", "flagged",
+                                     "with_failures")},
+            "ruleset_version": last["ruleset_version"], "scorers": last["scorers"],
+            "scorer_problems": last.get("scorer_problems", []), "batches": len(batches)}
+
+
+@_task(**RETRY_DB)
+def _deliver_webhook(delivery_id: int) -> list:
+    """One delivery; when it fails, the next attempt is scheduled with the backoff the outbox set."""
+    base = runtime.config.webhook_retry_seconds
+    results = webhooks.deliver(runtime.db, delivery_id=delivery_id, retry_base=base)
+    for _, state in results:
+        if state == "pending" and not celery.conf.task_always_eager:
+            with runtime.db.session() as session:
+                attempts = session.get(outbox.WebhookDelivery, delivery_id).attempts
+            deliver_webhook.apply_async((delivery_id,), countdown=outbox.backoff(attempts, base).total_seconds())
+    return results
+
+
+@_task()
+def _deliver_webhooks() -> list:
+    """Every due delivery: retries, and any whose message was lost."""
+    return webhooks.deliver(runtime.db, retry_base=runtime.config.webhook_retry_seconds)
+
+
+@_task()
+def _purge_idempotency() -> int:
+    with runtime.db.session() as session:
+        return apikeys.purge_idempotency(session)
+
+
+def dispatch(delivery_ids: list[int]) -> None:
+    """Send deliveries a transaction has just committed (called by the store after each commit)."""
+    try:
+        if celery.conf.task_always_eager:
+            deliver_webhooks.delay()  # inline: this also retries whatever is due
+        else:
+            for delivery_id in delivery_ids:
+                deliver_webhook.delay(delivery_id)
+    except Exception:  # noqa: BLE001 - the outbox keeps them; the periodic sweep delivers them later
+        log.exception("webhook dispatch failed; deliveries stay queued")
+
+
+configure(Config.from_env())

@@ -1,0 +1,77 @@
+"""Shared fixtures: databases (SQLite and PostgreSQL), rule sets, corpus locations."""
+from __future__ import annotations
+
+import os
+import uuid
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from moderation.store import Database
+
+ROOT = Path(__file__).resolve().parent.parent
+RULES = ROOT / "rules"
+SAMPLES = ROOT / "samples"
+DATA = Path(os.environ.get("MODERATION_DATA", ROOT.parent / "shared" / "data"))
+POSTGRES_ADMIN_URL = os.environ.get("MODERATION_TEST_POSTGRES_URL",
+                                    "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+IN_CI = bool(os.environ.get("CI"))
+
+
+def need(condition: bool, reason: str) -> None:
+    """Skip when something external is missing, except in CI, where it must be there."""
+    if not condition:
+        if IN_CI:
+            pytest.fail(f"required in CI: {reason}")
+        pytest.skip(reason)
+
+
+def corpus(name: str) -> Path:
+    """A corpus folder under ../shared/data, or skip (fail in CI) when it is absent."""
+    path = DATA / name
+    need(path.is_dir(), f"corpus {name} not found under {DATA}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_url():
+    """A fresh PostgreSQL database for this test session, dropped afterwards."""
+    admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text("select 1"))
+    except Exception as exc:  # noqa: BLE001
+        need(False, f"PostgreSQL not reachable at {POSTGRES_ADMIN_URL}: {exc}")
+    name = f"moderation_test_{uuid.uuid4().hex[:10]}"
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = admin.url.set(database=name).render_as_string(hide_password=False)
+    yield url
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def db(request, tmp_path):
+    """An empty, migrated database: a new SQLite file, or the session's PostgreSQL database truncated."""
+    if request.param == "sqlite":
+        database = Database(f"sqlite:///{tmp_path / 'test.db'}")
+    else:
+        database = Database(request.getfixturevalue("postgres_url"))
+        with database.engine.begin() as conn:
+            tables = [t for t in conn.execute(text(
+                "select tablename from pg_tables where schemaname='public' and tablename<>'alembic_version'"
+            )).scalars()]
+            if tables:
+                conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+    yield database
+    database.dispose()
+
+
+@pytest.fixture(scope="session")
+def ruleset():
+    from moderation.rules import load_ruleset
+
+    return load_ruleset(RULES)

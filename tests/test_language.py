@@ -1,0 +1,89 @@
+"""Language detection: seeded, restricted profiles, short-text policy, exactly langdetect's answers."""
+from __future__ import annotations
+
+import gzip
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from langdetect.detector import Detector
+
+from moderation.language import FastDetector, LanguageDetector, _factory
+from tests.conftest import corpus
+
+GERMAN = "Die Entlassungen treffen vor allem die Verwaltung, während die Lager weiter wachsen sollen."
+ENGLISH = "The layoffs mostly hit the administration while the warehouses are supposed to keep growing."
+
+
+def test_detects_german_and_english():
+    d = LanguageDetector(["de", "en"])
+    assert d.detect(GERMAN).language == "de"
+    assert d.detect(ENGLISH).language == "en"
+    assert d.detect(GERMAN).method == "detected"
+
+
+def test_deterministic_across_instances():
+    mixed = "Ich finde the article quite gut, aber the numbers are falsch"
+    results = {LanguageDetector(["de", "en"]).detect(mixed) for _ in range(5)}
+    assert len(results) == 1
+
+
+def test_restricted_to_the_site_languages():
+    french = "Je pense que les licenciements sont une mauvaise nouvelle pour tout le monde ici."
+    assert LanguageDetector(["de", "en"]).detect(french).language in ("de", "en")
+    assert LanguageDetector([]).detect(french).language == "fr"
+    factory = _factory(("de", "en"), 0)
+    assert factory.langlist == ["de", "en"]
+
+
+def test_single_language_site_needs_no_detection():
+    assert LanguageDetector(["de"]).detect(ENGLISH).method == "only"
+
+
+@pytest.mark.parametrize("text", ["😂😂😂", "https://youtu.be/x", "12345", "", "   ", "!!!", "@user #tag", "ok"])
+def test_short_or_letterless_text_takes_the_context_language(text):
+    d = LanguageDetector(["de", "en"])
+    assert d.detect(text, context="en").language == "en"
+    assert d.detect(text).language == "de"  # no context: the site's default
+    assert d.detect(text).method == "default"
+
+
+def test_unknown_language_code_is_an_error():
+    with pytest.raises(ValueError, match="xx"):
+        LanguageDetector(["de", "xx"])
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.text(max_size=300))
+def test_never_raises(text):
+    assert LanguageDetector(["de", "en"]).detect(text).language in ("de", "en")
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.sampled_from(GERMAN.split() + ENGLISH.split() + ["KI", "CO2-Bilanz", "ÄRGER", "ß", "x"]),
+                min_size=1, max_size=40), st.sampled_from([("de", "en"), ("de", "en", "fr", "nl")]))
+def test_same_answer_as_langdetect_itself(words, langs):
+    text = " ".join(words)
+    factory = _factory(langs, 0)
+    ours, theirs = FastDetector(factory), Detector(factory)
+    ours.append(text)
+    theirs.append(text)
+    ours.cleaning_text()
+    theirs.cleaning_text()
+    assert ours._extract_ngrams() == theirs._extract_ngrams()
+    if ours._extract_ngrams():
+        assert [(p.lang, p.prob) for p in ours.get_probabilities()] == \
+               [(p.lang, p.prob) for p in theirs.get_probabilities()]
+
+
+@pytest.mark.corpus
+def test_accuracy_on_real_comments():
+    de = (corpus("germeval2018") / "germeval2018.training.txt").read_text(encoding="utf-8").splitlines()[:300]
+    with gzip.open(corpus("davidson-hate-offensive") / "labeled_data.csv.gz", "rt", encoding="utf-8") as fh:
+        import csv
+
+        en = [row["tweet"] for row, _ in zip(csv.DictReader(fh), range(300))]
+    d = LanguageDetector(["de", "en"])
+    de_ok = sum(d.detect(line.split("\t")[0]).language == "de" for line in de) / len(de)
+    en_ok = sum(d.detect(t).language == "en" for t in en) / len(en)
+    assert de_ok >= 0.95 and en_ok >= 0.90, (de_ok, en_ok)

@@ -1,0 +1,220 @@
+"""Webhooks: the outbox is written with the decision, deliveries are signed, retried with backoff, and logged."""
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select, update
+
+from moderation import tasks, webhooks
+from moderation.store import webhooks as outbox
+from moderation.store.decisions import decide
+from moderation.store.events import Event
+from moderation.store.models import Comment, utcnow
+from moderation.store.webhooks import WebhookAttempt, WebhookDelivery, add_endpoint
+from tests.live import SITE, Receiver, api_key, bearer, config, make_app, serve
+from tests.test_web_auth import login
+
+SECRET = "whsec_test"
+
+
+@pytest.fixture
+def inline(db, tmp_path):
+    """Tasks run inline (no broker) against the test database."""
+    tasks.configure(config(db, tmp_path, webhook_retry_seconds=30.0))
+    return db
+
+
+def held_comment(db, external_id: str = "c1", site: str = SITE) -> int:  # noqa: ANN001
+    from tests.test_store import batch, load  # noqa: PLC0415
+
+    load(db, batch([(external_id, None, "Du bist ein Idiot")], source=site))
+    with db.session() as s:
+        comment = s.scalars(select(Comment).where(Comment.external_id == external_id, Comment.source == site)).one()
+        comment.status = "held"
+        return comment.id
+
+
+def test_signatures_verify_and_resist_tampering_and_replay():
+    body = b'{"id": "c1"}'
+    header = webhooks.sign(SECRET, body, timestamp=1_700_000_000)
+    assert re.fullmatch(r"t=1700000000,v1=[0-9a-f]{64}", header)
+    assert webhooks.verify(SECRET, header, body, now=1_700_000_100)
+    assert not webhooks.verify(SECRET, header, b'{"id": "c2"}', now=1_700_000_100)
+    assert not webhooks.verify("whsec_other", header, body, now=1_700_000_100)
+    assert not webhooks.verify(SECRET, header, body, now=1_700_000_000 + 3600)  # too old: a replay
+    assert not webhooks.verify(SECRET, "garbage", body)
+
+
+def test_a_decision_is_delivered_signed_once_committed(inline):
+    db = inline
+    receiver = Receiver()
+    cid = held_comment(db)
+    with serve(receiver) as url, db.session() as s:
+        add_endpoint(s, SITE, f"{url}/hook", secret=SECRET)
+        s.commit()
+        decide(s, cid, "reject", "mod", reason_code="personal-attack")
+        assert receiver.received == []  # nothing leaves before the commit
+        s.commit()
+    [call] = receiver.received
+    payload = call["json"]
+    assert webhooks.verify(SECRET, call["headers"]["Moderation-Signature"], call["body"])
+    assert call["headers"]["Moderation-Event"] == "comment.decided"
+    assert (payload["event"], payload["id"], payload["decision"], payload["cursor"], payload["origin"],
+            payload["reason_code"]) == ("comment.decided", "c1", "reject", 1, "moderator", "personal-attack")
+    with db.session() as s:
+        delivery = s.scalars(select(WebhookDelivery)).one()
+        assert (delivery.state, delivery.attempts, delivery.last_status) == ("delivered", 1, 200)
+
+
+def test_a_rolled_back_decision_sends_nothing_and_leaves_no_event(inline):
+    db = inline
+    receiver = Receiver()
+    cid = held_comment(db)
+    with serve(receiver) as url:
+        with db.session() as s:
+            add_endpoint(s, SITE, f"{url}/hook")
+        with pytest.raises(RuntimeError), db.session() as s:
+            decide(s, cid, "approve", "mod")
+            raise RuntimeError("the request failed after deciding")
+    assert receiver.received == []
+    with db.session() as s:
+        assert s.scalar(select(func.count()).select_from(Event)) == 0
+        assert s.scalar(select(func.count()).select_from(WebhookDelivery)) == 0
+
+
+def test_failures_are_retried_with_backoff_then_given_up(inline):
+    db = inline
+    receiver = Receiver(statuses=(500, 503, 200))
+    cid = held_comment(db)
+    with serve(receiver) as url:
+        with db.session() as s:
+            add_endpoint(s, SITE, f"{url}/hook")
+        with db.session() as s:
+            decide(s, cid, "approve", "mod")
+        with db.session() as s:
+            delivery = s.scalars(select(WebhookDelivery)).one()
+            wait = delivery.next_attempt_at - s.scalar(select(WebhookAttempt.attempted_at))
+            assert (delivery.state, delivery.attempts, delivery.last_error) == ("pending", 1, "HTTP 500")
+            assert timedelta(seconds=29) < wait < timedelta(seconds=31)  # the first backoff step
+        assert webhooks.deliver(db) == []  # not due yet
+        for expected in ("pending", "delivered"):
+            with db.session() as s:
+                s.execute(update(WebhookDelivery).values(next_attempt_at=utcnow() - timedelta(seconds=1)))
+            assert [state for _, state in webhooks.deliver(db)] == [expected]
+    with db.session() as s:
+        assert [a.status_code for a in s.scalars(select(WebhookAttempt).order_by(WebhookAttempt.id))] == [
+            500, 503, 200]
+    assert len(receiver.delivered()) == 1 and len({r["json"]["cursor"] for r in receiver.received}) == 1
+    assert outbox.backoff(4, 30) == timedelta(seconds=240) and outbox.backoff(30, 30) == outbox.MAX_DELAY
+
+
+def test_an_endpoint_that_never_answers_is_given_up_after_max_attempts(inline):
+    db = inline
+    cid = held_comment(db)
+    with db.session() as s:
+        add_endpoint(s, SITE, "http://127.0.0.1:9/closed")  # discard port: connection refused
+    with db.session() as s:
+        decide(s, cid, "approve", "mod")
+    for _ in range(outbox.MAX_ATTEMPTS):
+        with db.session() as s:
+            s.execute(update(WebhookDelivery).values(next_attempt_at=utcnow() - timedelta(seconds=1)))
+        webhooks.deliver(db)
+    with db.session() as s:
+        delivery = s.scalars(select(WebhookDelivery)).one()
+        assert (delivery.state, delivery.attempts) == ("failed", outbox.MAX_ATTEMPTS)
+        assert "ConnectError" in delivery.last_error
+
+
+def test_endpoints_get_their_site_and_event_types_only(inline):
+    db = inline
+    receiver = Receiver()
+    mine, theirs = held_comment(db, "c1"), held_comment(db, "c1", site="other-site")
+    with serve(receiver) as url:
+        with db.session() as s:
+            add_endpoint(s, SITE, f"{url}/all")
+            add_endpoint(s, SITE, f"{url}/flags", event_types=("comment.flagged",))
+            add_endpoint(s, "other-site", f"{url}/other")
+        with db.session() as s:
+            decide(s, mine, "approve", "mod")
+            decide(s, theirs, "reject", "mod")
+    # The flags-only endpoint heard nothing; each site's cursor counts on its own.
+    assert sorted((r["path"], r["json"]["site"], r["json"]["cursor"]) for r in receiver.received) == [
+        ("/all", SITE, 1), ("/other", "other-site", 1)]
+    with pytest.raises(outbox.WebhookError):
+        with db.session() as s:
+            add_endpoint(s, SITE, "ftp://example.org/")
+
+
+def test_admins_manage_keys_and_webhooks_on_the_integrations_page(db, tmp_path):
+    from moderation.store.accounts import add_user  # noqa: PLC0415
+
+    app = make_app(db, tmp_path)
+    with db.session() as s:
+        add_user(s, "ad", "admin-pass-1", "admin")
+        add_user(s, "mo", "moderator-pass", "moderator")
+    moderator = app.test_client()
+    login(moderator, "mo", "moderator-pass")
+    assert moderator.get("/integrations/").status_code == 403
+    admin = app.test_client()
+    login(admin, "ad", "admin-pass-1")
+    page = admin.get("/integrations/").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+    assert admin.post("/integrations/keys", data={"site": SITE}).status_code == 400  # no CSRF token
+    created = admin.post("/integrations/keys", data={"site": SITE, "label": "cms", "scopes": ["submit", "read"],
+                                                     "csrf_token": token}).get_data(as_text=True)
+    key = re.search(r'<code class="secret">([0-9a-f]{40})</code>', created).group(1)
+    client = app.test_client()
+    assert client.get("/api/v1/decisions", headers=bearer(key)).status_code == 200
+    assert key not in admin.get("/integrations/").get_data(as_text=True)  # shown once
+    assert admin.post("/integrations/keys/1/revoke", data={"csrf_token": token}).status_code == 302
+    assert client.get("/api/v1/decisions", headers=bearer(key)).status_code == 401
+    hook = admin.post("/integrations/webhooks", data={"site": SITE, "url": "https://cms.example.org/hook",
+                                                      "csrf_token": token}).get_data(as_text=True)
+    assert re.search(r'<code class="secret">whsec_[0-9a-f]{48}</code>', hook)
+    assert admin.post("/integrations/webhooks", data={"site": SITE, "url": "not a url",
+                                                      "csrf_token": token}).status_code == 400
+    assert admin.post("/integrations/webhooks/1/remove", data={"csrf_token": token}).status_code == 302
+    with db.session() as s:
+        assert [e.active for e in outbox.endpoints(s)] == [False]
+
+
+def test_cli_keys_and_webhooks(db, tmp_path):
+    from click.testing import CliRunner  # noqa: PLC0415
+
+    from moderation.cli import main  # noqa: PLC0415
+
+    run = CliRunner().invoke
+    args = ["--database", db.url]
+    added = run(main, [*args, "apikeys", "add", SITE, "--label", "cms", "--rate-limit", "120"])
+    assert added.exit_code == 0, added.output
+    key = added.output.splitlines()[0]
+    assert re.fullmatch(r"[0-9a-f]{40}", key)
+    listed = run(main, [*args, "apikeys", "list"]).output
+    assert key[:8] in listed and key not in listed and "120/min" in listed
+    assert run(main, [*args, "apikeys", "add", SITE, "--scope", "nope"]).exit_code == 2
+    assert run(main, [*args, "apikeys", "revoke", key[:8]]).exit_code == 0
+    assert "revoked" in run(main, [*args, "apikeys", "list"]).output
+    hook = run(main, [*args, "webhooks", "add", SITE, "https://cms.example.org/hook", "--secret", SECRET])
+    assert hook.exit_code == 0 and SECRET in hook.output
+    assert "cms.example.org" in run(main, [*args, "webhooks", "list"]).output
+    assert run(main, [*args, "webhooks", "add", SITE, "mailto:x"]).exit_code == 2
+    assert run(main, [*args, "webhooks", "log"]).output.strip() == "no deliveries"
+    assert run(main, [*args, "worker"]).exit_code == 2  # no broker configured: says so
+
+
+def test_the_api_and_webhooks_tell_the_same_story(db, tmp_path):
+    app = make_app(db, tmp_path)
+    key = api_key(db)
+    receiver = Receiver()
+    with serve(receiver) as url:
+        with db.session() as s:
+            add_endpoint(s, SITE, f"{url}/hook")
+        client = app.test_client()
+        client.post("/api/v1/comments", json={"id": "c1", "article_id": "a", "text": "Du Idiot"},
+                    headers=bearer(key))
+        with db.session() as s:
+            decide(s, s.scalars(select(Comment.id)).one(), "reject", "mod")
+        feed = client.get("/api/v1/decisions", headers=bearer(key)).get_json()["decisions"]
+    assert [r["json"] for r in receiver.received] == feed

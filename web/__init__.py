@@ -1,0 +1,80 @@
+"""The web app: create_app() builds Flask around the moderation core; blueprints are named after modules."""
+from __future__ import annotations
+
+import importlib
+import pkgutil
+import secrets
+from pathlib import Path
+
+from flask import Flask, redirect, render_template, url_for
+from flask_login import current_user
+from flask_wtf.csrf import CSRFProtect
+
+from moderation.config import Config
+from web.desk import Desk
+
+csrf = CSRFProtect()
+
+SECURITY_HEADERS = {
+    # Comment text is untrusted: no inline script may run, and nothing loads from elsewhere.
+    "Content-Security-Policy": "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+                               "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "same-origin",
+}
+
+
+def _instance_secret(instance: Path) -> str:
+    """A random secret kept in the instance folder, for when no MODERATION_SECRET_KEY is configured."""
+    path = instance / "secret_key"
+    if not path.exists():
+        instance.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_hex(32), encoding="utf-8")
+        path.chmod(0o600)
+    return path.read_text(encoding="utf-8").strip()
+
+
+def create_app(config: Config | None = None, **settings: object) -> Flask:
+    """The app for one desk: config from defaults, the instance folder, MODERATION_* variables, then settings."""
+    config = config or Config.from_env()
+    app = Flask(__name__, instance_path=str(config.instance_path.resolve()), instance_relative_config=True)
+    app.config.from_mapping(SECRET_KEY=config.secret_key or None, SESSION_COOKIE_HTTPONLY=True,
+                            SESSION_COOKIE_SAMESITE="Lax", WTF_CSRF_TIME_LIMIT=None, MAX_CONTENT_LENGTH=2**20)
+    app.config.from_pyfile("config.py", silent=True)
+    app.config.from_prefixed_env("MODERATION")
+    app.config.update(settings)
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = _instance_secret(Path(app.instance_path))
+    app.extensions["desk"] = Desk(config)
+
+    csrf.init_app(app)
+    from web import auth  # noqa: PLC0415 - the guard and login manager come first
+
+    auth.init_app(app)
+    for module in pkgutil.iter_modules(__path__):
+        mod = importlib.import_module(f"{__name__}.{module.name}")
+        blueprint = getattr(mod, "bp", None)
+        if blueprint is not None:
+            app.register_blueprint(blueprint)
+
+    app.jinja_env.globals["has_endpoint"] = lambda name: name in app.view_functions
+
+    @app.errorhandler(403)
+    def _forbidden(_error):  # noqa: ANN001, ANN202
+        return render_template("errors/403.html"), 403
+
+    @app.after_request
+    def _headers(response):  # noqa: ANN001, ANN202
+        for key, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(key, value)
+        return response
+
+    @app.get("/")
+    @auth.public
+    def index():  # noqa: ANN202
+        if not current_user.is_authenticated:
+            return redirect(url_for("auth.login"))
+        return redirect(auth.home_for(current_user.role))
+
+    return app

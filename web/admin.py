@@ -1,0 +1,294 @@
+"""Rule tuning for site admins: editor with line-located errors, policy forms, history and rollback,
+playground, what-if replay, per-rule statistics."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+import yaml
+from sqlalchemy import select
+
+from moderation.calibration import from_decisions
+from moderation.pipeline import Item, Pipeline
+from moderation.rules import RuleError, compile_ruleset
+from moderation.rules.edits import EditError, set_list_entries, set_policy, set_threshold
+from moderation.rules.loader import is_rule_file
+from moderation.rulestats import rule_stats
+from moderation.store import Comment, RuleHit, TriageResult, revisions
+from moderation.whatif import replay
+from web.auth import roles
+from web.desk import desk
+from web.highlight import hit_spans, pieces
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+LEVELS = ("hold", "reject")
+
+
+def _active_files() -> tuple[revisions.RuleRevision, dict[str, str]]:
+    desk().pipeline  # noqa: B018 - makes sure a first revision exists
+    with desk().db.session() as session:
+        live = revisions.active(session)
+        return live, revisions.files_of(session, live)
+
+
+def _policy_file(files: dict[str, str]) -> str:
+    return next((n for n, t in sorted(files.items()) if is_rule_file(n) and "\npolicy:" in "\n" + t),
+                next(n for n in sorted(files) if is_rule_file(n)))
+
+
+def _save(files: dict[str, str], message: str, activate: bool, parent: int) -> int:
+    """Store a new revision (and make it live if asked); raises RuleError for an invalid rule set."""
+    with desk().db.session() as session:
+        revision = revisions.save(session, files, current_user.username, message, parent)
+        if activate:
+            revisions.activate(session, revision.id, current_user.username, message)
+    if activate:
+        desk().rules_changed()
+    return revision.id
+
+
+@bp.get("/")
+@roles("admin")
+def index():  # noqa: ANN201
+    live, files = _active_files()
+    ruleset = desk().pipeline.ruleset
+    with desk().db.session() as session:
+        history = revisions.history(session, 30)
+    return render_template("admin/index.html", live=live, ruleset=ruleset, history=history,
+                           stats=rule_stats(desk().db), levels=LEVELS,
+                           wordlists=sorted(n for n in files if n.startswith("wordlists/")))
+
+
+@bp.route("/rules/edit", methods=["GET", "POST"])
+@roles("admin")
+def edit():  # noqa: ANN201
+    live, files = _active_files()
+    name = request.values.get("file") or _policy_file(files)
+    if name not in files and not (name.startswith("wordlists/") and name.endswith(".txt")):
+        abort(404)
+    text, problems, status = files.get(name, ""), [], 200
+    if request.method == "POST":
+        text = request.form.get("text", "").replace("\r\n", "\n")
+        try:
+            if request.form.get("intent") == "check":
+                compile_ruleset({**files, name: text}, "draft")
+                flash("The rule set is valid.", "ok")
+            else:
+                message = request.form.get("message", "").strip() or f"edit {name}"
+                revision = _save({**files, name: text}, message, bool(request.form.get("activate")), live.id)
+                flash(f"Saved revision {revision}.", "ok")
+                return redirect(url_for("admin.revision", revision_id=revision))
+        except RuleError as exc:
+            problems, status = _located(exc, name), 422
+    return render_template("admin/edit.html", name=name, text=text, files=sorted(files), problems=problems,
+                           numbered=list(enumerate(text.splitlines(), start=1)), live=live), status
+
+
+def _located(exc: RuleError, name: str) -> list[dict]:
+    """Problems with the line they are at; those of the edited file first."""
+    out = [{"file": path.rsplit("draft/", 1)[-1], "line": line, "rule": rule_id, "message": message}
+           for path, line, rule_id, message in exc.problems]
+    return sorted(out, key=lambda p: (p["file"] != name, p["line"] or 0))
+
+
+@bp.post("/rules/check")
+@roles("admin")
+def check():  # noqa: ANN201
+    """htmx: validate the editor's text as it is typed."""
+    _, files = _active_files()
+    name = request.form.get("file", "")
+    try:
+        compile_ruleset({**files, name: request.form.get("text", "").replace("\r\n", "\n")}, "draft")
+        problems = []
+    except RuleError as exc:
+        problems = _located(exc, name)
+    return render_template("admin/_problems.html", problems=problems)
+
+
+@bp.post("/policy")
+@roles("admin")
+def policy():  # noqa: ANN201
+    """The structured form: pre-moderation, reject bar, new-author approvals, thresholds per label."""
+    live, files = _active_files()
+    name = _policy_file(files)
+    text = files[name]
+    form = request.form
+    try:
+        text = set_policy(text, "premoderation", form["premoderation"])
+        text = set_policy(text, "reject_at", float(form["reject_at"]))
+        text = set_policy(text, "new_author_approvals", int(form["new_author_approvals"]))
+        for key, value in form.items():
+            if key.startswith("threshold:") and value.strip():
+                _, label, level = key.split(":")
+                text = set_threshold(text, label, level, float(value))
+        revision = _save({**files, name: text}, form.get("message") or "policy and thresholds",
+                         bool(form.get("activate")), live.id)
+    except (KeyError, ValueError, EditError) as exc:
+        flash(f"Not saved: {exc}", "error")
+        return redirect(url_for("admin.index"))
+    except RuleError as exc:
+        flash(f"Not saved, the rule set would be invalid: {exc}", "error")
+        return redirect(url_for("admin.index"))
+    flash(f"Saved revision {revision}.", "ok")
+    return redirect(url_for("admin.revision", revision_id=revision))
+
+
+@bp.post("/wordlists")
+@roles("admin")
+def wordlist():  # noqa: ANN201
+    live, files = _active_files()
+    name = request.form.get("file", "")
+    if not (name.startswith("wordlists/") and name.endswith(".txt")):
+        abort(400)
+    text = set_list_entries(files.get(name, ""), request.form.get("add", "").splitlines(),
+                            request.form.get("remove", "").splitlines())
+    try:
+        revision = _save({**files, name: text}, request.form.get("message") or f"entries of {name}",
+                         bool(request.form.get("activate")), live.id)
+    except RuleError as exc:
+        flash(f"Not saved: {exc}", "error")
+        return redirect(url_for("admin.index"))
+    flash(f"Saved revision {revision}.", "ok")
+    return redirect(url_for("admin.revision", revision_id=revision))
+
+
+@bp.get("/revisions/<int:revision_id>")
+@roles("admin")
+def revision(revision_id: int):  # noqa: ANN201
+    with desk().db.session() as session:
+        rev = session.get(revisions.RuleRevision, revision_id)
+        if rev is None:
+            abort(404)
+        live = revisions.active(session)
+        patch = revisions.diff(session, rev)
+    return render_template("admin/revision.html", rev=rev, live=live, patch=patch.splitlines())
+
+
+@bp.post("/revisions/<int:revision_id>/activate")
+@roles("admin")
+def activate(revision_id: int):  # noqa: ANN201
+    try:
+        with desk().db.session() as session:
+            revisions.activate(session, revision_id, current_user.username, request.form.get("note", ""))
+    except LookupError:
+        abort(404)
+    except RuleError as exc:
+        flash(f"Revision {revision_id} no longer compiles and stays inactive: {exc}", "error")
+        return redirect(url_for("admin.revision", revision_id=revision_id))
+    desk().rules_changed()
+    flash(f"Revision {revision_id} is now active.", "ok")
+    return redirect(url_for("admin.index"))
+
+
+def _ruleset_of(revision_id: str | None):  # noqa: ANN202
+    if not revision_id:
+        return desk().pipeline.ruleset
+    with desk().db.session() as session:
+        rev = session.get(revisions.RuleRevision, int(revision_id))
+        if rev is None:
+            abort(404)
+        return revisions.compile_revision(session, rev)
+
+
+@bp.route("/playground", methods=["GET", "POST"])
+@roles("admin")
+def playground():  # noqa: ANN201
+    """A comment (and what it replies to) judged exactly as triage would, by the active or another revision."""
+    result = None
+    form = request.form
+    if request.method == "POST" and form.get("text", "").strip():
+        base = desk().pipeline
+        pipeline = Pipeline(_ruleset_of(form.get("revision")), base.scorers, base.detector, base.load_problems)
+        reply_to = form.get("reply_to", "").strip() or None
+        result = pipeline.assess_one(Item(form["text"], language=form.get("lang") or None,
+                                          is_reply=reply_to is not None, parent_text=reply_to))
+    with desk().db.session() as session:
+        history = revisions.history(session, 30)
+    text = form.get("text", "")
+    hits = [h.to_dict() for h in result.hits + result.shadow_hits] if result else []
+    return render_template("admin/playground.html", result=result, form=form, history=history, hits=hits,
+                           pieces=pieces(text, hit_spans(hits)) if result else [])
+
+
+def _when(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    when = datetime.fromisoformat(value)
+    return when if when.tzinfo else when.replace(tzinfo=timezone.utc)
+
+
+@bp.route("/whatif", methods=["GET", "POST"])
+@roles("admin")
+def whatif():  # noqa: ANN201
+    """Replay a saved revision over stored comments of a period, against the active rules and the moderators."""
+    data = None
+    form = request.values
+    if request.method == "POST" and form.get("revision"):
+        draft = _ruleset_of(form["revision"])
+        data = replay(desk().db, draft, desk().pipeline.ruleset, since=_when(form.get("since")),
+                      until=_when(form.get("until"))).to_dict(with_changes=200)
+    with desk().db.session() as session:
+        history = revisions.history(session, 30)
+    return render_template("admin/whatif.html", data=data, form=form, history=history)
+
+
+@bp.get("/rules/<rule_id>")
+@roles("admin")
+def rule(rule_id: str):  # noqa: ANN201
+    """One rule: its definition, statistics by week, recent hits; for a shadow rule, what it would change."""
+    ruleset = desk().pipeline.ruleset
+    spec = next((r.rule for r in ruleset.rules if r.rule.id == rule_id), None)
+    stats = next((s for s in rule_stats(desk().db) if s.rule_id == rule_id), None)
+    if spec is None and stats is None:
+        abort(404)
+    recent = []
+    effect = {"would_hold": 0, "caught": 0, "false_alarms": 0}
+    query = (select(Comment.id, Comment.text, Comment.status, Comment.decided_by_human, TriageResult.decision,
+                    TriageResult.hits, TriageResult.shadow_hits)
+             .join(RuleHit, RuleHit.triage_id == Comment.triage_id).join(TriageResult, TriageResult.id == RuleHit.triage_id)
+             .where(RuleHit.rule_id == rule_id).order_by(Comment.id.desc()))
+    with desk().db.session() as session:
+        for row in session.execute(query.execution_options(yield_per=1000)):
+            hits = [h for h in (row.hits or []) + (row.shadow_hits or []) if h["rule"] == rule_id]
+            if spec is not None and spec.status == "experimental" and row.decision == "approve":
+                effect["would_hold"] += 1
+                if row.decided_by_human and row.status in ("approved", "rejected"):
+                    effect["caught" if row.status == "rejected" else "false_alarms"] += 1
+            if len(recent) < 25:
+                recent.append({"id": row.id, "decision": row.decision, "status": row.status,
+                               "human": row.decided_by_human, "pieces": pieces(row.text, hit_spans(hits))})
+    definition = yaml.safe_dump(spec.model_dump(mode="json", by_alias=True, exclude_defaults=True,
+                                                exclude={"examples"}), allow_unicode=True, sort_keys=False) \
+        if spec else ""
+    return render_template("admin/rule.html", spec=spec, stats=stats, recent=recent, effect=effect,
+                           definition=definition, weeks=stats.to_dict()["precision_by_week"] if stats else {})
+
+
+@bp.route("/calibrate", methods=["GET", "POST"])
+@roles("admin")
+def calibrate():  # noqa: ANN201
+    """Suggest per-label thresholds for a target precision from moderators' decisions; save as a revision."""
+    target = float(request.values.get("target", 0.9))
+    level = request.values.get("level", "hold")
+    if level not in LEVELS or not 0 < target <= 1:
+        abort(400)
+    suggestions = from_decisions(desk().db, target)
+    if request.method == "POST":
+        live, files = _active_files()
+        name = _policy_file(files)
+        text = files[name]
+        for s in suggestions:
+            if s.threshold is not None:
+                text = set_threshold(text, s.label, level, s.threshold)
+        try:
+            revision = _save({**files, name: text}, f"{level} thresholds for precision {target} from decisions",
+                             False, live.id)
+        except RuleError as exc:
+            flash(f"Not saved: {exc}", "error")
+            return redirect(url_for("admin.calibrate", target=target, level=level))
+        flash(f"Saved revision {revision}; replay it with what-if before activating.", "ok")
+        return redirect(url_for("admin.revision", revision_id=revision))
+    return render_template("admin/calibrate.html", suggestions=suggestions, target=target, level=level,
+                           levels=LEVELS, current=desk().pipeline.ruleset.policy.thresholds)

@@ -1,0 +1,136 @@
+"""Login, logout, and the role guard: every view is public or names the roles that may use it."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+from urllib.parse import urlsplit
+
+from flask import Blueprint, Flask, abort, flash, redirect, render_template, request, url_for
+from flask_login import LoginManager, UserMixin, current_user, login_required, login_user, logout_user
+from flask_wtf import FlaskForm
+from wtforms import PasswordField, StringField
+from wtforms.validators import DataRequired, Length
+
+from moderation.store import User
+from moderation.store.accounts import authenticate
+from web.desk import desk
+
+bp = Blueprint("auth", __name__)
+login_manager = LoginManager()
+login_manager.login_view = "auth.login"
+login_manager.login_message = "Please log in."
+
+HOMES = {"moderator": "queue.index", "admin": "queue.index", "researcher": "research.index"}
+
+
+@dataclass
+class Account(UserMixin):
+    """The logged-in user, detached from any database session."""
+
+    id: int
+    username: str
+    role: str
+
+
+def public(view: Callable) -> Callable:
+    """Mark a view as open without login (it checks any other credentials itself)."""
+    view.public = True
+    return view
+
+
+def roles(*allowed: str) -> Callable[[Callable], Callable]:
+    """Mark a view as open to these roles; admins may use every view."""
+    def decorate(view: Callable) -> Callable:
+        view.roles = frozenset(allowed) | {"admin"}
+        return view
+    return decorate
+
+
+def may(role: str, view: Callable) -> bool:
+    return role in getattr(view, "roles", ())
+
+
+def home_for(role: str) -> str:
+    endpoint = HOMES.get(role, "auth.login")
+    try:
+        return url_for(endpoint)
+    except Exception:  # noqa: BLE001 - that part of the app is not installed
+        return url_for("auth.account")
+
+
+def _guard() -> None:
+    """Deny by default: a view without @public or @roles answers 403 even to a logged-in admin."""
+    if request.endpoint is None or request.endpoint == "static" or request.endpoint.endswith(".static"):
+        return None
+    from flask import current_app  # noqa: PLC0415
+
+    view = current_app.view_functions.get(request.endpoint)
+    if view is None or getattr(view, "public", False):
+        return None
+    if not current_user.is_authenticated:
+        return login_manager.unauthorized()
+    if not hasattr(view, "roles"):
+        abort(403)
+    if current_user.role not in view.roles:
+        abort(403)
+    return None
+
+
+@login_manager.user_loader
+def _load(user_id: str) -> Account | None:
+    with desk().db.session() as session:
+        user = session.get(User, int(user_id))
+        return Account(user.id, user.username, user.role) if user is not None and user.active else None
+
+
+def init_app(app: Flask) -> None:
+    login_manager.init_app(app)
+    app.before_request(_guard)
+
+    @app.context_processor
+    def _roles():  # noqa: ANN202
+        return {"may": lambda endpoint: current_user.is_authenticated and may(
+            current_user.role, app.view_functions.get(endpoint, object()))}
+
+
+class LoginForm(FlaskForm):
+    username = StringField("Username", validators=[DataRequired(), Length(max=100)])
+    password = PasswordField("Password", validators=[DataRequired(), Length(max=200)])
+
+
+def _safe_next(target: str | None) -> str | None:
+    # Only paths on this site: an absolute "next" would make the login page an open redirect.
+    if not target:
+        return None
+    parts = urlsplit(target)
+    return target if not parts.scheme and not parts.netloc and target.startswith("/") else None
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@public
+def login():  # noqa: ANN201
+    form = LoginForm()
+    if form.validate_on_submit():
+        with desk().db.session() as session:
+            user = authenticate(session, form.username.data, form.password.data)
+            account = Account(user.id, user.username, user.role) if user else None
+        if account is not None:
+            login_user(account)
+            return redirect(_safe_next(request.args.get("next")) or home_for(account.role))
+        flash("Unknown user or wrong password.", "error")
+    status = 401 if request.method == "POST" else 200
+    return render_template("auth/login.html", form=form), status
+
+
+@bp.post("/logout")
+@login_required
+@roles("moderator", "researcher")
+def logout():  # noqa: ANN201
+    logout_user()
+    return redirect(url_for("auth.login"))
+
+
+@bp.get("/account")
+@roles("moderator", "researcher")
+def account():  # noqa: ANN201
+    return render_template("auth/account.html")

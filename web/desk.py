@@ -1,0 +1,58 @@
+"""What every request shares: the configuration, the database, and the assessment pipeline."""
+from __future__ import annotations
+
+import threading
+import time
+
+from flask import current_app
+
+from moderation.config import Config
+from moderation.pipeline import Pipeline
+from moderation.store import Database, revisions
+
+RULES_CHECK_SECONDS = 5.0  # how soon another process's rule activation reaches this one
+
+
+class Desk:
+    """Built once per app; the database opens and the pipeline loads on first use."""
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self._url = config.effective_database_url
+        self._db: Database | None = None
+        self._pipeline: Pipeline | None = None
+        self._revision: int | None = None
+        self._checked = 0.0
+        self._lock = threading.Lock()
+
+    @property
+    def db(self) -> Database:
+        if self._db is None:
+            with self._lock:
+                if self._db is None:
+                    self._db = Database(self._url)
+        return self._db
+
+    @property
+    def pipeline(self) -> Pipeline:
+        """The pipeline with the active rule revision; rebuilt when any process activates another one."""
+        now = time.monotonic()
+        if self._pipeline is None or now - self._checked > RULES_CHECK_SECONDS:
+            with self._lock:
+                with self.db.session() as session:
+                    live = revisions.active(session)
+                    if self._pipeline is None or live is None or live.id != self._revision:
+                        ruleset = revisions.active_ruleset(session, self.config.rules_path)
+                        self._revision = revisions.active(session).id
+                        # Requests under way finish with the pipeline they started with.
+                        self._pipeline = Pipeline.from_config(self.config, ruleset)
+                self._checked = now
+        return self._pipeline
+
+    def rules_changed(self) -> None:
+        """Look for a new active revision on the next use (this process just activated one)."""
+        self._checked = 0.0
+
+
+def desk() -> Desk:
+    return current_app.extensions["desk"]
