@@ -34,11 +34,14 @@ class Scanner:
                 key = max(parts, key=lambda forms: min(map(len, forms)))
                 for form in key:
                     self.phrases.setdefault(form, []).append((name, lang, parts))
+        # Only forms that occur in some phrase matter for phrases; most words contribute nothing.
+        self.phrase_words = frozenset(f for entries in self.phrases.values() for _, _, parts in entries
+                                      for forms in parts for f in forms)
         self._cache: dict[str, tuple[frozenset[tuple[str, str]], tuple[str, ...]]] = {}
 
     def _lookup(self, word: str) -> tuple[frozenset[tuple[str, str]], tuple[str, ...]]:
         lists = frozenset((name, lang) for name, lang, wl in self.lists if wl.has_word(word))
-        return lists, tuple(f for f in fold_forms(word) if f is not None)
+        return lists, tuple(f for f in fold_forms(word) if f is not None and f in self.phrase_words)
 
     def __call__(self, text: str, extra: "list[WordList]" = ()) -> set[tuple[str, str]] | None:
         """(list, language) pairs that may match; FULL when the text needs the full look."""
@@ -61,12 +64,14 @@ class Scanner:
                 entry = cache[word] = self._lookup(word)
             if entry[0]:
                 found |= entry[0]
-            forms.update(entry[1])
+            if entry[1]:
+                forms.update(entry[1])
         for form in forms & self.phrases.keys():
             for name, lang, parts in self.phrases[form]:
                 if all(not forms.isdisjoint(part) for part in parts):
                     found.add((name, lang))
-        for name, lang, emoji in self.emoji:
-            if emoji in text:
-                found.add((name, lang))
+        if not text.isascii():  # every emoji entry lies outside ASCII
+            for name, lang, emoji in self.emoji:
+                if emoji in text:
+                    found.add((name, lang))
         return found
