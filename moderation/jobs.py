@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from moderation.ingest import record_ruleset
 from moderation.store import taskruns
 from moderation.store import triage as repo
-from moderation.store.models import Comment
+from moderation.store.models import Comment, TriageResult
 
 if TYPE_CHECKING:
     from moderation.pipeline import Pipeline
@@ -76,6 +76,28 @@ def deep_assess(db: "Database", pipeline: "Pipeline", comment_id: int, deep: Seq
     except IntegrityError:  # a twin of this job finished first, or a real conflict
         return _twin(db, key)
     return result
+
+
+def deep_backlog(db: "Database", deep: Sequence[str]) -> list[int]:
+    """Triaged comments whose current assessment lacks a score from one of the deep scorers."""
+    query = (select(Comment.id, TriageResult.scores).join(TriageResult, Comment.triage_id == TriageResult.id)
+             .order_by(Comment.id).execution_options(yield_per=5000))
+    with db.session() as session:
+        return [cid for cid, scores in session.execute(query) if any(n not in (scores or {}) for n in deep)]
+
+
+def catch_up(db: "Database", pipeline: "Pipeline", deep: Sequence[str]) -> dict:
+    """Deep-score every comment that missed it (a worker was down, a task gave up); verdicts already sent stay."""
+    counts: Counter = Counter()
+    errors: list[str] = []
+    for comment_id in deep_backlog(db, deep):
+        try:
+            counts["changed" if deep_assess(db, pipeline, comment_id, deep).get("changed") else "unchanged"] += 1
+        except Incomplete as exc:
+            counts["incomplete"] += 1
+            errors = errors[:4] + [f"comment {comment_id}: {exc}"]
+    return {"deep_scored": counts["changed"] + counts["unchanged"], "changed": counts["changed"],
+            "incomplete": counts["incomplete"], "errors": errors}
 
 
 def triage_batch(db: "Database", pipeline: "Pipeline", ids: Sequence[int], run: str, *,

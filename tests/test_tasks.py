@@ -121,6 +121,9 @@ def test_triage_queue_runs_batches_inline_without_a_broker(db, tmp_path):
     with db.session() as s:
         total = s.scalar(select(func.count()).select_from(Comment))
     env = {"MODERATION_INSTANCE_PATH": str(tmp_path)}
+    refused = runner.invoke(main, [*base, "triage", "--queue"], env=env)  # the workers use the active revision
+    assert refused.exit_code == 2 and "rules activate" in refused.output
+    base = ["--database", db.url]
     queued = runner.invoke(main, [*base, "triage", "--queue", "--batch-size", "7", "--json"], env=env)
     assert queued.exit_code == 0, queued.output
     summary = json.loads(queued.output)
@@ -130,6 +133,29 @@ def test_triage_queue_runs_batches_inline_without_a_broker(db, tmp_path):
         assert s.scalar(select(func.count()).select_from(Comment).where(Comment.triage_id.is_(None))) == 0
     again = json.loads(runner.invoke(main, [*base, "triage", "--queue", "--json"], env=env).output)
     assert again["triaged"] == 0
+
+
+def test_triage_deep_catches_up_on_missed_deep_scores(db, tmp_path):
+    runner = CliRunner()
+    base = ["--database", db.url, "--rules", str(RULES)]
+    env = {"MODERATION_INSTANCE_PATH": str(tmp_path)}
+    assert runner.invoke(main, [*base, "import", str(SAMPLES / "en_thread.jsonl")]).exit_code == 0
+    assert runner.invoke(main, [*base, "triage"], env=env).exit_code == 0  # fast scorers only: no deep scores
+    refused = runner.invoke(main, [*base, "triage", "--deep"], env=env)
+    assert refused.exit_code == 2 and "MODERATION_DEEP_SCORERS" in refused.output
+    env["MODERATION_DEEP_SCORERS"] = "fake-deep"
+    with db.session() as s:
+        total = s.scalar(select(func.count()).select_from(Comment))
+        s.scalars(select(Comment).order_by(Comment.id)).first().text = "Look, deepfail."
+    first = runner.invoke(main, [*base, "triage", "--deep", "--json"], env=env)
+    result = json.loads(first.output)
+    assert first.exit_code == 1 and result["incomplete"] == 1 and result["deep_scored"] == total - 1
+    assert "model server unreachable" in result["errors"][0]
+    with db.session() as s:
+        current = s.execute(select(TriageResult.scores).join(Comment, Comment.triage_id == TriageResult.id))
+        assert sum("fake-deep" in scores for (scores,) in current) == total - 1
+    again = json.loads(runner.invoke(main, [*base, "triage", "--deep", "--json"], env=env).output)
+    assert again["deep_scored"] == 0 and again["incomplete"] == 1  # only the one whose scorer keeps failing
 
 
 # -- a real worker on Redis -----------------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 """Commands on comments: import, triage, explain, export."""
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import click
@@ -38,13 +39,22 @@ def import_(state: State, path: Path, fmt: str, source: str | None, as_json: boo
 @click.option("--workers", default=1, show_default=True, help="Processes assessing in parallel.")
 @click.option("--queue", is_flag=True, help="Hand the batches to the Celery workers, with their fast and deep "
                                             "scorers (inline when no broker is configured).")
+@click.option("--deep", is_flag=True, help="Catch up on deep scores (MODERATION_DEEP_SCORERS) that comments "
+                                           "missed; verdicts already sent stay.")
 @click.option("--json", "as_json", is_flag=True)
 @pass_state
-def triage(state: State, rescore: bool, batch_size: int, workers: int, queue: bool, as_json: bool) -> None:
+def triage(state: State, rescore: bool, batch_size: int, workers: int, queue: bool, deep: bool,
+           as_json: bool) -> None:
     """Score and triage stored comments not yet triaged."""
     from moderation.pipeline import Pipeline, triage_stored  # noqa: PLC0415
 
+    if deep:
+        _deep_catch_up(state, as_json)
+        return
     if queue:
+        if state.explicit_rules:
+            fail("--queue runs the workers' rules, the active revision; activate these first "
+                 "(moderation rules activate PATH) or drop --queue")
         from moderation import tasks  # noqa: PLC0415
 
         tasks.configure(state.config, db=lambda: state.db)
@@ -56,6 +66,26 @@ def triage(state: State, rescore: bool, batch_size: int, workers: int, queue: bo
         click.echo(f"warning: {problem}", err=True)
     summary = triage_stored(state.db, pipeline, rescore=rescore, batch_size=batch_size, workers=workers)
     emit(summary, as_json, format_summary(summary))
+
+
+def _deep_catch_up(state: State, as_json: bool) -> None:
+    from dataclasses import replace  # noqa: PLC0415
+
+    from moderation.jobs import catch_up  # noqa: PLC0415
+    from moderation.pipeline import Pipeline  # noqa: PLC0415
+
+    config = state.config
+    if not config.deep_scorers:
+        fail("no deep scorers configured (set MODERATION_DEEP_SCORERS, e.g. detoxify)")
+    scorers = tuple(dict.fromkeys(config.scorers + config.deep_scorers))
+    pipeline = Pipeline.from_config(replace(config, scorers=scorers), state.ruleset())
+    if pipeline.load_problems:
+        fail("; ".join(pipeline.load_problems), 1)
+    result = catch_up(state.db, pipeline, config.deep_scorers)
+    emit(result, as_json, f"deep-scored {result['deep_scored']} comments ({result['changed']} changed), "
+                          f"{result['incomplete']} incomplete" + "".join(f"\n  {e}" for e in result["errors"]))
+    if result["incomplete"]:
+        sys.exit(1)
 
 
 def format_summary(s: dict) -> str:
