@@ -107,22 +107,28 @@ class FastDetector(Detector):
         self.langprob = langprob = [0.0] * size
         rnd = self.random
         rnd.seed(self.seed)
-        below = rnd._randbelow  # random.choice(seq) is seq[_randbelow(len(seq))]: the same draws
+        # random.choice(seq) is seq[_randbelow(len(seq))], which draws getrandbits(k) until below len(seq):
+        # the samplers repeat that inline, the same draws without a Python call per draw.
+        bits = rnd.getrandbits
         sample = _sample_two if size == 2 and self.prior_map is None else _sample
         for _ in range(self.n_trial):
             weight = (self.alpha + rnd.gauss(0.0, 1.0) * self.ALPHA_WIDTH) / self.BASE_FREQ
-            prob = sample(self, wmap, ngrams, below, weight)
+            prob = sample(self, wmap, ngrams, bits, weight)
             for j in range(size):
                 langprob[j] += prob[j] / self.n_trial
 
 
-def _sample(det: Detector, wmap: dict, ngrams: list[str], below, weight: float) -> list[float]:  # noqa: ANN001
+def _sample(det: Detector, wmap: dict, ngrams: list[str], bits, weight: float) -> list[float]:  # noqa: ANN001
     """One trial of langdetect's sampling: multiply in random n-grams until one language dominates."""
     size = len(det.langlist)
     prob = list(det.prior_map) if det.prior_map is not None else [1.0 / size] * size
     count, i = len(ngrams), 0
+    k = count.bit_length()
     while True:
-        prob = [p * (weight + q) for p, q in zip(prob, wmap[ngrams[below(count)]])]
+        r = bits(k)
+        while r >= count:
+            r = bits(k)
+        prob = [p * (weight + q) for p, q in zip(prob, wmap[ngrams[r]])]
         if i % 5 == 0:
             total = sum(prob)
             prob = [p / total for p in prob]
@@ -131,12 +137,16 @@ def _sample(det: Detector, wmap: dict, ngrams: list[str], below, weight: float) 
         i += 1
 
 
-def _sample_two(det: Detector, wmap: dict, ngrams: list[str], below, weight: float) -> list[float]:  # noqa: ANN001
+def _sample_two(det: Detector, wmap: dict, ngrams: list[str], bits, weight: float) -> list[float]:  # noqa: ANN001
     """_sample for two languages (the usual de+en site), unrolled: same arithmetic, twice as fast."""
     p0 = p1 = 0.5
     count, i, limit, conv = len(ngrams), 0, det.ITERATION_LIMIT, det.CONV_THRESHOLD
+    k = count.bit_length()
     while True:
-        q0, q1 = wmap[ngrams[below(count)]]
+        r = bits(k)
+        while r >= count:
+            r = bits(k)
+        q0, q1 = wmap[ngrams[r]]
         p0 *= weight + q0
         p1 *= weight + q1
         if i % 5 == 0:
