@@ -7,6 +7,7 @@ scored again.
 from __future__ import annotations
 
 import itertools
+import os
 import multiprocessing
 import time
 from collections import Counter, defaultdict
@@ -83,6 +84,7 @@ class Replay:
     hits: dict[str, Counter] = field(default_factory=lambda: defaultdict(Counter))
     decided: Counter = field(default_factory=Counter)  # human decisions seen: approved / rejected
     seconds: float = 0.0
+    cpu_seconds: float = 0.0  # this process and its worker processes: what the replay costs on a busy machine
 
     def rule_agreement(self, rule: str, side: str) -> Agreement:
         """One rule as a classifier of what moderators reject: hits are its positives."""
@@ -99,7 +101,7 @@ class Replay:
                              **{side: self.rule_agreement(rule, side).to_dict() for side in ("draft", "active")}}
                       for rule in sorted(set(self.hits) | set(self.rule_hits))},
             "changed_comments": [c.__dict__ for c in self.changed[:with_changes]],
-            "seconds": round(self.seconds, 2),
+            "seconds": round(self.seconds, 2), "cpu_seconds": round(self.cpu_seconds, 2),
         }
 
 
@@ -194,7 +196,7 @@ def replay(db: Database, draft: RuleSet, active: RuleSet, *, since: datetime | N
            workers: int = 1) -> Replay:
     """Judge stored comments with `draft` and `active`; stored scores are reused unless `scorers` is given."""
     global _WORKER
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), _cpu()
     result = Replay(draft.version, active.version)
     _WORKER = (draft, active)
     pool = multiprocessing.get_context("fork").Pool(workers) if workers > 1 else None
@@ -219,8 +221,14 @@ def replay(db: Database, draft: RuleSet, active: RuleSet, *, since: datetime | N
         if pool:
             pool.close()
             pool.join()
-    result.seconds = time.perf_counter() - started
+    result.seconds, result.cpu_seconds = time.perf_counter() - started, _cpu() - cpu
     return result
+
+
+def _cpu() -> float:
+    # Worker processes count once they have been joined, which replay() does before it reads this.
+    t = os.times()
+    return t.user + t.system + t.children_user + t.children_system
 
 
 def _tally(result: Replay, row: _Row, before: str, before_rules: list[str], after: str, after_rules: list[str],
