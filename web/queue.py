@@ -22,7 +22,8 @@ from web.highlight import hit_spans, pieces
 
 bp = Blueprint("queue", __name__, url_prefix="/queue")
 REASONS = list(REASON_CODES.items())  # digit 1..9 picks the reason in this order
-URL = re.compile(r"(?:https?://|www\.)\S+|\b[\w-]+(?:\.|\s?\[dot\]\s?|\s)(?:com|de|be|org|net|tv)\b\S*", re.I)
+URL = re.compile(r"(?:https?://|www\.)\S+|\b[\w-]+(?:\.|\s?\[dot\]\s?)(?:com|de|at|ch|be|org|net|tv|io|ly)\b(?:/\S*)?",
+                 re.I)
 PAST = {"approve": "Approved", "reject": "Rejected"}
 COUNTS_SECONDS = 3.0  # counts older than this are refreshed in the background while the stale ones are shown
 
