@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from moderation.store.models import Article, Comment
@@ -60,7 +60,10 @@ def context(session: Session, comment: Comment) -> Context:
         parent_id = row.parent_id
     sibling_query = select(*COLUMNS).where(Comment.id != comment.id)
     sibling_query = (sibling_query.where(Comment.parent_id == comment.parent_id) if comment.parent_id is not None
-                     else sibling_query.where(Comment.article_id == comment.article_id, Comment.parent_id.is_(None)))
+                     # coalesce: "parent_id IS NULL" would tempt SQLite into the parent index, which holds
+                     # every top-level comment of every article; the article's own index is the narrow one.
+                     else sibling_query.where(Comment.article_id == comment.article_id,
+                                              func.coalesce(Comment.parent_id, 0) == 0))
     siblings = [_node(r) for r in session.execute(
         sibling_query.order_by(Comment.created_at, Comment.id).limit(MAX_SIBLINGS))]
     replies = [_node(r) for r in session.execute(select(*COLUMNS).where(Comment.parent_id == comment.id).order_by(

@@ -25,36 +25,44 @@ REASONS = list(REASON_CODES.items())  # digit 1..9 picks the reason in this orde
 URL = re.compile(r"(?:https?://|www\.)\S+|\b[\w-]+(?:\.|\s?\[dot\]\s?)(?:com|de|at|ch|be|org|net|tv|io|ly)\b(?:/\S*)?",
                  re.I)
 PAST = {"approve": "Approved", "reject": "Rejected"}
+APPROVED_SLOWER = 20  # the approved count is refreshed this many times less often
 COUNTS_SECONDS = 3.0  # counts older than this are refreshed in the background while the stale ones are shown
 
 
 class _Counts:
-    """Queue counts per scope, cached briefly: a grouped scan of a million rows is too slow for every page."""
+    """Queue counts per scope, cached briefly and refreshed in the background while the cached ones are shown.
+
+    The approved queue holds most comments (a count over most of the table), so its count is refreshed less often.
+    """
 
     def __init__(self) -> None:
-        self.values: dict[object, tuple[float, dict[str, int]]] = {}
-        self.refreshing: set[object] = set()
+        self.values: dict[tuple, tuple[float, dict[str, int]]] = {}
+        self.refreshing: set[tuple] = set()
         self.lock = threading.Lock()
 
     def get(self, article: int | None) -> dict[str, int]:
-        ttl = current_app.config.get("QUEUE_COUNTS_SECONDS", COUNTS_SECONDS)
+        ttl = float(current_app.config.get("QUEUE_COUNTS_SECONDS", COUNTS_SECONDS))
+        busy = tuple(name for name in q.QUEUES if name != "approved")
+        return {**self._get(article, busy, ttl), **self._get(article, ("approved",), ttl * APPROVED_SLOWER)}
+
+    def _get(self, article: int | None, queues: tuple[str, ...], ttl: float) -> dict[str, int]:
         db = desk().db
-        key = (db.url, article)
+        key = (db.url, article, queues)
         cached = self.values.get(key)
         if cached is None or ttl <= 0:
-            return self._compute(db, key, article)
+            return self._compute(db, key)
         if time.monotonic() - cached[0] > ttl:
             with self.lock:
                 start = key not in self.refreshing
                 self.refreshing.add(key)
             if start:
-                threading.Thread(target=self._compute, args=(db, key, article), daemon=True).start()
+                threading.Thread(target=self._compute, args=(db, key), daemon=True).start()
         return cached[1]
 
-    def _compute(self, db, key: object, article: int | None) -> dict[str, int]:  # noqa: ANN001
+    def _compute(self, db, key: tuple) -> dict[str, int]:  # noqa: ANN001
         try:
             with db.session() as session:
-                values = q.counts(session, article)
+                values = q.counts(session, key[1], key[2])
             self.values[key] = (time.monotonic(), values)
             return values
         finally:

@@ -86,9 +86,11 @@
   }
 
   function nextOpen(row) {
+    // Auto-advance skips what others have claimed; when only claimed ones are left, it takes those.
     const all = rows();
     const start = all.indexOf(row);
-    return all.slice(start + 1).find(open) || all.slice(0, Math.max(start, 0)).find(open) || null;
+    const order = all.slice(start + 1).concat(all.slice(0, Math.max(start, 0)));
+    return order.find((r) => open(r) && !r.classList.contains("claimed")) || order.find(open) || null;
   }
 
   function markDone(id, status, label) {
