@@ -1,11 +1,11 @@
-"""`python -m bench.run [core] [tuning] [load] [--n N] [--postgres URL]`: run benchmarks and print their figures."""
+"""`python -m bench.run [core] [tuning] [load] [queue] [--n N] [--postgres URL]`: run benchmarks and print their figures."""
 from __future__ import annotations
 
 import argparse
 
-from bench import core, load, tuning
+from bench import core, load, queue, tuning
 
-SUITES = {"core": core.main, "tuning": tuning.main, "load": load.main}
+SUITES = {"core": core.main, "tuning": tuning.main, "load": load.main, "queue": queue.main}
 
 
 def main() -> None:

@@ -51,5 +51,24 @@ def demo(ctx: click.Context, samples: Path, no_serve: bool, port: int) -> None:
                            f"{report.replies} replies")
     pipeline = Pipeline.from_config(state.config, state.ruleset())
     click.echo(format_summary(triage_stored(state.db, pipeline)))
+    click.echo(demo_accounts(state))
     if not no_serve:
         ctx.invoke(serve, host="127.0.0.1", port=port)
+
+
+DEMO_ACCOUNTS = (("demo-moderator", "moderator"), ("demo-admin", "admin"), ("demo-researcher", "researcher"))
+
+
+def demo_accounts(state: State) -> str:
+    """Create the demo's accounts with fresh random passwords; returns the lines to print."""
+    import secrets  # noqa: PLC0415
+
+    from moderation.store.accounts import add_user  # noqa: PLC0415
+
+    lines = ["demo accounts (log in at /login):"]
+    with state.db.session() as session:
+        for name, role in DEMO_ACCOUNTS:
+            password = secrets.token_urlsafe(9)
+            add_user(session, name, password, role)
+            lines.append(f"  {role:<10} {name}  password {password}")
+    return "\n".join(lines)

@@ -1,0 +1,117 @@
+"""Reusable fixtures for browser tests: a desk seeded with the triaged samples, a live server in a background
+thread, and a factory for headless Chromium drivers (Debian chromium + chromedriver).
+
+Use from a test module:  from tests.browser import live_server, browser, seeded_db  # noqa: F401
+"""
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+from typing import Callable, Iterator
+
+import pytest
+
+from moderation.config import Config
+from moderation.store import Database
+from moderation.store.accounts import add_user
+from tests.conftest import RULES, SAMPLES, need
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMEDRIVER = "/usr/bin/chromedriver"
+CHROME_FLAGS = ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                "--disable-component-update", "--disable-sync", "--window-size=1440,900")
+ACCOUNTS = {"mo": ("moderator-pass", "moderator"), "mo2": ("moderator2-pass", "moderator"),
+            "ad": ("admin-pass-1", "admin"), "re": ("researcher-pass", "researcher")}
+
+
+def seed(db: Database, accounts: dict[str, tuple[str, str]] = ACCOUNTS) -> None:
+    """Import the samples, triage them with the project's rules, and create the test accounts."""
+    from moderation.importers import parse_batches  # noqa: PLC0415
+    from moderation.pipeline import Pipeline, triage_stored  # noqa: PLC0415
+    from moderation.rules import load_ruleset  # noqa: PLC0415
+    from moderation.store.loading import load_batch  # noqa: PLC0415
+
+    for path in sorted(SAMPLES.glob("*.jsonl")):
+        with db.session() as session:
+            for batch in parse_batches(path):
+                load_batch(session, batch)
+    triage_stored(db, Pipeline.from_config(Config(database_url=db.url, rules_path=RULES), load_ruleset(RULES)))
+    with db.session() as session:
+        for name, (password, role) in accounts.items():
+            add_user(session, name, password, role)
+
+
+def make_app(db: Database, instance: Path, **settings: object):  # noqa: ANN201
+    from web import create_app  # noqa: PLC0415
+
+    config = Config(database_url=db.url, instance_path=instance, rules_path=RULES)
+    return create_app(config, **{"QUEUE_COUNTS_SECONDS": 0, **settings})
+
+
+@pytest.fixture
+def seeded_db(tmp_path) -> Iterator[Database]:
+    """A temporary SQLite database with the samples imported and triaged and the accounts created."""
+    database = Database(f"sqlite:///{tmp_path / 'browser.db'}")
+    seed(database)
+    yield database
+    database.dispose()
+
+
+@pytest.fixture
+def live_server(seeded_db, tmp_path) -> Iterator[str]:
+    """create_app on a free loopback port, served from a background thread; yields the base URL."""
+    from tests.live import serve  # noqa: PLC0415
+
+    app = make_app(seeded_db, tmp_path / "instance")
+    app.config["DB"] = seeded_db
+    with serve(app) as url:
+        yield url
+
+
+@pytest.fixture
+def browser(tmp_path) -> Iterator[Callable[[], object]]:
+    """A factory of headless Chromium drivers (call it once per simulated person); all quit afterwards."""
+    need(Path(CHROMIUM).exists() and Path(CHROMEDRIVER).exists() and shutil.which("chromium") is not None,
+         f"headless Chromium needs {CHROMIUM} and {CHROMEDRIVER}")
+    from selenium import webdriver  # noqa: PLC0415
+    from selenium.webdriver.chrome.service import Service  # noqa: PLC0415
+
+    drivers = []
+
+    def make() -> object:
+        options = webdriver.ChromeOptions()
+        options.binary_location = CHROMIUM
+        for flag in CHROME_FLAGS:
+            options.add_argument(flag)
+        options.add_argument(f"--user-data-dir={tmp_path / f'chrome-{len(drivers)}'}")
+        driver = webdriver.Chrome(options=options, service=Service(CHROMEDRIVER))
+        driver.implicitly_wait(0)
+        drivers.append(driver)
+        return driver
+
+    yield make
+    for driver in drivers:
+        driver.quit()
+
+
+def log_in(driver, base: str, username: str, password: str | None = None) -> None:  # noqa: ANN001
+    """Log in through the real form."""
+    from selenium.webdriver.common.by import By  # noqa: PLC0415
+
+    driver.get(base + "/login")
+    driver.find_element(By.NAME, "username").send_keys(username)
+    driver.find_element(By.NAME, "password").send_keys(password or ACCOUNTS[username][0])
+    driver.find_element(By.CSS_SELECTOR, "form.login button[type=submit]").click()
+
+
+def wait(driver, condition: Callable[[object], object], timeout: float = 10):  # noqa: ANN001, ANN201
+    from selenium.webdriver.support.ui import WebDriverWait  # noqa: PLC0415
+
+    return WebDriverWait(driver, timeout, poll_frequency=0.05).until(condition)
+
+
+def csrf(page: str) -> str:
+    """The CSRF token from a page of the app (htmx header or a form field)."""
+    match = re.search(r'"X-CSRFToken": "([^"]+)"', page) or re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page)
+    return match.group(1)

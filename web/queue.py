@@ -1,0 +1,287 @@
+"""The review queue: listings with live counts, the comment card, decisions, undo, claims and bulk decisions."""
+from __future__ import annotations
+
+import re
+import threading
+import time
+from dataclasses import replace
+
+from flask import Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, url_for
+from flask_login import current_user
+from markupsafe import Markup, escape
+from sqlalchemy import select
+
+from moderation import queue as q
+from moderation import review, threads
+from moderation.comments import REASON_CODES
+from moderation.store import Article, Comment, TriageResult, claims
+from moderation.store.decisions import AlreadyDecided, DecisionError
+from web.auth import roles
+from web.desk import desk
+from web.highlight import hit_spans, pieces
+
+bp = Blueprint("queue", __name__, url_prefix="/queue")
+REASONS = list(REASON_CODES.items())  # digit 1..9 picks the reason in this order
+URL = re.compile(r"(?:https?://|www\.)\S+|\b[\w-]+(?:\.|\s?\[dot\]\s?)(?:com|de|at|ch|be|org|net|tv|io|ly)\b(?:/\S*)?",
+                 re.I)
+PAST = {"approve": "Approved", "reject": "Rejected"}
+APPROVED_SLOWER = 20  # the approved count is refreshed this many times less often
+COUNTS_SECONDS = 3.0  # counts older than this are refreshed in the background while the stale ones are shown
+
+
+class _Counts:
+    """Queue counts per scope, cached briefly and refreshed in the background while the cached ones are shown.
+
+    The approved queue holds most comments (a count over most of the table), so its count is refreshed less often.
+    """
+
+    def __init__(self) -> None:
+        self.values: dict[tuple, tuple[float, dict[str, int]]] = {}
+        self.refreshing: set[tuple] = set()
+        self.lock = threading.Lock()
+
+    def get(self, article: int | None) -> dict[str, int]:
+        ttl = float(current_app.config.get("QUEUE_COUNTS_SECONDS", COUNTS_SECONDS))
+        busy = tuple(name for name in q.QUEUES if name != "approved")
+        return {**self._get(article, busy, ttl), **self._get(article, ("approved",), ttl * APPROVED_SLOWER)}
+
+    def _get(self, article: int | None, queues: tuple[str, ...], ttl: float) -> dict[str, int]:
+        db = desk().db
+        key = (db.url, article, queues)
+        cached = self.values.get(key)
+        if cached is None or ttl <= 0:
+            return self._compute(db, key)
+        if time.monotonic() - cached[0] > ttl:
+            with self.lock:
+                start = key not in self.refreshing
+                self.refreshing.add(key)
+            if start:
+                threading.Thread(target=self._compute, args=(db, key), daemon=True).start()
+        return cached[1]
+
+    def _compute(self, db, key: tuple) -> dict[str, int]:  # noqa: ANN001
+        try:
+            with db.session() as session:
+                values = q.counts(session, key[1], key[2])
+            self.values[key] = (time.monotonic(), values)
+            return values
+        finally:
+            self.refreshing.discard(key)
+
+
+COUNTS = _Counts()
+
+
+def inert(text: str) -> Markup:
+    """Escaped text with links shown as inert spans (never clickable: comment text is untrusted)."""
+    out, last = [], 0
+    for match in URL.finditer(text):
+        out.append(escape(text[last:match.start()]))
+        out.append(Markup('<span class="link" title="link (not followed)">{}</span>').format(match.group(0)))
+        last = match.end()
+    out.append(escape(text[last:]))
+    return Markup("").join(out)
+
+
+bp.add_app_template_filter(inert, "inert")
+
+
+def link_spans(text: str) -> list[dict]:
+    """Links as spans labelled "link", so the card shows them inert even inside a highlighted match."""
+    return [{"start": m.start(), "end": m.end(), "rule": "link", "text": m.group(0)} for m in URL.finditer(text)]
+
+
+def _filters() -> q.Filters:
+    try:
+        return q.Filters.parse(request.args)
+    except ValueError as exc:
+        abort(400, str(exc))
+
+
+def _wants_json() -> bool:
+    return request.accept_mimetypes.best == "application/json" or request.headers.get("HX-Request") == "true"
+
+
+@bp.get("")
+@bp.get("/")
+@roles("moderator")
+def index():  # noqa: ANN201
+    filters = _filters()
+    page = max(1, request.args.get("page", 1, type=int))
+    with desk().db.session() as session:
+        if filters.as_of is None:
+            filters = replace(filters, as_of=q.newest_id(session))
+        rows = q.listing(session, filters, offset=(page - 1) * q.PAGE)
+        held = claims.holders(session, [r.id for r in rows])
+        articles = q.articles(session)
+    rules = [r.rule.id for r in desk().pipeline.ruleset.rules]
+    labels = [f"{s.name}:{label}" for s in desk().pipeline.scorers for label in s.labels]
+    return render_template("queue/index.html", filters=filters, rows=rows, page=page, claims=held,
+                           counts=COUNTS.get(filters.article), arrivals=0, queues=q.QUEUES, orders=q.ORDERS,
+                           reasons=REASONS, rules=rules, labels=labels, articles=articles, page_size=q.PAGE)
+
+
+@bp.get("/counts")
+@roles("moderator")
+def counts():  # noqa: ANN201
+    """The queue tabs with live counts and the "N new comments" notice, polled by htmx."""
+    filters = _filters()
+    with desk().db.session() as session:
+        arrivals = q.arrivals(session, filters)
+    return render_template("queue/_tabs.html", filters=filters, counts=COUNTS.get(filters.article),
+                           arrivals=arrivals, queues=q.QUEUES)
+
+
+def _card_data(session, comment: Comment) -> dict:  # noqa: ANN001
+    triage = session.get(TriageResult, comment.triage_id) if comment.triage_id else None
+    hits = [h for h in (triage.hits if triage else []) if not h.get("experimental")]
+    context = threads.context(session, comment)
+    thread_ids = [n.id for n in context.ancestors + context.siblings + context.replies] + [comment.id]
+    return {"comment": comment, "article": session.get(Article, comment.article_id), "triage": triage,
+            "hits": hits, "pieces": pieces(comment.text, hit_spans(hits) + link_spans(comment.text)),
+            "context": context,
+            "history": review.author_history(session, comment.author),
+            "seen": review.seen_ids(session, thread_ids), "claims": claims.holders(session, thread_ids),
+            "decisions": review_history(session, comment.id)}
+
+
+def review_history(session, comment_id: int) -> list:  # noqa: ANN001
+    from moderation.store.decisions import history  # noqa: PLC0415
+
+    return history(session, comment_id)[-5:]
+
+
+@bp.get("/comments/<int:comment_id>")
+@roles("moderator")
+def card(comment_id: int):  # noqa: ANN201
+    """One comment with its evidence, its author's history and its thread; a fragment for the queue's pane."""
+    with desk().db.session() as session:
+        comment = session.get(Comment, comment_id)
+        if comment is None:
+            abort(404)
+        data = _card_data(session, comment)
+    template = "queue/_card.html" if request.args.get("fragment") else "queue/card.html"
+    return render_template(template, reasons=REASONS, undo_seconds=_undo_seconds(), **data)
+
+
+def _undo_seconds() -> int:
+    return int(current_app.config.get("QUEUE_UNDO_SECONDS", review.UNDO_SECONDS))
+
+
+def _answer(code: int, **payload: object):  # noqa: ANN202
+    """JSON for the queue's script; a flash and a redirect for a plain form post."""
+    if _wants_json():
+        return jsonify(payload), code
+    flash(str(payload.get("message") or payload.get("error")), "error" if code >= 400 else "ok")
+    return redirect(request.form.get("back") or request.referrer or url_for("queue.index"))
+
+
+@bp.post("/comments/<int:comment_id>/decide")
+@roles("moderator")
+def decide(comment_id: int):  # noqa: ANN201
+    action = request.form.get("action", "")
+    reason = (request.form.get("reason") or None) if action == "reject" else None
+    seen = request.form.get("seen", type=int)
+    if action not in ("approve", "reject") or seen is None:
+        return _answer(400, error="expected action approve or reject, and seen")
+    try:
+        with desk().db.session() as session:
+            if action == "reject" and request.form.get("with_replies"):
+                entries = review.reject_with_replies(session, comment_id, current_user.username, seen=seen,
+                                                     reason_code=reason)
+            else:
+                entries = [review.decide_seen(session, comment_id, action, current_user.username, seen=seen,
+                                              reason_code=reason)]
+            status = session.get(Comment, comment_id).status
+    except AlreadyDecided as exc:
+        return _answer(409, error=str(exc), taken=True)
+    except DecisionError as exc:
+        return _answer(400 if "no comment" not in str(exc) else 404, error=str(exc))
+    n = len(entries)
+    what = "Approved" if action == "approve" else "Rejected" + (f" with {n - 1} replies" if n > 1 else "")
+    return _answer(200, ok=True, status=status, decisions=[e.id for e in entries], comment_id=comment_id,
+                   replies=[e.comment_id for e in entries[1:]], message=what, undo_seconds=_undo_seconds())
+
+
+@bp.post("/undo")
+@roles("moderator")
+def undo():  # noqa: ANN201
+    try:
+        ids = [int(x) for x in request.form.get("decisions", "").split(",") if x.strip()]
+    except ValueError:
+        return _answer(400, error="decisions: expected comma-separated decision ids")
+    if not ids:
+        return _answer(400, error="nothing to undo")
+    try:
+        with desk().db.session() as session:
+            entries = review.undo_recent(session, ids, current_user.username, seconds=_undo_seconds())
+            restored = {e.comment_id: session.get(Comment, e.comment_id).status for e in entries}
+            seen = review.seen_ids(session, list(restored))
+    except DecisionError as exc:  # also AlreadyDecided: someone decided again meanwhile
+        return _answer(409, error=str(exc))
+    return _answer(200, ok=True, message="Undone", restored=restored, seen=seen)
+
+
+@bp.post("/comments/<int:comment_id>/claim")
+@roles("moderator")
+def claim(comment_id: int):  # noqa: ANN201
+    with desk().db.session() as session:
+        if session.get(Comment, comment_id) is None:
+            abort(404)
+        holder = claims.claim(session, comment_id, current_user.username)
+    return jsonify(holder=holder, mine=holder == current_user.username)
+
+
+@bp.get("/claims")
+@roles("moderator")
+def claimed():  # noqa: ANN201
+    """Who holds the listed comments now (the queue polls this to show other moderators' claims)."""
+    ids = [int(x) for x in request.args.get("ids", "").split(",") if x.strip().isdigit()][:500]
+    with desk().db.session() as session:
+        held = claims.holders(session, ids)
+        statuses = dict(session.execute(select(Comment.id, Comment.status).where(Comment.id.in_(ids))).all())
+    return jsonify(claims={str(k): v for k, v in held.items() if v != current_user.username},
+                   statuses={str(k): v for k, v in statuses.items()})
+
+
+@bp.route("/bulk", methods=["GET", "POST"])
+@roles("moderator")
+def bulk():  # noqa: ANN201
+    """A bulk decision on a selection (ids) or a slice (the listing's filters): the count first, then apply."""
+    filters = _filters() if request.method == "GET" else _form_filters()
+    selection = [int(x) for x in request.values.getlist("ids") if str(x).isdigit()]
+    action = request.values.get("action", "approve")
+    reason = request.values.get("reason") or None
+    with desk().db.session() as session:
+        if selection:
+            count = len(selection[:review.BULK_LIMIT])
+            ids = q.slice_ids(session, filters, limit=review.BULK_LIMIT, among=selection[:review.BULK_LIMIT])
+        else:
+            count = q.slice_count(session, filters)
+            ids = q.slice_ids(session, filters, limit=review.BULK_LIMIT) if request.method == "POST" else []
+        if request.method == "GET" or request.form.get("confirm_count", type=int) != count:
+            status = 200 if request.method == "GET" else 409
+            if request.method == "POST":
+                flash(f"The slice now holds {count} comments; check the count and confirm again.", "error")
+            return render_template("queue/bulk.html", filters=filters, selection=selection, count=count,
+                                   action=action, reason=reason, reasons=REASONS, limit=review.BULK_LIMIT), status
+        if action not in ("approve", "reject"):
+            abort(400, "action: approve or reject")
+        try:
+            result = review.bulk(session, ids, action, current_user.username, seen=review.seen_ids(session, ids),
+                                 reason_code=reason)
+        except DecisionError as exc:
+            flash(str(exc), "error")
+            return redirect(url_for("queue.bulk", **filters.args(), action=action))
+    skipped = len(result.skipped) + (count - len(ids) if selection else 0)
+    flash(f"{PAST[action]} {len(result.decided)} comments"
+          + (f"; {skipped} skipped (decided by someone else meanwhile)" if skipped else "")
+          + ".", "ok")
+    return redirect(url_for("queue.index", **filters.args(as_of=None)))
+
+
+def _form_filters() -> q.Filters:
+    try:
+        return q.Filters.parse(request.form)
+    except ValueError as exc:
+        abort(400, str(exc))
