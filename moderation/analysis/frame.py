@@ -139,3 +139,11 @@ def top_score(scores: dict[str, dict[str, float]] | None, label: str = RISK_LABE
     """The highest score any scorer gave the label, or None when no scorer ran."""
     values = [s[label] for s in (scores or {}).values() if s and label in s]
     return max(values) if values else None
+
+
+def pseudonymize(frame: Frame, pseudonym: Callable[[str], str]) -> None:
+    """Replace author names by their pseudonyms (in place), and say so in the provenance."""
+    names, inverse = np.unique(frame["author"].astype(str), return_inverse=True)
+    mapped = np.array([pseudonym(n) if n else "" for n in names], dtype=object)
+    frame["author"] = mapped[inverse] if len(names) else frame["author"]
+    frame.provenance["pseudonymized"] = True
