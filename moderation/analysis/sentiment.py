@@ -33,6 +33,7 @@ EMOJI = {"🤡": -1.5, "🖕": -2.5, "😡": -2.5, "🤬": -3.0, "😠": -2.0, "
          "❤️": 2.5, "👍": 1.5, "👏": 1.5, "😂": 1.0, "🤣": 1.0}
 TOKEN = re.compile(r"\w+(?:-\w+)*|[:;]-?[()DP]|[^\w\s]", re.UNICODE)
 CLAUSE_END = frozenset(".,;:!?")
+UMLAUT = str.maketrans("äöü", "aou")
 
 
 def _textblob_de_lexicon() -> Path:
@@ -74,7 +75,9 @@ class GermanSentiment:
         for suffix in SUFFIXES:  # inflected forms: "schlechten" -> "schlecht", "hasse" -> "hass(en)"
             if word.endswith(suffix) and len(word) - len(suffix) >= 4:
                 stem = word[: -len(suffix)]
-                hit = self.lexicon.get(stem) or self.lexicon.get(stem + "en") or self.lexicon.get(stem + "n")
+                plain = stem.translate(UMLAUT)  # "gefällt" -> "gefall(en)"
+                hit = (self.lexicon.get(stem) or self.lexicon.get(stem + "en") or self.lexicon.get(stem + "n")
+                       or self.lexicon.get(plain + "en"))
                 if hit:
                     return hit
         return 0.0

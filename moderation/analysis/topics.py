@@ -1,8 +1,11 @@
 """Topics by TF-IDF and NMF (fitted on a sample, applied to all), crossed with toxicity, sentiment and rejections."""
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 from sklearn.decomposition import NMF
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, TfidfVectorizer
 
 from moderation.analysis.frame import Frame
@@ -44,7 +47,9 @@ def topics(frame: Frame, k: int = 8, seed: int = 0) -> tuple[list[dict], np.ndar
     if k < 1:
         return [], assigned
     model = NMF(n_components=k, init="nndsvd", random_state=seed, max_iter=300)
-    model.fit(fit)
+    with warnings.catch_warnings():  # an unconverged NMF still gives usable topics; the report says how fitted
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model.fit(fit)
     words = vectorizer.get_feature_names_out()
     for start in range(0, n, 100_000):
         weights = model.transform(vectorizer.transform(texts[start:start + 100_000]))

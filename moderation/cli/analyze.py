@@ -1,6 +1,7 @@
 """`moderation analyze`: the research report (HTML + CSV) from a file or the stored comments."""
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import click
@@ -44,7 +45,7 @@ def analyze(state: State, input_path: Path | None, out: Path, pseudonymize: bool
             from moderation.pipeline import Pipeline  # noqa: PLC0415
 
             pipeline = Pipeline.from_config(state.config, state.ruleset())
-            with click.progressbar(length=len(records), label="scoring", file=click.get_text_stream("stderr"),
+            with click.progressbar(length=len(records), label="scoring", file=sys.stderr,
                                    show_pos=True) as bar:
                 triage_records(records, pipeline, bar.update)
             provenance.update(scorers=pipeline.scorer_versions, ruleset_version=pipeline.ruleset.version)
@@ -53,7 +54,7 @@ def analyze(state: State, input_path: Path | None, out: Path, pseudonymize: bool
         fail("there are no comments to analyse; nothing was written")
     if pseudonymize:
         apply_pseudonyms(frame, for_config(state.config))
-    with click.progressbar(length=len(STEPS), label="analysing", file=click.get_text_stream("stderr"),
+    with click.progressbar(length=len(STEPS), label="analysing", file=sys.stderr,
                            item_show_func=lambda s: s) as bar:
         def step(name: str) -> None:
             bar.update(1, name)
