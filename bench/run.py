@@ -3,9 +3,10 @@ from __future__ import annotations
 
 import argparse
 
-from bench import core, load, tuning
+from bench import analysis, core, load, sentiment, tuning
 
 SUITES = {"core": core.main, "tuning": tuning.main, "load": load.main}
+SUITES.update(analysis=analysis.main, sentiment=sentiment.main)
 
 
 def main() -> None:

@@ -35,6 +35,34 @@ def omp(data: Path = DATA) -> dict:
             "per_second": len(posts) / seconds}
 
 
+def baselines(data: Path = DATA) -> dict[str, dict]:
+    """Reference points on the same posts, evaluation only (both lexicons are non-commercial, never shipped):
+    GerVADER's lexicon in the VADER engine, and SentiWS (×4 to VADER's scale, with its inflections) in ours."""
+    from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer  # noqa: PLC0415
+
+    posts = [(p, sentiment_gold(p)) for p in read_posts(data / "one-million-posts" / "posts_labeled.csv.xz")]
+    posts = [(p, g) for p, g in posts if g]
+    gold = np.array([g for _, g in posts])
+    gervader = SentimentIntensityAnalyzer()
+    with gzip.open(data / "lex-de-gervader" / "GERVaderLexicon.txt.gz", "rt", encoding="utf-8") as fh:
+        gervader.lexicon = {parts[0].lower(): float(parts[1]) for parts in (line.split("\t") for line in fh)
+                            if len(parts) >= 2}
+    sentiws = GermanSentiment()
+    sentiws.lexicon = {}
+    for name in ("Positive", "Negative"):
+        for line in (data / "lex-de-sentiws" / f"SentiWS_v2.0_{name}.txt").read_text(encoding="utf-8").splitlines():
+            head, weight, *forms = line.split("\t")
+            for word in [head.split("|")[0]] + (forms[0].split(",") if forms and forms[0] else []):
+                sentiws.lexicon[word.lower()] = 4 * float(weight)
+    out = {}
+    for name, score in (("GerVADER lexicon + VADER engine", lambda t: gervader.polarity_scores(t)["compound"]),
+                        ("SentiWS + this engine", sentiws.compound)):
+        pred = np.array([label(score(p.text)) for p, _ in posts])
+        out[name] = {"macro_f1": f1_score(gold, pred, average="macro"), "accuracy": float((gold == pred).mean()),
+                     "negative_f1": f1_score(gold == "negative", pred == "negative")}
+    return out
+
+
 def vader(data: Path = DATA) -> dict[str, dict]:
     """Pearson r with the mean human rating, and sign accuracy on items rated clearly (|mean| >= 0.5)."""
     scorer = EnglishSentiment()
@@ -57,6 +85,9 @@ def main(n: int = 0, postgres_url: str | None = None) -> None:  # noqa: ARG001 -
           ", ".join(f"{c} {v:.3f}" for c, v in g["f1"].items()) +
           f"; negative-vs-rest F1 {g['negative_vs_rest_f1']:.3f}; mean compound " +
           ", ".join(f"{c} {v:+.3f}" for c, v in g["mean_compound"].items()) + f"; {g['per_second']:,.0f} posts/s")
+    for name, b in baselines().items():
+        print(f"baseline {name}: macro-F1 {b['macro_f1']:.3f}, accuracy {b['accuracy']:.3f}, "
+              f"negative F1 {b['negative_f1']:.3f}")
     for name, v in vader().items():
         print(f"VADER {name} (n={v['n']}): Pearson r {v['pearson_r']:.3f}, sign accuracy {v['sign_accuracy']:.3f}")
 

@@ -112,27 +112,54 @@ def add_sentiment(frame: Frame, progress: Callable[[int], None] | None = None, c
     frame.provenance["sentiment"] = scorer.versions
 
 
+_PIPELINE = None  # the pipeline a forked worker inherits
+
+
+def _assess(items: list) -> list[tuple]:
+    """Toxicity, verdict, rule ids and language per item (small tuples travel cheaply between processes)."""
+    return [(top_score(a.scores), a.decision.value, tuple(h.rule_id for h in a.hits), a.language.language)
+            for a in _PIPELINE.assess(items)]
+
+
 def triage_records(records: Sequence[dict], pipeline, progress: Callable[[int], None] | None = None,  # noqa: ANN001
-                   chunk: int = 2000) -> None:
+                   chunk: int = 2000, workers: int = 1) -> None:
     """Assess texts with the moderation pipeline: toxicity, model decision, rule hits and language per record."""
+    import multiprocessing  # noqa: PLC0415
+
     from moderation.pipeline import Item  # noqa: PLC0415
 
+    global _PIPELINE  # noqa: PLW0603 - handed to forked workers without pickling the pipeline
     by_id = {r["id"]: r for r in records}
-    for start in range(0, len(records), chunk):
-        batch = records[start:start + chunk]
-        items = []
+
+    def items(batch: Sequence[dict]) -> list:
+        out = []
         for r in batch:
             parent = by_id.get(r.get("parent_id")) if r.get("parent_id") else None
-            items.append(Item(r["text"], language=r.get("language") or None, is_reply=parent is not None,
-                              parent_text=parent["text"] if parent else None,
-                              parent_author=parent.get("author") if parent else None, author=r.get("author")))
-        for r, a in zip(batch, pipeline.assess(items)):
-            r["toxicity"] = top_score(a.scores)
-            r["model_decision"] = a.decision.value
-            r["rules"] = tuple(h.rule_id for h in a.hits)
-            r["language"] = a.language.language or r.get("language")
-        if progress:
-            progress(len(batch))
+            out.append(Item(r["text"], language=r.get("language") or None, is_reply=parent is not None,
+                            parent_text=parent["text"] if parent else None,
+                            parent_author=parent.get("author") if parent else None, author=r.get("author")))
+        return out
+
+    batches = [records[start:start + chunk] for start in range(0, len(records), chunk)]
+    _PIPELINE = pipeline
+    try:
+        if workers > 1 and len(batches) > 1:
+            with multiprocessing.get_context("fork").Pool(workers) as pool:
+                results = pool.imap(_assess, (items(b) for b in batches))
+                for batch, assessed in zip(batches, results):
+                    _apply(batch, assessed, progress)
+        else:
+            for batch in batches:
+                _apply(batch, _assess(items(batch)), progress)
+    finally:
+        _PIPELINE = None
+
+
+def _apply(batch: Sequence[dict], assessed: list[tuple], progress: Callable[[int], None] | None) -> None:
+    for r, (toxicity, decision, rules, language) in zip(batch, assessed):
+        r.update(toxicity=toxicity, model_decision=decision, rules=rules, language=language or r.get("language"))
+    if progress:
+        progress(len(batch))
 
 
 def top_score(scores: dict[str, dict[str, float]] | None, label: str = RISK_LABEL) -> float | None:

@@ -64,8 +64,17 @@ class GermanSentiment:
 
     def __init__(self) -> None:
         self.lexicon = german_lexicon()
+        self._seen: dict[str, float] = {}  # token -> valence: comments repeat their words, lookups are the cost
 
     def valence(self, token: str) -> float:
+        hit = self._seen.get(token)
+        if hit is None:
+            if len(self._seen) > 500_000:
+                self._seen.clear()
+            hit = self._seen[token] = self._lookup(token)
+        return hit
+
+    def _lookup(self, token: str) -> float:
         if token in EMOJI:
             return EMOJI[token]
         word = token.lower()

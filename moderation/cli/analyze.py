@@ -16,10 +16,11 @@ from moderation.cli import State, fail, main, pass_state
               help="Folder for index.html and the CSV tables.")
 @click.option("--pseudonymize", is_flag=True, help="Replace author names by keyed-hash pseudonyms.")
 @click.option("--no-triage", is_flag=True, help="Input files: skip scoring toxicity and rule hits (faster).")
+@click.option("--workers", default=1, show_default=True, help="Processes scoring in parallel (input files).")
 @click.option("--topics", "topics_k", default=8, show_default=True, help="Number of topics.")
 @click.option("--title", default="Discourse analysis", show_default=True)
 @pass_state
-def analyze(state: State, input_path: Path | None, out: Path, pseudonymize: bool, no_triage: bool, topics_k: int,
+def analyze(state: State, input_path: Path | None, out: Path, pseudonymize: bool, no_triage: bool, workers: int, topics_k: int,
             title: str) -> None:
     """Sentiment, thread dynamics, escalation, reply network, moderation and topics, as a report.
 
@@ -47,7 +48,7 @@ def analyze(state: State, input_path: Path | None, out: Path, pseudonymize: bool
             pipeline = Pipeline.from_config(state.config, state.ruleset())
             with click.progressbar(length=len(records), label="scoring", file=sys.stderr,
                                    show_pos=True) as bar:
-                triage_records(records, pipeline, bar.update)
+                triage_records(records, pipeline, bar.update, workers=workers)
             provenance.update(scorers=pipeline.scorer_versions, ruleset_version=pipeline.ruleset.version)
         frame = from_records(records, provenance)
     if not len(frame):
