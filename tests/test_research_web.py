@@ -59,6 +59,8 @@ def test_research_page_shows_charts_tables_and_figures(researcher):
     assert figure(page, "comments") == "63" and figure(page, "articles") == "2"
     assert 'id="table-reply_network"' in page and 'id="table-topics"' in page
     assert "<script>" not in page  # CSP: no inline scripts
+    rules = re.search(r'id="table-rules".*?</section>', page, re.S).group(0)
+    assert "personal-attack" in rules and "no-video-links" in rules  # rule hits read from the stored evidence
 
 
 def english(db) -> int:

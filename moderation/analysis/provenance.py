@@ -31,6 +31,13 @@ def decisions_by_comment(session, pseudonym: Pseudonym) -> dict[int, list[dict]]
     return out
 
 
+def _hit(hit: dict, shadow: bool, ruleset_version: str) -> dict:
+    """A stored rule hit with the rule-set version that produced it (shadow: experimental, recorded only)."""
+    return {"rule_id": hit.get("rule"), "action": hit.get("action"), "reason": hit.get("reason"),
+            "score": hit.get("score"), "threshold": hit.get("threshold"), "shadow": shadow,
+            "ruleset_version": ruleset_version}
+
+
 def provenance_rows(db, pseudonym: Pseudonym = _keep) -> list[dict]:  # noqa: ANN001 - moderation.store.Database
     """One row per stored comment with its thread position, newest assessment, decision log and sentiment."""
     from moderation.analysis.frame import roots  # noqa: PLC0415
@@ -59,12 +66,8 @@ def provenance_rows(db, pseudonym: Pseudonym = _keep) -> list[dict]:  # noqa: AN
                     row[f"scorer.{scorer}.version"] = (t.scorer_versions or {}).get(scorer)
                     for label_name, value in sorted((labels or {}).items()):
                         row[f"score.{scorer}.{label_name}"] = value
-                hits = [{"rule_id": h.get("rule_id"), "action": h.get("action"), "score": h.get("score"),
-                         "threshold": h.get("threshold"), "shadow": False, "ruleset_version": t.ruleset_version}
-                        for h in t.hits or ()]
-                hits += [{"rule_id": h.get("rule_id"), "action": h.get("action"), "score": h.get("score"),
-                          "threshold": h.get("threshold"), "shadow": True, "ruleset_version": t.ruleset_version}
-                         for h in t.shadow_hits or ()]
+                hits = [_hit(h, False, t.ruleset_version) for h in t.hits or ()]
+                hits += [_hit(h, True, t.ruleset_version) for h in t.shadow_hits or ()]
                 row["rule_hits"] = json.dumps(hits, ensure_ascii=False)
                 row["failures"] = json.dumps(t.failures or [], ensure_ascii=False)
             log = decisions.get(c.id, [])

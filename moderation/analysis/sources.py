@@ -66,7 +66,7 @@ def load_db(db) -> Frame:  # noqa: ANN001 - moderation.store.Database
             records.append({"id": f"{source}/{ext}", "parent_id": f"{source}/{parent_ext}" if parent_ext else None,
                             "article_id": art, "article_title": title, "author": author, "created_at": created,
                             "text": text, "language": lang, "toxicity": top_score(scores), "model_decision": model,
-                            "rules": tuple(h.get("rule_id", "") for h in hits or ()),
+                            "rules": tuple(h.get("rule", "") for h in hits or ()),
                             "human_decision": {"approve": "approved", "reject": "rejected"}.get(action or ""),
                             "reason_code": reason})
             scorers.update(versions or {})
