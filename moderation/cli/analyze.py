@@ -10,7 +10,7 @@ from moderation.cli import State, fail, main, pass_state
 
 
 @main.command()
-@click.argument("input_path", metavar="[INPUT]", required=False,
+@click.argument("inputs", metavar="[INPUT]...", nargs=-1,
                 type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path),
               help="Folder for index.html and the CSV tables.")
@@ -20,12 +20,12 @@ from moderation.cli import State, fail, main, pass_state
 @click.option("--topics", "topics_k", default=8, show_default=True, help="Number of topics.")
 @click.option("--title", default="Discourse analysis", show_default=True)
 @pass_state
-def analyze(state: State, input_path: Path | None, out: Path, pseudonymize: bool, no_triage: bool, workers: int, topics_k: int,
-            title: str) -> None:
+def analyze(state: State, inputs: tuple[Path, ...], out: Path, pseudonymize: bool, no_triage: bool, workers: int,
+            topics_k: int, title: str) -> None:
     """Sentiment, thread dynamics, escalation, reply network, moderation and topics, as a report.
 
-    INPUT is an import file (JSONL, CSV, WXR, Disqus) or the One Million Posts CSV (.csv or .csv.xz); without
-    it, the stored comments are analysed with their stored scores, rule hits and decisions.
+    INPUT is one or more import files (JSONL, CSV, WXR, Disqus) or the One Million Posts CSV (.csv or .csv.xz);
+    without it, the stored comments are analysed with their stored scores, rule hits and decisions.
     """
     from moderation.analysis.frame import pseudonymize as apply_pseudonyms  # noqa: PLC0415
     from moderation.analysis.pseudonyms import for_config  # noqa: PLC0415
@@ -35,13 +35,21 @@ def analyze(state: State, input_path: Path | None, out: Path, pseudonymize: bool
     from moderation.analysis.frame import from_records, triage_records  # noqa: PLC0415
     from moderation.importers import ImportFormatError  # noqa: PLC0415
 
-    if input_path is None:
+    if not inputs:
         frame = load_db(state.db)
     else:
-        try:
-            records, provenance = file_records(input_path)
-        except (ImportFormatError, ValueError) as exc:
-            fail(f"{exc}\nnothing was written")
+        records, provenance, seen = [], {}, {}
+        for path in inputs:
+            try:
+                more, provenance = file_records(path)
+            except (ImportFormatError, ValueError) as exc:
+                fail(f"{exc}\nnothing was written")
+            for r in more:
+                if seen.setdefault(r["id"], path) != path:
+                    fail(f"{path}: comment id {r['id']!r} is also in {seen[r['id']]}; analyse the files separately"
+                         "\nnothing was written")
+            records += more
+        provenance["input"] = ", ".join(str(p) for p in inputs)
         if not no_triage:
             from moderation.pipeline import Pipeline  # noqa: PLC0415
 
