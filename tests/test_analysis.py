@@ -224,3 +224,15 @@ def test_one_million_posts_end_to_end(tmp_path):
     assert summary["comments"] == "11773" and summary["human_rejected"] == "1733"
     assert int(summary["max_depth"]) >= 10 and summary["articles"] == "2174"
     assert os.path.getsize(out / "reply_network.csv") > 10_000
+
+
+def test_table_headers_match_the_tables_and_empty_tables_keep_them(thread, tmp_path):
+    from moderation.analysis.report import HEADERS, write_csvs
+
+    results = compute(thread, topics_k=2)
+    assert set(results.tables) == set(HEADERS)
+    for name, rows in results.tables.items():
+        assert not rows or list(rows[0]) == HEADERS[name].split(), name
+    results.tables["escalating_chains"] = []
+    write_csvs(results, tmp_path)
+    assert (tmp_path / "escalating_chains.csv").read_text(encoding="utf-8").strip() == "article,comments,ids,toxicity"

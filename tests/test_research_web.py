@@ -29,6 +29,7 @@ def app(db, tmp_path):
         add_user(s, "mo", "moderator-pass", "moderator")
     triage_stored(db, Pipeline.from_config(config))
     research._cache.clear()
+    research._results_cache.clear()
     return create_app(config, TESTING=True)
 
 

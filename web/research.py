@@ -1,7 +1,6 @@
 """The research page: the report's charts and tables over the stored comments, filtered by period, article, language."""
 from __future__ import annotations
 
-import csv
 import io
 import threading
 import time
@@ -11,7 +10,7 @@ import numpy as np
 from flask import Blueprint, Response, abort, render_template, request
 
 from moderation.analysis.frame import Frame
-from moderation.analysis.report import context
+from moderation.analysis.report import HEADERS, context, write_table
 from moderation.analysis.results import Results, compute
 from moderation.analysis.sources import load_db
 from web.auth import roles
@@ -20,6 +19,7 @@ from web.desk import desk
 bp = Blueprint("research", __name__, url_prefix="/research")
 CACHE_SECONDS = 60.0  # the stored comments are read again at most once a minute
 _cache: dict[str, tuple[float, Frame]] = {}
+_results_cache: dict[tuple, tuple[float, Results | None]] = {}
 _lock = threading.Lock()
 
 
@@ -64,11 +64,16 @@ def _filters(frame: Frame) -> tuple[np.ndarray, dict]:
 
 
 def _results() -> tuple[Results | None, dict, Frame]:
+    """The analysis of the selected rows; the same selection within the cache time is not computed again."""
     frame = _frame()
     mask, chosen = _filters(frame)
-    if not mask.any():
-        return None, chosen, frame
-    return compute(frame.subset(mask)), chosen, frame
+    key = (desk().config.effective_database_url, id(frame), tuple(sorted(chosen.items())))
+    hit = _results_cache.get(key)
+    if hit is None or time.monotonic() - hit[0] > CACHE_SECONDS:
+        if len(_results_cache) > 32:
+            _results_cache.clear()
+        hit = _results_cache[key] = (time.monotonic(), compute(frame.subset(mask)) if mask.any() else None)
+    return hit[1], chosen, frame
 
 
 @bp.get("/")
@@ -87,13 +92,10 @@ def index():  # noqa: ANN201
 @roles("researcher", "admin")
 def table(name: str):  # noqa: ANN201
     results, _, _ = _results()
-    if results is not None and name not in results.tables:
+    if name not in HEADERS:
         abort(404)
     rows = results.tables[name] if results else []
     buffer = io.StringIO()
-    if rows:
-        writer = csv.DictWriter(buffer, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows({k: ("" if v is None else v) for k, v in row.items()} for row in rows)
+    write_table(rows, name, buffer)
     return Response(buffer.getvalue(), mimetype="text/csv",
                     headers={"Content-Disposition": f'attachment; filename="{name}.csv"'})

@@ -37,6 +37,22 @@ SECTIONS = (("by_depth", "By depth", "Per reply depth."),
             ("languages", "Language mix", ""),
             ("timeseries", "Time series", ""))
 ROW_LIMIT = 25
+# Columns of each table, so that an empty table still has its header for the scripts reading the CSV files.
+HEADERS = {
+    "agreement": "model approved rejected", "decisions": "who decision reason_code comments share",
+    "authors": "author comments replies_written replies_received articles mean_toxicity toxic_comments "
+               "mean_sentiment human_decisions rejected active_days",
+    "by_depth": "depth comments mean_toxicity toxic_share mean_sentiment escalation_rate median_latency_minutes",
+    "escalating_chains": "article comments ids toxicity",
+    "languages": "language comments share mean_toxicity mean_sentiment rejected_share",
+    "reply_latency": "quantile minutes",
+    "reply_network": "source target replies reciprocated mean_toxicity mean_sentiment",
+    "rules": "rule hits share_of_comments human_decided human_rejected_share",
+    "threads": "thread article size depth breadth duration_hours mean_toxicity max_toxicity mean_sentiment "
+               "escalations",
+    "timeseries": "period unit comments mean_toxicity mean_sentiment rejected_share",
+    "topics": "topic top_words comments share mean_toxicity mean_sentiment rejected_share",
+}
 
 
 def fmt(value: object) -> str:
@@ -66,6 +82,13 @@ def context(results: Results, title: str, filters: str = "") -> dict:
             "fmt": fmt, "toxic": TOXIC, "margin": ESCALATION_MARGIN, "sample": f"{FIT_SAMPLE:,}", "filters": filters}
 
 
+def write_table(rows: list[dict], name: str, fh) -> None:  # noqa: ANN001 - a text file
+    """One table as CSV with its header, also when it has no rows."""
+    writer = csv.DictWriter(fh, fieldnames=list(rows[0]) if rows else HEADERS.get(name, "").split())
+    writer.writeheader()
+    writer.writerows({k: ("" if v is None else v) for k, v in row.items()} for row in rows)
+
+
 def write_csvs(results: Results, out: Path) -> list[Path]:
     """Every table as `<name>.csv`, plus summary.csv and provenance.json."""
     out.mkdir(parents=True, exist_ok=True)
@@ -73,10 +96,7 @@ def write_csvs(results: Results, out: Path) -> list[Path]:
     for name, rows in results.tables.items():
         path = out / f"{name}.csv"
         with path.open("w", encoding="utf-8", newline="") as fh:
-            if rows:
-                writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
-                writer.writeheader()
-                writer.writerows({k: ("" if v is None else v) for k, v in row.items()} for row in rows)
+            write_table(rows, name, fh)
         written.append(path)
     summary = {**results.summary, **{f"agreement_{k}": v for k, v in results.agreement.items()},
                **{f"network_{k}": v for k, v in results.network.items()}}
