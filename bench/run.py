@@ -3,9 +3,10 @@ from __future__ import annotations
 
 import argparse
 
-from bench import core, load, queue, tuning
+from bench import analysis, core, load, queue, sentiment, tuning
 
-SUITES = {"core": core.main, "tuning": tuning.main, "load": load.main, "queue": queue.main}
+SUITES = {"core": core.main, "tuning": tuning.main, "load": load.main, "queue": queue.main,
+          "analysis": analysis.main, "sentiment": sentiment.main}
 
 
 def main() -> None:

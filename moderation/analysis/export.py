@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, aliased
@@ -35,12 +35,14 @@ def import_schema_rows(session: Session, batch: int = 5000) -> Iterator[dict]:
         yield {k: v for k, v in row.items() if v is not None}
 
 
-def export_jsonl(db: Database, out: Path) -> int:
-    """Write all comments as JSON Lines in the import schema; returns the number written."""
+def export_jsonl(db: Database, out: Path, pseudonym: Callable[[str], str] | None = None) -> int:
+    """Write all comments as JSON Lines in the import schema (authors pseudonymised if given); returns the count."""
     out.parent.mkdir(parents=True, exist_ok=True)
     count = 0
     with db.session() as session, out.open("w", encoding="utf-8") as fh:
         for row in import_schema_rows(session):
+            if pseudonym and row.get("author"):
+                row["author"] = pseudonym(row["author"])
             fh.write(json.dumps(row, ensure_ascii=False) + "\n")
             count += 1
     return count

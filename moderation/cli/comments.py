@@ -125,12 +125,15 @@ def explain(state: State, text: str, lang: str | None, reply_to: str | None, as_
 
 
 @main.command()
-@click.option("--format", "fmt", default="jsonl", type=click.Choice(["jsonl"]), show_default=True)
-@click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--format", "fmt", default="jsonl", type=click.Choice(["jsonl", "csv", "parquet", "convokit"]),
+              show_default=True)
+@click.option("--out", required=True, type=click.Path(path_type=Path),
+              help="File (jsonl, csv, parquet) or folder (convokit).")
+@click.option("--pseudonymize", is_flag=True, help="Replace author names by keyed-hash pseudonyms.")
 @pass_state
-def export(state: State, fmt: str, out: Path) -> None:
-    """Export stored comments (JSONL in the import schema: re-importing it changes nothing)."""
-    from moderation.analysis.export import export_jsonl  # noqa: PLC0415
+def export(state: State, fmt: str, out: Path, pseudonymize: bool) -> None:
+    """Export stored comments: JSONL in the import schema (re-importing it changes nothing), or CSV, Parquet or a
+    ConvoKit corpus with every score, rule hit and decision and their versions."""
+    from moderation.analysis.exports import export_as  # noqa: PLC0415
 
-    count = export_jsonl(state.db, out)
-    click.echo(f"wrote {count} comments to {out}")
+    click.echo(export_as(state.db, state.config, fmt, out, pseudonymize))

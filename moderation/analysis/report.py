@@ -1,0 +1,118 @@
+"""The research report: one self-contained HTML file (charts embedded) plus every table as CSV."""
+from __future__ import annotations
+
+import csv
+import json
+from datetime import datetime, timezone
+from pathlib import Path
+
+import jinja2
+
+from moderation.analysis import charts
+from moderation.analysis.results import Results
+from moderation.analysis.threads import ESCALATION_MARGIN, TOXIC
+from moderation.analysis.topics import FIT_SAMPLE
+
+CARDS = (("comments", "comments"), ("threads", "threads"), ("articles", "articles"), ("authors", "authors"),
+         ("reply_share", "share of replies"), ("max_depth", "deepest reply"),
+         ("median_reply_latency_minutes", "median reply latency (min)"), ("mean_toxicity", "mean toxicity"),
+         ("toxic_share", "toxic share"), ("mean_sentiment", "mean sentiment"), ("escalation_rate", "escalation rate"),
+         ("escalating_chains", "escalating chains"), ("human_decisions", "moderator decisions"),
+         ("human_rejected", "rejected by moderators"))
+CHART_CAPTIONS = (("by_depth", "Comments, toxicity, sentiment and escalation by reply depth"),
+                  ("timeseries", "Volume, toxicity, sentiment and rejections over time"),
+                  ("topics", "Topics (TF-IDF + NMF) with their mean toxicity and sentiment"),
+                  ("network", "Who replies to whom (most active authors)"),
+                  ("moderation", "Rule hits, and the model's verdicts against moderator decisions"))
+SECTIONS = (("by_depth", "By depth", "Per reply depth."),
+            ("threads", "Threads", "Largest threads first."),
+            ("escalating_chains", "Escalating chains", "Longest first."),
+            ("reply_latency", "Reply latency", "Quantiles over all replies."),
+            ("topics", "Topics", "Each comment in its strongest topic."),
+            ("reply_network", "Reply network", "Directed pairs replier → author replied to."),
+            ("authors", "Authors", "Most active first."),
+            ("rules", "Rule violations", "Comments per rule hit."),
+            ("decisions", "Decisions", "Moderator decisions (with reason codes) and model verdicts."),
+            ("agreement", "Moderator vs model", "Model verdict (rows) against moderator decision (columns)."),
+            ("languages", "Language mix", ""),
+            ("timeseries", "Time series", ""))
+ROW_LIMIT = 25
+# Columns of each table, so that an empty table still has its header for the scripts reading the CSV files.
+HEADERS = {
+    "agreement": "model approved rejected", "decisions": "who decision reason_code comments share",
+    "authors": "author comments replies_written replies_received articles mean_toxicity toxic_comments "
+               "mean_sentiment human_decisions rejected active_days",
+    "by_depth": "depth comments mean_toxicity toxic_share mean_sentiment escalation_rate median_latency_minutes",
+    "escalating_chains": "article comments ids toxicity",
+    "languages": "language comments share mean_toxicity mean_sentiment rejected_share",
+    "reply_latency": "quantile minutes",
+    "reply_network": "source target replies reciprocated mean_toxicity mean_sentiment",
+    "rules": "rule hits share_of_comments human_decided human_rejected_share",
+    "threads": "thread article size depth breadth duration_hours mean_toxicity max_toxicity mean_sentiment "
+               "escalations",
+    "timeseries": "period unit comments mean_toxicity mean_sentiment rejected_share",
+    "topics": "topic top_words comments share mean_toxicity mean_sentiment rejected_share",
+}
+
+
+def fmt(value: object) -> str:
+    """Numbers for people: thousands separators, at most three decimals."""
+    if value is None:
+        return "–"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, float):
+        return f"{value:,.3f}".rstrip("0").rstrip(".") if abs(value) < 1000 else f"{value:,.0f}"
+    return str(value)
+
+
+def environment() -> jinja2.Environment:
+    return jinja2.Environment(loader=jinja2.PackageLoader("moderation.analysis", "templates"),
+                              autoescape=True, trim_blocks=True, lstrip_blocks=True)
+
+
+def context(results: Results, title: str, filters: str = "") -> dict:
+    """Everything the report template (and the research page) shows."""
+    return {"title": title, "generated": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+            "provenance": results.provenance, "summary": results.summary, "cards": CARDS,
+            "charts": charts.render(results), "chart_captions": CHART_CAPTIONS, "agreement": results.agreement,
+            "network": results.network, "tables": results.tables, "sections": SECTIONS, "limit": ROW_LIMIT,
+            "fmt": fmt, "toxic": TOXIC, "margin": ESCALATION_MARGIN, "sample": f"{FIT_SAMPLE:,}", "filters": filters}
+
+
+def write_table(rows: list[dict], name: str, fh) -> None:  # noqa: ANN001 - a text file
+    """One table as CSV with its header, also when it has no rows."""
+    writer = csv.DictWriter(fh, fieldnames=list(rows[0]) if rows else HEADERS.get(name, "").split())
+    writer.writeheader()
+    writer.writerows({k: ("" if v is None else v) for k, v in row.items()} for row in rows)
+
+
+def write_csvs(results: Results, out: Path) -> list[Path]:
+    """Every table as `<name>.csv`, plus summary.csv and provenance.json."""
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, rows in results.tables.items():
+        path = out / f"{name}.csv"
+        with path.open("w", encoding="utf-8", newline="") as fh:
+            write_table(rows, name, fh)
+        written.append(path)
+    summary = {**results.summary, **{f"agreement_{k}": v for k, v in results.agreement.items()},
+               **{f"network_{k}": v for k, v in results.network.items()}}
+    with (out / "summary.csv").open("w", encoding="utf-8", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["figure", "value"])
+        writer.writerows([k, "" if v is None else v] for k, v in summary.items())
+    (out / "provenance.json").write_text(json.dumps(results.provenance, indent=2, ensure_ascii=False, default=str),
+                                         encoding="utf-8")
+    return written + [out / "summary.csv", out / "provenance.json"]
+
+
+def write_report(results: Results, out: Path, title: str = "Discourse analysis") -> Path:
+    """Write index.html and the CSVs into `out`; returns the HTML path."""
+    write_csvs(results, out)
+    html = environment().get_template("report.html.j2").render(**context(results, title))
+    path = out / "index.html"
+    path.write_text(html, encoding="utf-8")
+    return path
