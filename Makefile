@@ -32,7 +32,7 @@ bench: $(STAMP)
 
 # The shipped model, from the permissively licensed corpora in ../shared/data (see bench/corpora.py TRAIN).
 model: $(STAMP)
-	$(BIN)/python -m bench.shipped_model --data $(or $(DATA),../shared/data)
+	$(BIN)/python -m bench.shipped_model $(if $(DATA),--data $(DATA))
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache .hypothesis

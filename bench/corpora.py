@@ -5,6 +5,7 @@ import csv
 import gzip
 import json
 import lzma
+import os
 from pathlib import Path
 from typing import Callable
 
@@ -13,6 +14,15 @@ import numpy as np
 from moderation.learning import Dataset
 
 NAN = np.nan
+_ROOT = Path(__file__).resolve().parent.parent
+
+
+def default_root() -> Path:
+    """MODERATION_DATA, else ../shared/data next to the checkout (or next to its worktree folder)."""
+    if os.environ.get("MODERATION_DATA"):
+        return Path(os.environ["MODERATION_DATA"])
+    candidates = [_ROOT.parent / "shared" / "data", _ROOT.parent.parent / "shared" / "data"]
+    return next((c for c in candidates if c.is_dir()), candidates[0])
 
 
 def _ds(name: str, rows: list[tuple[str, dict[str, float]]], labels: tuple[str, ...]) -> Dataset:

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import argparse
 
-from bench import core, load, tuning
+from bench import core, load, models, tuning
 
-SUITES = {"core": core.main, "tuning": tuning.main, "load": load.main}
+SUITES = {"core": core.main, "tuning": tuning.main, "load": load.main, "models": models.main}
 
 
 def main() -> None:

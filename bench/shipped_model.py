@@ -16,7 +16,7 @@ VERSION = "1"
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data", help="corpora folder")
+    parser.add_argument("--data", type=Path, default=corpora.default_root(), help="corpora folder")
     parser.add_argument("--out", type=Path, default=PACKAGE_MODEL)
     parser.add_argument("--rules", type=Path, default=ROOT / "rules")
     args = parser.parse_args()
