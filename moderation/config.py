@@ -21,7 +21,7 @@ class Config:
     instance_path: Path = field(default_factory=lambda: Path.cwd() / "instance")
     database_url: str = ""
     rules_path: Path = field(default_factory=_default_rules_path)
-    scorers: tuple[str, ...] = ("lexicon",)
+    scorers: tuple[str, ...] = ("lexicon", "sklearn")  # sklearn: the shipped (or site-activated) model
     languages: tuple[str, ...] = ()  # empty: take the rule set's languages
     default_language: str = "de"
     broker_url: str = ""  # Celery broker (redis://...); empty: background work runs inline
