@@ -30,5 +30,9 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m bench.run
 
+# The shipped model, from the permissively licensed corpora in ../shared/data (see bench/corpora.py TRAIN).
+model: $(STAMP)
+	$(BIN)/python -m bench.shipped_model $(if $(DATA),--data $(DATA))
+
 clean:
 	rm -rf $(VENV) instance .pytest_cache .hypothesis

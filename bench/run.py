@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import argparse
 
-from bench import analysis, core, load, queue, sentiment, tuning
+from bench import analysis, core, load, models, queue, sentiment, tuning
 
 SUITES = {"core": core.main, "tuning": tuning.main, "load": load.main, "queue": queue.main,
-          "analysis": analysis.main, "sentiment": sentiment.main}
+          "analysis": analysis.main, "sentiment": sentiment.main, "models": models.main}
 
 
 def main() -> None:

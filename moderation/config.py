@@ -21,7 +21,7 @@ class Config:
     instance_path: Path = field(default_factory=lambda: Path.cwd() / "instance")
     database_url: str = ""
     rules_path: Path = field(default_factory=_default_rules_path)
-    scorers: tuple[str, ...] = ("lexicon",)
+    scorers: tuple[str, ...] = ("lexicon", "sklearn")  # sklearn: the shipped (or site-activated) model
     languages: tuple[str, ...] = ()  # empty: take the rule set's languages
     default_language: str = "de"
     broker_url: str = ""  # Celery broker (redis://...); empty: background work runs inline
@@ -31,6 +31,12 @@ class Config:
     task_queue: str = "moderation"  # Celery queue name (one per desk sharing a broker)
     api_rate_limit: int = 600  # requests per minute per API key, unless the key sets its own
     webhook_retry_seconds: float = 30.0  # first webhook retry after this long; doubles per attempt
+    model_path: str = ""  # sklearn model file; empty: the site's activated model, else the shipped one
+    detoxify_model: str = "multilingual"  # original | unbiased | multilingual (ignored with a checkpoint)
+    detoxify_checkpoint: str = ""  # local Detoxify checkpoint (.ckpt); needs detoxify_config for offline use
+    detoxify_config: str = ""  # local Hugging Face config + tokenizer folder for the checkpoint's model type
+    device: str = "cpu"  # torch device for model scorers: cpu, cuda, cuda:1
+    threads: int = 1  # torch CPU threads per process (set explicitly: torch's default oversubscribes workers)
 
     @property
     def effective_database_url(self) -> str:

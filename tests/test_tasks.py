@@ -54,9 +54,9 @@ def test_a_deep_score_flags_a_published_comment_instead_of_unpublishing_it(deep_
             add_endpoint(s, SITE, url)
         verdict = submit(client, key, "c1", f"{FRIENDLY}, deepbad.")
         assert verdict["decision"] == "approve"  # the fast path's answer
-        assert state(db, "c1") == ("approved", True, [["lexicon"], ["fake-deep", "lexicon"]])
+        assert state(db, "c1") == ("approved", True, [["lexicon", "sklearn"], ["fake-deep", "lexicon", "sklearn"]])
         assert submit(client, key, "c2", f"{FRIENDLY}.")["decision"] == "approve"
-        assert state(db, "c2") == ("approved", False, [["lexicon"], ["fake-deep", "lexicon"]])
+        assert state(db, "c2") == ("approved", False, [["lexicon", "sklearn"], ["fake-deep", "lexicon", "sklearn"]])
         feed = client.get("/api/v1/decisions", headers=bearer(key)).get_json()["decisions"]
     assert [(e["event"], e["id"], e["decision"], e["flagged"]) for e in feed] == [
         ("comment.flagged", "c1", "approve", True)]
@@ -68,7 +68,7 @@ def test_a_deep_score_flags_a_published_comment_instead_of_unpublishing_it(deep_
 def test_a_deep_score_never_changes_a_held_or_human_verdict(deep_app, db, tmp_path):
     key = api_key(db)
     assert submit(deep_app.test_client(), key, "held", "Du bist ein Idiot, deepbad.")["decision"] == "hold"
-    assert state(db, "held") == ("held", False, [["lexicon"], ["fake-deep", "lexicon"]])
+    assert state(db, "held") == ("held", False, [["lexicon", "sklearn"], ["fake-deep", "lexicon", "sklearn"]])
     fast_only = make_app(db, tmp_path)  # no deep scorers: the deep score below comes after a moderator
     assert submit(fast_only.test_client(), key, "human", f"{FRIENDLY}, deepbad.")["decision"] == "approve"
     with db.session() as s:
@@ -76,7 +76,7 @@ def test_a_deep_score_never_changes_a_held_or_human_verdict(deep_app, db, tmp_pa
         decide(s, cid, "approve", "mod")
     tasks.configure(config(db, tmp_path, deep_scorers=("fake-deep",)))
     assert jobs.deep_assess(db, tasks.runtime.pipeline, cid, ("fake-deep",))["changed"] is False
-    assert state(db, "human") == ("approved", False, [["lexicon"], ["fake-deep", "lexicon"]])
+    assert state(db, "human") == ("approved", False, [["lexicon", "sklearn"], ["fake-deep", "lexicon", "sklearn"]])
     with db.session() as s:
         assert s.scalar(select(func.count()).select_from(Event).where(Event.type != "comment.decided")) == 0
         assert s.scalars(select(TriageResult.applied).order_by(TriageResult.id.desc())).first() is False
@@ -235,7 +235,7 @@ def test_worker_deep_scores_once_per_comment(db, tmp_path, worker):
         cid = s.scalars(select(Comment.id)).one()
     twins = [tasks.deep_score.delay(cid) for _ in range(3)]  # redelivered or sent again: no second write
     assert all(t.get(timeout=60)["repeated"] for t in twins)
-    assert state(db, "c1") == ("approved", True, [["lexicon"], ["fake-deep", "lexicon"]])
+    assert state(db, "c1") == ("approved", True, [["lexicon", "sklearn"], ["fake-deep", "lexicon", "sklearn"]])
 
 
 @pytest.mark.redis
@@ -246,7 +246,8 @@ def test_worker_runs_triage_batches_once(db, tmp_path, worker):
     load(db, batch([(f"c{i}", None, "Du Idiot" if i % 3 == 0 else "Guter Punkt") for i in range(45)]))
     summary = tasks.triage_queued(db, rescore=False, batch_size=10, wait=120)
     assert (summary["triaged"], summary["batches"], summary["hold"]) == (45, 5, 15)
-    assert summary["scorers"] == {"lexicon": summary["scorers"]["lexicon"], "fake-deep": "fake-deep-1"}
+    assert summary["scorers"] == {"lexicon": summary["scorers"]["lexicon"], "sklearn": summary["scorers"]["sklearn"],
+                                  "fake-deep": "fake-deep-1"}
     with db.session() as s:
         ids = list(s.scalars(select(Comment.id).order_by(Comment.id).limit(10)))
     runs = [tasks.triage_batch.delay(ids, "same-run", True) for _ in range(2)]

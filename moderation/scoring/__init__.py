@@ -100,4 +100,4 @@ def merged(runs: Sequence[ScorerRun], index: int) -> dict[str, float] | None:
 
 def _load_builtin() -> None:
     # Importing registers; heavy modules (torch) load only when their factory is called.
-    from moderation.scoring import lexicon  # noqa: F401, PLC0415
+    from moderation.scoring import detoxify, lexicon, sklearn  # noqa: F401, PLC0415

@@ -1,14 +1,14 @@
 """review queue: claims, and indexes for the queue's orders and filters
 
 Revision ID: 0009
-Revises: 0007
+Revises: 0008
 Create Date: 2026-11-21
 """
 from alembic import op
 import sqlalchemy as sa
 
 revision = "0009"
-down_revision = "0007"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 

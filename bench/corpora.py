@@ -1,0 +1,145 @@
+"""Readers for the labelled corpora in ../shared/data, each into a Dataset with the shared label names."""
+from __future__ import annotations
+
+import csv
+import gzip
+import json
+import lzma
+import os
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from moderation.learning import Dataset
+
+NAN = np.nan
+_ROOT = Path(__file__).resolve().parent.parent
+
+
+def default_root() -> Path:
+    """MODERATION_DATA, else ../shared/data next to the checkout (or next to its worktree folder)."""
+    if os.environ.get("MODERATION_DATA"):
+        return Path(os.environ["MODERATION_DATA"])
+    candidates = [_ROOT.parent / "shared" / "data", _ROOT.parent.parent / "shared" / "data"]
+    return next((c for c in candidates if c.is_dir()), candidates[0])
+
+
+def _ds(name: str, rows: list[tuple[str, dict[str, float]]], labels: tuple[str, ...]) -> Dataset:
+    y = np.array([[r.get(lb, NAN) for lb in labels] for _, r in rows], dtype=np.float64)
+    return Dataset([t for t, _ in rows], labels, y, [name] * len(rows))
+
+
+def germeval2018(root: Path) -> Dataset:
+    """German tweets: OFFENSE -> toxicity; INSULT -> insult; PROFANITY -> obscene (CC BY 4.0)."""
+    rows = []
+    with open(root / "germeval2018" / "germeval2018.training.txt", encoding="utf-8") as fh:
+        for line in fh:
+            text, coarse, fine = line.rstrip("\n").split("\t")
+            rows.append((text, {"toxicity": float(coarse == "OFFENSE"), "insult": float(fine == "INSULT"),
+                                "obscene": float(fine == "PROFANITY")}))
+    return _ds("germeval2018", rows, ("toxicity", "insult", "obscene"))
+
+
+def gahd(root: Path) -> Dataset:
+    """German adversarial hate speech (train+dev; test withheld): hate -> toxicity and identity_attack (CC BY 4.0)."""
+    with gzip.open(root / "gahd" / "gahd.csv.gz", "rt", encoding="utf-8") as fh:
+        rows = [(r["text"], {"toxicity": float(r["label"]), "identity_attack": float(r["label"])})
+                for r in csv.DictReader(fh)]
+    return _ds("gahd", rows, ("toxicity", "identity_attack"))
+
+
+def davidson(root: Path) -> Dataset:
+    """English tweets: hate -> toxicity+identity_attack, offensive -> toxicity (MIT)."""
+    with gzip.open(root / "davidson-hate-offensive" / "labeled_data.csv.gz", "rt", encoding="utf-8") as fh:
+        rows = [(r["tweet"], {"toxicity": float(r["class"] in ("0", "1")), "identity_attack": float(r["class"] == "0")})
+                for r in csv.DictReader(fh)]
+    return _ds("davidson", rows, ("toxicity", "identity_attack"))
+
+
+def fox_news(root: Path) -> Dataset:
+    """English news comments: hateful -> toxicity (MIT)."""
+    with gzip.open(root / "fox-news-comments" / "fox-news-comments.json.gz", "rt", encoding="utf-8") as fh:
+        rows = [(o["text"], {"toxicity": float(o["label"])}) for o in map(json.loads, filter(str.strip, fh))]
+    return _ds("fox-news", rows, ("toxicity",))
+
+
+def wiki_talk(root: Path) -> Dataset:
+    """English Wikipedia talk comments, CAT-LARGE gc+gn: toxic -> toxicity (Apache-2.0; texts CC BY-SA 3.0)."""
+    rows = []
+    for name in ("gc", "gn"):
+        with gzip.open(root / "wiki-talk-context-toxicity" / "CAT_LARGE" / f"{name}.csv.gz", "rt",
+                       encoding="utf-8") as fh:
+            rows += [(r["text"], {"toxicity": float(r["label"])}) for r in csv.DictReader(fh) if r["text"].strip()]
+    return _ds("wiki-talk-context", rows, ("toxicity",))
+
+
+# Evaluation-only corpora (not trained on: held out, NC, or no licence).
+def wiki_toxicity_testset(root: Path) -> Dataset:
+    with open(root / "wiki-toxicity-testset" / "toxicity_nonfuzzed_testset.csv", encoding="utf-8") as fh:
+        rows = [(r["comment"], {"toxicity": float(r["toxic"] == "True")}) for r in csv.DictReader(fh)]
+    return _ds("wiki-toxicity-testset", rows, ("toxicity",))
+
+
+def germeval2021(root: Path) -> Dataset:
+    with open(root / "germeval2021-toxic" / "GermEval21_TrainData.csv", encoding="utf-8") as fh:
+        rows = [(r["comment_text"], {"toxicity": float(r["Sub1_Toxic"])}) for r in csv.DictReader(fh)]
+    return _ds("germeval2021", rows, ("toxicity",))
+
+
+def rp_mod(root: Path) -> Dataset:
+    with gzip.open(root / "rp-mod-crowd" / "RP-Mod-train.csv.gz", "rt", encoding="utf-8") as fh:
+        rows = [(r["text"], {"toxicity": float(r["label"])}) for r in csv.DictReader(fh) if r["text"].strip()]
+    return _ds("rp-mod", rows, ("toxicity",))
+
+
+def one_million_posts(root: Path) -> Dataset:
+    """Der Standard posts: deleted by moderators -> 1 (status is the moderators' decision)."""
+    seen: dict[str, tuple[str, float]] = {}
+    with lzma.open(root / "one-million-posts" / "posts_labeled.csv.xz", "rt", encoding="utf-8") as fh:
+        for r in csv.DictReader(fh):
+            text = " ".join(x for x in (r["Headline"], r["Body"]) if x and x.strip())
+            if text.strip():
+                seen[r["ID_Post"]] = (text, float(r["Status"] == "deleted"))
+    return _ds("one-million-posts", [(t, {"toxicity": v}) for t, v in seen.values()], ("toxicity",))
+
+
+def iwg_refugees(root: Path) -> Dataset:
+    """German tweets on refugees, hate speech per expert 1 (CC BY-SA 3.0: evaluation only here)."""
+    with open(root / "iwg-hatespeech-refugees" / "german_hatespeech_refugees.csv", encoding="utf-8") as fh:
+        rows = [(r["Tweet"], {"toxicity": float(r["HatespeechOrNot (Expert 1)"].strip().upper() == "YES")})
+                for r in csv.DictReader(fh)]
+    return _ds("iwg-refugees", rows, ("toxicity",))
+
+
+# name -> (reader, licence, language); TRAIN is what the shipped model learns from: permissive licences only.
+TRAIN: dict[str, tuple[Callable[[Path], Dataset], str, str]] = {
+    "germeval2018": (germeval2018, "CC BY 4.0", "de"),
+    "gahd": (gahd, "CC BY 4.0", "de"),
+    "davidson-hate-offensive": (davidson, "MIT", "en"),
+    "fox-news-comments": (fox_news, "MIT", "en"),
+    "wiki-talk-context-toxicity": (wiki_talk, "Apache-2.0 (texts CC BY-SA 3.0)", "en"),
+}
+EVALUATE: dict[str, tuple[Callable[[Path], Dataset], str, str]] = {
+    "germeval2021-toxic": (germeval2021, "none stated (research use)", "de"),
+    "rp-mod-crowd": (rp_mod, "CC BY-NC-SA 4.0", "de"),
+    "one-million-posts": (one_million_posts, "CC BY-NC-SA 4.0", "de"),
+    "iwg-hatespeech-refugees": (iwg_refugees, "CC BY-SA 3.0", "de"),
+    "wiki-toxicity-testset": (wiki_toxicity_testset, "Apache-2.0", "en"),
+}
+
+
+def load(name: str, root: Path) -> Dataset:
+    reader = (TRAIN.get(name) or EVALUATE[name])[0]
+    return reader(root)
+
+
+def write_csv(data: Dataset, path: Path) -> Path:
+    """text,label CSV (the evaluation contract's format) of the toxicity column."""
+    with open(path, "w", encoding="utf-8", newline="") as fh:
+        out = csv.writer(fh)
+        out.writerow(["text", "label"])
+        for text, value in zip(data.texts, data.column("toxicity")):
+            if value == value:  # not NaN
+                out.writerow([text, int(value)])
+    return path

@@ -1,0 +1,41 @@
+"""`make model`: train the shipped German+English model from the permissively licensed corpora only."""
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+from bench import corpora
+from moderation import learning
+from moderation.rules import load_ruleset
+from moderation.scoring.sklearn import PACKAGE_MODEL, lexicon_from_ruleset, save_model
+
+ROOT = Path(__file__).resolve().parent.parent
+VERSION = "1"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--data", type=Path, default=corpora.default_root(), help="corpora folder")
+    parser.add_argument("--out", type=Path, default=PACKAGE_MODEL)
+    parser.add_argument("--rules", type=Path, default=ROOT / "rules")
+    args = parser.parse_args()
+    started = time.perf_counter()
+    parts = [reader(args.data) for reader, _licence, _lang in corpora.TRAIN.values()]
+    data = learning.Dataset.concat(parts)
+    model, report = learning.train(data, lexicon=lexicon_from_ruleset(load_ruleset(args.rules)), seed=0)
+    sources = [{"name": name, "licence": licence, "language": lang, "rows": len(part),
+                "citation": f"see ../shared/data/{name}/SOURCE.md"}
+               for (name, (_r, licence, lang)), part in zip(corpora.TRAIN.items(), parts)]
+    card = learning.make_card("shipped", VERSION, report, data, sources, {
+        "languages": ["de", "en"], "command": "make model",
+        "intended_use": "pre-sorting reader comments for human moderators; not for automatic removal alone",
+        "limitations": "bag of n-grams: misses irony and context; German training data is tweets and "
+                       "adversarial hate speech, so news comments score lower (see bench/ACCURACY.md)"})
+    sha = save_model(model, args.out, card)
+    print(f"wrote {args.out} ({args.out.stat().st_size / 2**20:.1f} MB, sha256 {sha[:12]}) from {len(data)} rows "
+          f"in {time.perf_counter() - started:.0f} s; held-out toxicity: {report['heldout']['toxicity']}")
+
+
+if __name__ == "__main__":
+    main()
