@@ -49,6 +49,11 @@ class Desk:
                 self._checked = now
         return self._pipeline
 
+    def models_changed(self) -> None:
+        """Rebuild the pipeline on next use: this process just activated another model."""
+        with self._lock:
+            self._pipeline = None
+
     def rules_changed(self) -> None:
         """Look for a new active revision on the next use (this process just activated one)."""
         self._checked = 0.0

@@ -1,0 +1,107 @@
+"""A site's own model: trained from labelled files and moderator decisions, compared with the active one, activated."""
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import TYPE_CHECKING, Sequence
+
+from moderation import learning
+from moderation.scoring.sklearn import active_model_path, lexicon_from_ruleset, load_model, save_model
+from moderation.store import models_registry as registry
+
+if TYPE_CHECKING:
+    from moderation.config import Config
+    from moderation.rules import RuleSet
+    from moderation.store import Database
+
+MIN_TRAINING = 20  # decided comments needed before a site model is worth training
+MIN_HELDOUT = 10
+
+
+class SiteModelError(RuntimeError):
+    """Why a model cannot be trained, compared or activated; the message says what to do."""
+
+
+def train(db: "Database", config: "Config", ruleset: "RuleSet", *, data_files: Sequence[Path] = (),
+          from_decisions: bool = False, out: Path | None = None, name: str = "site",
+          target_precision: float = 0.8) -> dict:
+    """Train on the files and/or the decisions; registered as the next version (not active) unless `out` is given.
+
+    Raises learning.DataError for unreadable files, SiteModelError when there is too little to learn from.
+    """
+    parts = [learning.read_labelled(p) for p in data_files]
+    if from_decisions:
+        decided = learning.from_decisions(db, heldout=False)
+        if len(decided) < MIN_TRAINING:
+            raise SiteModelError(f"only {len(decided)} decided comments for training (need at least {MIN_TRAINING})")
+        parts.append(decided)
+    if not parts:
+        raise SiteModelError("nothing to train on: give labelled files or use the moderators' decisions")
+    data = learning.Dataset.concat(parts)
+    model, report = learning.train(data, lexicon=lexicon_from_ruleset(ruleset), target_precision=target_precision)
+    sources = [{"name": p.name, "licence": "supplied by the site"} for p in data_files]
+    if from_decisions:
+        sources.append({"name": "moderator decisions", "licence": "the site's own data"})
+    registered = out is None
+    if registered:
+        with db.session() as session:
+            version = registry.next_version(session, name)
+        out = Path(config.instance_path) / "models" / f"{version}.skops"
+    else:
+        version = f"{name}-{out.stem}"
+    card = learning.make_card(name, version, report, data, sources)
+    sha = save_model(model, out, card)
+    if registered:
+        with db.session() as session:
+            registry.add(session, name, version, out.resolve(), sha, card)
+    return {"version": version, "path": str(out), "sha256": sha, "rows": len(data), "heldout": report["heldout"],
+            "threshold": report["threshold"], "registered": registered}
+
+
+def compare(db: "Database", config: "Config", version: str, data_file: Path | None = None,
+            threshold: float | None = None) -> dict:
+    """Candidate vs the active model on held-out decisions (never trained on), or on a file; kept in the registry."""
+    with db.session() as session:
+        row = registry.get(session, version)
+        if row is None:
+            raise SiteModelError(f"no model version {version!r} (see `moderation model list`)")
+        candidate_path = Path(row.path)
+    data = learning.read_labelled(data_file) if data_file else learning.from_decisions(db, heldout=True)
+    truth = data.column("toxicity")
+    if len(data) < MIN_HELDOUT or len(set(truth.tolist())) < 2:
+        raise SiteModelError(f"only {len(data)} held-out decisions (need at least {MIN_HELDOUT}, "
+                             "approved and rejected)")
+    results: dict[str, dict | None] = {}
+    for role, path in (("candidate", candidate_path), ("active", active_model_path(config))):
+        if role == "active" and not path.is_file():
+            results[role] = None  # nothing to beat: no model active and none shipped
+            continue
+        try:
+            model, card = load_model(path)
+        except (OSError, ValueError, KeyError) as exc:
+            raise SiteModelError(f"cannot load the {role} model {path}: {exc}") from exc
+        t = threshold if threshold is not None else float(card.get("threshold", 0.5))
+        results[role] = {**learning.evaluate(model, data, t), "model": card.get("version", path.name)}
+    active_f1 = (results["active"] or {}).get("f1_official") or 0
+    metrics = {**results, "candidate_not_worse": (results["candidate"]["f1_official"] or 0) >= active_f1,
+               "data": str(data_file) if data_file else "held-out decisions"}
+    with db.session() as session:
+        registry.get(session, version).metrics = metrics
+    return metrics
+
+
+def activate(db: "Database", config: "Config", version: str, *, force: bool = False) -> None:
+    """Make an evaluated, not-worse version the model triage uses (force skips both checks, never the checksum)."""
+    with db.session() as session:
+        row = registry.get(session, version)
+        if row is None:
+            raise SiteModelError(f"no model version {version!r} (see `moderation model list`)")
+        if not force and not row.metrics:
+            raise SiteModelError(f"{version} has not been evaluated: run "
+                                 f"`moderation model evaluate --model-version {version}`")
+        if not force and not row.metrics.get("candidate_not_worse"):
+            raise SiteModelError(f"{version} scored worse than the active model on held-out data "
+                                 "(use --force to override)")
+        if hashlib.sha256(Path(row.path).read_bytes()).hexdigest() != row.sha256:
+            raise SiteModelError(f"{row.path} changed since it was trained (sha256 differs); retrain")
+        registry.activate(session, row, Path(config.instance_path))

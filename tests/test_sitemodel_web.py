@@ -1,0 +1,57 @@
+"""Retraining the site model from the admin page: train, see new vs old, activate; admins only."""
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+from moderation.store import models_registry as registry
+from tests.test_admin import admin, app, token  # noqa: F401
+from tests.test_models import decided
+from tests.test_web_auth import login
+
+
+def test_retrain_compare_activate(admin, app, db):  # noqa: F811
+    page = admin.get("/admin/model/").get_data(as_text=True)
+    assert "0 decided comments" in page and "disabled" in page  # nothing to learn from yet
+    refused = admin.post("/admin/model/train", data={"csrf_token": token(admin)}, follow_redirects=True)
+    assert "Not trained: only 0 decided comments" in refused.get_data(as_text=True)
+
+    decided(db)
+    before = app.extensions["desk"].pipeline.scorer_versions.get("sklearn")
+    response = admin.post("/admin/model/train", data={"csrf_token": token(admin)})
+    assert response.status_code == 302 and response.headers["Location"].endswith("/admin/model/?version=site-1")
+    page = admin.get("/admin/model/?version=site-1").get_data(as_text=True)
+    comparison = re.search(r'<section class="card" id="comparison">(.*?)</section>', page, re.S).group(1)
+    assert "active (old)" in comparison and "candidate (new)" in comparison
+    with db.session() as s:
+        metrics = registry.get(s, "site-1").metrics
+        assert not registry.get(s, "site-1").active
+    assert metrics["candidate"]["n"] > 0 and app.extensions["desk"].pipeline.scorer_versions.get("sklearn") == before
+    assert metrics["candidate_not_worse"]  # learnt from this site's own decisions, it beats the shipped model here
+    admin.post("/admin/model/site-1/activate", data={"csrf_token": token(admin)})
+    with db.session() as s:
+        assert registry.get(s, "site-1").active
+    assert json.loads((Path(app.instance_path) / "models" / "active.json").read_text())["version"] == "site-1"
+    assert app.extensions["desk"].pipeline.scorer_versions["sklearn"].startswith("site-1")
+
+
+def test_model_page_is_for_admins_only(app):  # noqa: F811
+    client = app.test_client()
+    login(client, "mo", "moderator-pass")
+    assert client.get("/admin/model/").status_code == 403
+    assert client.post("/admin/model/train").status_code in (400, 403)
+
+
+def test_a_worse_version_cannot_be_activated(admin, db):  # noqa: F811
+    decided(db)
+    admin.post("/admin/model/train", data={"csrf_token": token(admin)})
+    with db.session() as s:
+        row = registry.get(s, "site-1")
+        row.metrics = {**row.metrics, "candidate_not_worse": False}
+    page = admin.get("/admin/model/?version=site-1").get_data(as_text=True)
+    assert "stays inactive" in page and "/admin/model/site-1/activate" not in page
+    refused = admin.post("/admin/model/site-1/activate", data={"csrf_token": token(admin)}, follow_redirects=True)
+    assert "Not activated: site-1 scored worse" in refused.get_data(as_text=True)
+    with db.session() as s:
+        assert not registry.get(s, "site-1").active

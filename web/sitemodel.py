@@ -1,0 +1,61 @@
+"""The site's own model for admins: what is active, retraining from moderators' decisions, old vs new, activation."""
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+
+from moderation import learning, sitemodel
+from moderation.scoring.sklearn import active_model_path, load_model
+from moderation.store import models_registry as registry
+from web.auth import roles
+from web.desk import desk
+
+bp = Blueprint("sitemodel", __name__, url_prefix="/admin/model")
+
+
+def _active_card() -> dict:
+    path = active_model_path(desk().config)
+    try:
+        return {**load_model(path)[1], "path": str(path)}
+    except (OSError, ValueError, KeyError) as exc:
+        return {"error": f"cannot load {path}: {exc}"}
+
+
+@bp.get("/")
+@roles("admin")
+def index():  # noqa: ANN201
+    with desk().db.session() as session:
+        versions = [r.to_dict() for r in registry.all_versions(session)]
+    shown = next((v for v in versions if v["version"] == request.args.get("version")), None)
+    decided, held = len(learning.from_decisions(desk().db)), len(learning.from_decisions(desk().db, heldout=True))
+    return render_template("sitemodel/index.html", active=_active_card(), versions=versions, shown=shown,
+                           decided=decided, held=held, minimum=sitemodel.MIN_TRAINING)
+
+
+@bp.post("/train")
+@roles("admin")
+def train():  # noqa: ANN201
+    """Train on the decisions, then compare with the active model on the held-out ones; nothing goes live."""
+    d = desk()
+    try:
+        version = sitemodel.train(d.db, d.config, d.pipeline.ruleset, from_decisions=True)["version"]
+    except (sitemodel.SiteModelError, learning.DataError) as exc:
+        flash(f"Not trained: {exc}", "error")
+        return redirect(url_for("sitemodel.index"))
+    try:
+        sitemodel.compare(d.db, d.config, version)
+    except (sitemodel.SiteModelError, learning.DataError) as exc:
+        flash(f"Trained {version}, but it could not be compared: {exc}", "error")
+    return redirect(url_for("sitemodel.index", version=version))
+
+
+@bp.post("/<version>/activate")
+@roles("admin")
+def activate(version: str):  # noqa: ANN201
+    try:
+        sitemodel.activate(desk().db, desk().config, version)
+    except sitemodel.SiteModelError as exc:
+        flash(f"Not activated: {exc}", "error")
+        return redirect(url_for("sitemodel.index", version=version))
+    desk().models_changed()
+    flash(f"{version} is now the active model; new comments are scored with it.", "ok")
+    return redirect(url_for("sitemodel.index"))
