@@ -132,12 +132,21 @@
       say(body.message + " #" + id, true, "ok");
       const isMain = current && String(current.dataset.id) === String(id);
       if (isMain) focusRow(nextOpen(current)); // auto-advance
-      else if (current) { cards.delete(current.dataset.id); show(current); }
+      else refreshCard();
       return;
     }
     if (body.taken) markDone(id, "", "gone");
     say(body.error || "The decision failed.", false, "error");
-    if (current && status === 409) { cards.delete(current.dataset.id); show(current); }
+    if (status === 409) refreshCard();
+  }
+
+  async function refreshCard() {
+    // The card on screen shows the new state (a thread decision, a conflict, or the single card page).
+    if (current) { cards.delete(current.dataset.id); show(current); return; }
+    const card = pane.querySelector(".ccard");
+    if (!card) return;
+    const response = await fetch(location.pathname + "?fragment=1", { credentials: "same-origin" });
+    if (response.ok) { pane.innerHTML = await response.text(); applyThreadPref(); }
   }
 
   async function undo() {
@@ -151,7 +160,7 @@
     say("Undone #" + comment, false, "ok");
     const row = rowFor(comment);
     if (row) focusRow(row);
-    else if (pane.querySelector(".ccard")) location.reload();
+    else refreshCard();
   }
 
   function mainId() {
@@ -266,5 +275,4 @@
     } catch (e) { /* offline for a moment: try again on the next tick */ }
   }
   setInterval(poll, 4000);
-  if (pane.querySelector(".ccard")) { /* a single card page: a, r, x, u act on it */ }
 })();
