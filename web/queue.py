@@ -102,8 +102,7 @@ def _wants_json() -> bool:
     return request.accept_mimetypes.best == "application/json" or request.headers.get("HX-Request") == "true"
 
 
-@bp.get("")
-@bp.get("/")
+@bp.get("/", strict_slashes=False)
 @roles("moderator")
 def index():  # noqa: ANN201
     filters = _filters()
