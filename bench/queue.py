@@ -27,7 +27,7 @@ from moderation.store import Article, Comment, Database, Decision, RuleHit, Tria
 from moderation.store.accounts import add_user, find
 
 RULES = Path(os.environ.get("BENCH_RULES", PROJECT_ROOT / "rules"))
-DISTINCT = int(os.environ.get("BENCH_DISTINCT", 20_000))
+DISTINCT = int(os.environ.get("BENCH_DISTINCT", "20000"))
 PER_ARTICLE = 200
 CHUNK = 20_000
 HUMAN = 0.05  # share of comments a moderator has decided already

@@ -2,7 +2,6 @@
 moderators racing on one comment. Screenshots go to docs/screenshots/."""
 from __future__ import annotations
 
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select

@@ -275,4 +275,6 @@
     } catch (e) { /* offline for a moment: try again on the next tick */ }
   }
   setInterval(poll, 4000);
+  // A claim lapses after two minutes; while the moderator stays on a comment, it is renewed.
+  setInterval(() => { if (current && open(current) && !document.hidden) claim(current); }, 60000);
 })();
