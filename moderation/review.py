@@ -69,6 +69,7 @@ def undo_recent(session: Session, decision_ids: list[int], actor: str, *,
 @dataclass
 class BulkResult:
     decided: list[int] = field(default_factory=list)
+    decisions: list[int] = field(default_factory=list)  # their log entries, for undo
     skipped: list[tuple[int, str]] = field(default_factory=list)  # decided by someone else meanwhile
 
 
@@ -83,9 +84,10 @@ def bulk(session: Session, comment_ids: list[int], action: str, actor: str, *, s
     for comment_id in comment_ids:
         try:
             # Refused before anything is written, so the rest of the batch goes on in the same transaction.
-            decide_seen(session, comment_id, action, actor, seen=seen.get(comment_id, 0), reason_code=reason_code,
-                        note="bulk")
+            entry = decide_seen(session, comment_id, action, actor, seen=seen.get(comment_id, 0),
+                                reason_code=reason_code, note="bulk")
             result.decided.append(comment_id)
+            result.decisions.append(entry.id)
         except AlreadyDecided as exc:
             result.skipped.append((comment_id, str(exc)))
     return result

@@ -270,10 +270,18 @@ def test_bulk_slice_shows_the_count_and_applies_only_when_it_still_holds(mo, mo2
     with db.session() as s:
         assert {s.get(Comment, i).status for i in ids} == {"held"}
     applied = mo.post("/queue/bulk", data={**data, "confirm_count": count})
-    assert applied.status_code == 302
+    assert applied.status_code == 200 and f"Approved {count} comments." in applied.get_data(as_text=True)
     with db.session() as s:
         assert {s.get(Comment, i).status for i in ids} == {"approved"}
         assert len(list(s.scalars(select(Decision).where(Decision.comment_id.in_(ids), Decision.note == "bulk")))) == count
+    # The result page offers undo for a few seconds, like every decision.
+    decisions = re.search(r'name="decisions" value="([\d,]+)"', applied.get_data(as_text=True)).group(1)
+    undone = mo.post("/queue/undo", data={"decisions": decisions, "csrf_token": token(mo), "back": "/queue"})
+    assert undone.status_code == 302 and undone.headers["Location"] == "/queue"
+    elsewhere = mo.post("/queue/undo", data={"decisions": "1", "csrf_token": token(mo), "back": "https://evil.example/"})
+    assert "evil.example" not in elsewhere.headers["Location"]
+    with db.session() as s:
+        assert {s.get(Comment, i).status for i in ids} == {"held"}
 
 
 def test_bulk_selection_skips_what_someone_else_decided(mo, mo2, db):
@@ -281,7 +289,7 @@ def test_bulk_selection_skips_what_someone_else_decided(mo, mo2, db):
     decide(mo2, listed[0][0], "approve", listed[0][1])
     data = {"ids": [i for i, _ in listed], "action": "reject", "reason": "spam", "confirm_count": 3,
             "csrf_token": token(mo)}
-    done = mo.post("/queue/bulk", data=data, follow_redirects=True).get_data(as_text=True)
+    done = mo.post("/queue/bulk", data=data).get_data(as_text=True)
     assert "Rejected 2 comments; 1 skipped" in done
     with db.session() as s:
         assert s.get(Comment, listed[0][0]).status == "approved"
