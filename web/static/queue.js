@@ -164,8 +164,10 @@
   }
 
   function mainId() {
+    // The highlighted row wins: a key pressed before its card has arrived still means that comment.
+    if (current) return current.dataset.id;
     const card = pane.querySelector(".ccard");
-    return card ? card.dataset.id : current && current.dataset.id;
+    return card ? card.dataset.id : null;
   }
 
   function sheet(id) { return document.getElementById(id); }
