@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from moderation import queue as q
 from moderation import review, threads
-from moderation.comments import REASON_CODES
+from moderation.comments import REASON_CODES, Action
 from moderation.store import Article, Comment, TriageResult, claims
 from moderation.store.decisions import AlreadyDecided, DecisionError
 from web.auth import _safe_next, roles
@@ -191,7 +191,7 @@ def decide(comment_id: int):  # noqa: ANN201
             else:
                 entries = [review.decide_seen(session, comment_id, action, current_user.username, seen=seen,
                                               reason_code=reason)]
-            status = session.get(Comment, comment_id).status
+            status = Action(action).status.value
     except AlreadyDecided as exc:
         return _answer(409, error=str(exc), taken=True)
     except DecisionError as exc:
