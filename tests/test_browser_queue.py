@@ -160,3 +160,21 @@ def test_clearing_the_whole_pending_queue_with_keys_only(live_server, browser, s
     press(driver, "t")
     driver.get(live_server + "/queue")
     assert "Nothing in this queue" in driver.page_source
+
+
+def test_new_arrivals_show_as_a_notice_not_in_the_list(live_server, browser, seeded_db):  # noqa: F811
+    driver = browser()
+    open_queue(driver, live_server)
+    before = [r.get_attribute("data-id") for r in by_css(driver, "#rows .row")]
+    pending = int(by_css(driver, '.tab[data-queue="pending"] .count')[0].text)
+    with seeded_db.session() as s:
+        article = s.scalars(select(Comment.article_id)).first()
+        s.add(Comment(source="test", external_id="late", article_id=article, text="Späte, sehr riskante Antwort",
+                      status="held", priority=999, risk=1.0, author="late"))
+    # htmx polls the counts every 5 s: the notice and the count change, the list under the hand does not.
+    wait(driver, lambda d: by_css(d, "#arrivals"), timeout=15)
+    assert "1 new comment" in by_css(driver, "#arrivals")[0].text
+    assert int(by_css(driver, '.tab[data-queue="pending"] .count')[0].text) == pending + 1
+    assert [r.get_attribute("data-id") for r in by_css(driver, "#rows .row")] == before
+    press(driver, "n")
+    wait(driver, lambda d: "Späte" in by_css(d, "#rows .row")[0].text)
