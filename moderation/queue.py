@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass, fields, replace
 from typing import Mapping
 
-from sqlalchemy import ColumnElement, Select, and_, exists, false, func, or_, select, true
+from sqlalchemy import ColumnElement, Select, and_, exists, false, func, literal_column, or_, select, true
 from sqlalchemy.orm import Session
 
 from moderation.review import seen_ids
@@ -26,7 +26,9 @@ def queue_condition(name: str) -> ColumnElement[bool]:
     if name == "pending":
         return Comment.status == "held"
     if name == "reported":  # published, then flagged by rules or readers, and no human has looked yet
-        return and_(Comment.status == "approved", Comment.flagged > 0, Comment.decided_by_human == false())
+        # Constants inline (not bound), so PostgreSQL can match the partial index ix_comments_reported.
+        return and_(Comment.status == literal_column("'approved'"), Comment.flagged > literal_column("0"),
+                    Comment.decided_by_human == false())
     if name == "auto-rejected":  # for audit and appeal
         return and_(Comment.status == "rejected", Comment.decided_by_human == false())
     if name == "approved":

@@ -102,7 +102,11 @@ def log_in(driver, base: str, username: str, password: str | None = None) -> Non
     driver.get(base + "/login")
     driver.find_element(By.NAME, "username").send_keys(username)
     driver.find_element(By.NAME, "password").send_keys(password or ACCOUNTS[username][0])
-    driver.find_element(By.CSS_SELECTOR, "form.login button[type=submit]").click()
+    from selenium.webdriver.support import expected_conditions as EC  # noqa: PLC0415, N812
+
+    button = driver.find_element(By.CSS_SELECTOR, "form.login button[type=submit]")
+    button.click()
+    wait(driver, EC.staleness_of(button))  # the answer page has replaced the form
 
 
 def wait(driver, condition: Callable[[object], object], timeout: float = 10):  # noqa: ANN001, ANN201

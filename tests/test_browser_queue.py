@@ -2,7 +2,6 @@
 moderators racing on one comment. Screenshots go to docs/screenshots/."""
 from __future__ import annotations
 
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -131,3 +130,51 @@ def test_two_moderators_race_on_one_comment(live_server, browser, seeded_db):  #
         log = list(s.scalars(select(Decision).where(Decision.comment_id == target)))
     assert [(d.action, d.actor) for d in log] == [("approve", "mo")]
     assert status(seeded_db, target) == "approved"
+
+
+def test_clearing_the_whole_pending_queue_with_keys_only(live_server, browser, seeded_db):  # noqa: F811
+    driver = browser()
+    open_queue(driver, live_server)
+    listed = [int(r.get_attribute("data-id")) for r in by_css(driver, "#rows .row")]
+    press(driver, "s")  # single-comment mode: one card at a time, auto-advance
+    press(driver, "j")
+    current_card(driver)
+    press(driver, "t")  # the thread folds away and stays folded from card to card
+    wait(driver, lambda d: not by_css(d, "#card .thread")[0].is_displayed())
+    for n in range(len(listed)):
+        shown = current_card(driver)
+        assert "done" not in by_css(driver, f"#row-{shown}")[0].get_attribute("class")
+        press(driver, "a" if n % 2 else "r")
+        if n % 2 == 0:
+            wait(driver, lambda d: by_css(d, "#reasons")[0].is_displayed())
+            press(driver, "4")
+        wait(driver, lambda d, shown=shown: "done" in by_css(d, f"#row-{shown}")[0].get_attribute("class"))
+        if n < len(listed) - 1:
+            wait(driver, lambda d, shown=shown: current_card(d) != shown)
+            assert not by_css(driver, "#card .thread")[0].is_displayed()
+    with seeded_db.session() as s:
+        states = {s.get(Comment, i).status for i in listed}
+        rejected = s.scalars(select(Decision.reason_code).where(Decision.comment_id.in_(listed),
+                                                                Decision.action == "reject")).all()
+    assert states == {"approved", "rejected"} and set(rejected) == {"offensive"}
+    press(driver, "t")
+    driver.get(live_server + "/queue")
+    assert "Nothing in this queue" in driver.page_source
+
+
+def test_new_arrivals_show_as_a_notice_not_in_the_list(live_server, browser, seeded_db):  # noqa: F811
+    driver = browser()
+    open_queue(driver, live_server)
+    before = [r.get_attribute("data-id") for r in by_css(driver, "#rows .row")]
+    pending = int(by_css(driver, '.tab[data-queue="pending"] .count')[0].text)
+    with seeded_db.session() as s:
+        article = s.scalars(select(Comment.article_id)).first()
+        s.add(Comment(source="test", external_id="late", article_id=article, text="Späte, sehr riskante Antwort",
+                      status="held", priority=999, risk=1.0, author="late"))
+    # htmx polls the counts every 5 s: the notice and the count change, the list under the hand does not.
+    wait(driver, lambda d: by_css(d, "#arrivals"), timeout=15)
+    assert "1 new comment" in by_css(driver, "#arrivals")[0].text
+    assert int(by_css(driver, '.tab[data-queue="pending"] .count')[0].text) == pending + 1
+    assert [r.get_attribute("data-id") for r in by_css(driver, "#rows .row")] == before
+    press(driver, "n")
+    wait(driver, lambda d: "Späte" in by_css(d, "#rows .row")[0].text)

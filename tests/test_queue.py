@@ -62,7 +62,12 @@ def decide(client, comment_id, action, seen=0, reason=None, **extra):
 def test_queue_needs_login_and_the_moderator_role(app):
     anonymous = app.test_client().get("/queue")
     assert anonymous.status_code == 302 and "/login" in anonymous.headers["Location"]
-    assert client_for(app, "re").get("/queue").status_code == 403
+    researcher = client_for(app, "re")
+    for path in ("/queue", "/queue/counts", "/queue/claims?ids=1", "/queue/bulk", "/queue/comments/1"):
+        assert researcher.get(path).status_code == 403, path
+    page = researcher.get("/account").get_data(as_text=True)
+    assert researcher.post("/queue/comments/1/decide", data={"action": "approve", "seen": 0,
+                                                             "csrf_token": csrf(page)}).status_code == 403
     assert client_for(app, "ad").get("/queue").status_code == 200
 
 
@@ -105,7 +110,22 @@ def test_filters_narrow_the_listing_and_bad_input_is_a_400(mo, db):
     assert some.id not in [i for i, _ in other_article]
     assert rows(mo.get("/queue?q=V%20o%20l%20l").get_data(as_text=True))[0][0] == some.id
     assert rows(mo.get("/queue?min_score=2").get_data(as_text=True)) == []
-    assert rows(mo.get("/queue?label=lexicon:insult&min_score=0.5").get_data(as_text=True)) is not None
+    assert mo.get("/queue?min_score=lots").status_code == 400
+
+
+def test_label_score_range_filter(mo, db):
+    from moderation.store import TriageResult
+    with db.session() as s:
+        held = list(s.scalars(select(Comment).where(Comment.status == "held").order_by(Comment.id)))
+        for i, c in enumerate(held):
+            result = s.get(TriageResult, c.triage_id)
+            result.scores = {"lexicon": {**result.scores.get("lexicon", {}), "insult": [0.93, 0.2, 0.55][i % 3]}}
+    hits = {i for i, _ in rows(mo.get("/queue?label=lexicon:insult&min_score=0.5&max_score=0.9").get_data(
+        as_text=True))}
+    assert hits == {c.id for i, c in enumerate(held) if i % 3 == 2} and hits
+    high = {i for i, _ in rows(mo.get("/queue?label=lexicon:insult&min_score=0.9").get_data(as_text=True))}
+    assert high == {c.id for i, c in enumerate(held) if i % 3 == 0}
+    assert mo.get("/queue?label=insult&min_score=0.5").status_code == 400
     assert mo.get("/queue?min_score=lots").status_code == 400
     assert mo.get("/queue?queue=everything").status_code == 400
 
@@ -250,10 +270,18 @@ def test_bulk_slice_shows_the_count_and_applies_only_when_it_still_holds(mo, mo2
     with db.session() as s:
         assert {s.get(Comment, i).status for i in ids} == {"held"}
     applied = mo.post("/queue/bulk", data={**data, "confirm_count": count})
-    assert applied.status_code == 302
+    assert applied.status_code == 200 and f"Approved {count} comments." in applied.get_data(as_text=True)
     with db.session() as s:
         assert {s.get(Comment, i).status for i in ids} == {"approved"}
         assert len(list(s.scalars(select(Decision).where(Decision.comment_id.in_(ids), Decision.note == "bulk")))) == count
+    # The result page offers undo for a few seconds, like every decision.
+    decisions = re.search(r'name="decisions" value="([\d,]+)"', applied.get_data(as_text=True)).group(1)
+    undone = mo.post("/queue/undo", data={"decisions": decisions, "csrf_token": token(mo), "back": "/queue"})
+    assert undone.status_code == 302 and undone.headers["Location"] == "/queue"
+    elsewhere = mo.post("/queue/undo", data={"decisions": "1", "csrf_token": token(mo), "back": "https://evil.example/"})
+    assert "evil.example" not in elsewhere.headers["Location"]
+    with db.session() as s:
+        assert {s.get(Comment, i).status for i in ids} == {"held"}
 
 
 def test_bulk_selection_skips_what_someone_else_decided(mo, mo2, db):
@@ -261,7 +289,7 @@ def test_bulk_selection_skips_what_someone_else_decided(mo, mo2, db):
     decide(mo2, listed[0][0], "approve", listed[0][1])
     data = {"ids": [i for i, _ in listed], "action": "reject", "reason": "spam", "confirm_count": 3,
             "csrf_token": token(mo)}
-    done = mo.post("/queue/bulk", data=data, follow_redirects=True).get_data(as_text=True)
+    done = mo.post("/queue/bulk", data=data).get_data(as_text=True)
     assert "Rejected 2 comments; 1 skipped" in done
     with db.session() as s:
         assert s.get(Comment, listed[0][0]).status == "approved"

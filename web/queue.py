@@ -13,10 +13,10 @@ from sqlalchemy import select
 
 from moderation import queue as q
 from moderation import review, threads
-from moderation.comments import REASON_CODES
+from moderation.comments import REASON_CODES, Action
 from moderation.store import Article, Comment, TriageResult, claims
 from moderation.store.decisions import AlreadyDecided, DecisionError
-from web.auth import roles
+from web.auth import _safe_next, roles
 from web.desk import desk
 from web.highlight import hit_spans, pieces
 
@@ -102,8 +102,7 @@ def _wants_json() -> bool:
     return request.accept_mimetypes.best == "application/json" or request.headers.get("HX-Request") == "true"
 
 
-@bp.get("")
-@bp.get("/")
+@bp.get("/", strict_slashes=False)
 @roles("moderator")
 def index():  # noqa: ANN201
     filters = _filters()
@@ -173,7 +172,7 @@ def _answer(code: int, **payload: object):  # noqa: ANN202
     if _wants_json():
         return jsonify(payload), code
     flash(str(payload.get("message") or payload.get("error")), "error" if code >= 400 else "ok")
-    return redirect(request.form.get("back") or request.referrer or url_for("queue.index"))
+    return redirect(_safe_next(request.form.get("back")) or url_for("queue.index"))
 
 
 @bp.post("/comments/<int:comment_id>/decide")
@@ -192,7 +191,7 @@ def decide(comment_id: int):  # noqa: ANN201
             else:
                 entries = [review.decide_seen(session, comment_id, action, current_user.username, seen=seen,
                                               reason_code=reason)]
-            status = session.get(Comment, comment_id).status
+            status = Action(action).status.value
     except AlreadyDecided as exc:
         return _answer(409, error=str(exc), taken=True)
     except DecisionError as exc:
@@ -267,17 +266,19 @@ def bulk():  # noqa: ANN201
                                    action=action, reason=reason, reasons=REASONS, limit=review.BULK_LIMIT), status
         if action not in ("approve", "reject"):
             abort(400, "action: approve or reject")
-        try:
+    try:
+        # A transaction of its own: an error rolls the whole bulk decision back.
+        with desk().db.session() as session:
             result = review.bulk(session, ids, action, current_user.username, seen=review.seen_ids(session, ids),
                                  reason_code=reason)
-        except DecisionError as exc:
-            flash(str(exc), "error")
-            return redirect(url_for("queue.bulk", **filters.args(), action=action))
+    except DecisionError as exc:
+        flash(str(exc), "error")
+        return redirect(url_for("queue.bulk", **filters.args(), action=action))
     skipped = len(result.skipped) + (count - len(ids) if selection else 0)
-    flash(f"{PAST[action]} {len(result.decided)} comments"
-          + (f"; {skipped} skipped (decided by someone else meanwhile)" if skipped else "")
-          + ".", "ok")
-    return redirect(url_for("queue.index", **filters.args(as_of=None)))
+    message = (f"{PAST[action]} {len(result.decided)} comments"
+               + (f"; {skipped} skipped (decided by someone else meanwhile)" if skipped else "") + ".")
+    return render_template("queue/bulk_done.html", message=message, decisions=result.decisions, filters=filters,
+                           undo_seconds=_undo_seconds())
 
 
 def _form_filters() -> q.Filters:

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Iterable
 
-from sqlalchemy import ForeignKey, Index, String, delete, or_, select
+from sqlalchemy import ForeignKey, Index, String, delete, or_, select, text
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from moderation.store.database import upsert
@@ -15,9 +15,13 @@ CLAIM_SECONDS = 120  # a claim lapses on its own when a moderator walks away
 
 # The review queue's indexes (migration 0009), declared here so the models' metadata matches the schema:
 # one status in time order, one article's queue in risk order, and the counts per state.
+Index("ix_comments_queue_risk", Comment.status, Comment.priority, Comment.risk, Comment.id)
 Index("ix_comments_queue_created", Comment.status, Comment.created_at, Comment.id)
-Index("ix_comments_article_queue", Comment.article_id, Comment.status, Comment.priority, Comment.risk)
+Index("ix_comments_article_queue", Comment.article_id, Comment.status, Comment.priority, Comment.risk, Comment.id)
 Index("ix_comments_state", Comment.status, Comment.decided_by_human, Comment.flagged)
+Index("ix_comments_reported", Comment.priority, Comment.risk, Comment.id,
+      postgresql_where=text("status = 'approved' AND flagged > 0 AND decided_by_human = false"),
+      sqlite_where=text("status = 'approved' AND flagged > 0 AND decided_by_human = 0"))
 
 
 class Claim(Base):

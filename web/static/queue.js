@@ -132,12 +132,21 @@
       say(body.message + " #" + id, true, "ok");
       const isMain = current && String(current.dataset.id) === String(id);
       if (isMain) focusRow(nextOpen(current)); // auto-advance
-      else if (current) { cards.delete(current.dataset.id); show(current); }
+      else refreshCard();
       return;
     }
     if (body.taken) markDone(id, "", "gone");
     say(body.error || "The decision failed.", false, "error");
-    if (current && status === 409) { cards.delete(current.dataset.id); show(current); }
+    if (status === 409) refreshCard();
+  }
+
+  async function refreshCard() {
+    // The card on screen shows the new state (a thread decision, a conflict, or the single card page).
+    if (current) { cards.delete(current.dataset.id); show(current); return; }
+    const card = pane.querySelector(".ccard");
+    if (!card) return;
+    const response = await fetch(location.pathname + "?fragment=1", { credentials: "same-origin" });
+    if (response.ok) { pane.innerHTML = await response.text(); applyThreadPref(); }
   }
 
   async function undo() {
@@ -151,12 +160,14 @@
     say("Undone #" + comment, false, "ok");
     const row = rowFor(comment);
     if (row) focusRow(row);
-    else if (pane.querySelector(".ccard")) location.reload();
+    else refreshCard();
   }
 
   function mainId() {
+    // The highlighted row wins: a key pressed before its card has arrived still means that comment.
+    if (current) return current.dataset.id;
     const card = pane.querySelector(".ccard");
-    return card ? card.dataset.id : current && current.dataset.id;
+    return card ? card.dataset.id : null;
   }
 
   function sheet(id) { return document.getElementById(id); }
@@ -266,5 +277,6 @@
     } catch (e) { /* offline for a moment: try again on the next tick */ }
   }
   setInterval(poll, 4000);
-  if (pane.querySelector(".ccard")) { /* a single card page: a, r, x, u act on it */ }
+  // A claim lapses after two minutes; while the moderator stays on a comment, it is renewed.
+  setInterval(() => { if (current && open(current) && !document.hidden) claim(current); }, 60000);
 })();
