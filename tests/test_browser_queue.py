@@ -45,7 +45,7 @@ def status(db, comment_id: int) -> str:  # noqa: ANN001
 def test_login_lands_on_the_queue_and_bad_password_stays(live_server, browser):  # noqa: F811
     driver = browser()
     log_in(driver, live_server, "mo", "wrong-password")
-    assert "Unknown user or wrong password" in driver.page_source
+    wait(driver, lambda d: "Unknown user or wrong password" in d.page_source)  # the answer page, not the form
     log_in(driver, live_server, "mo")
     wait(driver, lambda d: d.current_url.rstrip("/").endswith("/queue"))
     assert by_css(driver, "#rows .row") and "Pending" in by_css(driver, ".tabs .tab.on")[0].text
