@@ -15,11 +15,8 @@ from moderation.config import PROJECT_ROOT
 @pass_state
 def serve(state: State, host: str, port: int) -> None:
     """Serve the web app (review queue, threads, admin, research, API)."""
-    try:
-        from web import create_app  # noqa: PLC0415
-    except ImportError:
-        click.echo("The web review queue is not built yet; use the CLI (import, triage, explain).")
-        return
+    from web import create_app  # noqa: PLC0415
+
     create_app(state.config).run(host=host, port=port)
 
 
