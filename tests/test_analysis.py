@@ -236,3 +236,14 @@ def test_table_headers_match_the_tables_and_empty_tables_keep_them(thread, tmp_p
     results.tables["escalating_chains"] = []
     write_csvs(results, tmp_path)
     assert (tmp_path / "escalating_chains.csv").read_text(encoding="utf-8").strip() == "article,comments,ids,toxicity"
+
+
+def test_parallel_sentiment_equals_serial():
+    from moderation.analysis.frame import add_sentiment
+
+    texts = ["Das ist sehr gut.", "Das ist nicht gut.", "Great!", "Terrible idea.", "Kein Problem.", "Na ja."] * 3
+    frames = [from_records([rec(f"c{i}", text=t, lang="en" if t[0] in "GT" else "de") for i, t in enumerate(texts)])
+              for _ in range(2)]
+    add_sentiment(frames[0])
+    add_sentiment(frames[1], chunk=4, workers=2)
+    assert np.allclose(frames[0]["sentiment"], frames[1]["sentiment"]) and not np.isnan(frames[0]["sentiment"]).any()
