@@ -268,3 +268,12 @@ def test_one_million_posts_reader_folds_labels_and_rejects_other_csv(tmp_path):
     other.write_text("ID_Post,ID_Parent_Post,Body\n1,,x\n", encoding="utf-8")
     with pytest.raises(ValueError, match=rf"{re.escape(str(other))}:1: .*missing columns"):
         read_posts(other)
+
+
+def test_analyze_without_triage_leaves_toxicity_empty(tmp_path):
+    out = tmp_path / "report"
+    assert analyze(str(SAMPLES / "en_thread.jsonl"), "--out", str(out), "--no-triage").exit_code == 0
+    with open(out / "summary.csv", encoding="utf-8") as fh:
+        summary = dict(csv.reader(fh))
+    assert summary["mean_toxicity"] == "" and summary["comments"] == "21" and summary["mean_sentiment"] != ""
+    assert "none" in (out / "index.html").read_text(encoding="utf-8").split("<b>Toxicity</b>")[1][:300]

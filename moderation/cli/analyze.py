@@ -50,10 +50,13 @@ def analyze(state: State, inputs: tuple[Path, ...], out: Path, pseudonymize: boo
                          "\nnothing was written")
             records += more
         provenance["input"] = ", ".join(str(p) for p in inputs)
-        if not no_triage:
-            from moderation.pipeline import Pipeline  # noqa: PLC0415
+        from moderation.pipeline import Pipeline  # noqa: PLC0415
 
-            pipeline = Pipeline.from_config(state.config, state.ruleset())
+        pipeline = Pipeline.from_config(state.config, state.ruleset())
+        if no_triage:  # languages are still needed: sentiment is per language
+            for r in records:
+                r["language"] = r.get("language") or pipeline.detector.detect(r["text"]).language
+        else:
             with click.progressbar(length=len(records), label="scoring", file=sys.stderr,
                                    show_pos=True) as bar:
                 triage_records(records, pipeline, bar.update, workers=workers)
