@@ -42,7 +42,7 @@ def run(n: int, folder: Path) -> dict[str, float]:
             stages[last[1]] = now - last[0]
         last[:] = [now, name]
 
-    results = compute(frame, step=step)
+    results = compute(frame, step=step, workers=WORKERS)
     step("")
     seconds.update({f"analyse: {k}": v for k, v in stages.items()})
     start = time.perf_counter()

@@ -28,7 +28,8 @@ def omp(data: Path = DATA) -> dict:
     pred = np.array([label(c) for c in compound])
     per_class = f1_score(gold, pred, labels=list(CLASSES), average=None)
     negative = f1_score(gold == "negative", compound <= -0.05)
-    return {"n": len(posts), "macro_f1": f1_score(gold, pred, average="macro"), "accuracy": float((gold == pred).mean()),
+    return {"n": len(posts), "macro_f1": f1_score(gold, pred, average="macro"),
+            "accuracy": float((gold == pred).mean()),
             "f1": dict(zip(CLASSES, per_class)), "negative_vs_rest_f1": negative,
             "majority_accuracy": float((gold == "neutral").mean()),
             "mean_compound": {c: float(compound[gold == c].mean()) for c in CLASSES},
@@ -68,8 +69,8 @@ def vader(data: Path = DATA) -> dict[str, dict]:
     scorer = EnglishSentiment()
     out = {}
     for path in sorted((data / "lex-en-vader" / "ground_truth").glob("*_GroundTruth.txt.gz")):
-        rows = [line.split("\t", 2) for line in gzip.open(path, "rt", encoding="utf-8", errors="replace")
-                if line.count("\t") >= 2]
+        with gzip.open(path, "rt", encoding="utf-8", errors="replace") as fh:
+            rows = [line.split("\t", 2) for line in fh if line.count("\t") >= 2]
         truth = np.array([float(r[1]) for r in rows])
         pred = np.array([scorer.compound(r[2].strip()) for r in rows])
         clear = np.abs(truth) >= 0.5

@@ -236,3 +236,44 @@ def test_table_headers_match_the_tables_and_empty_tables_keep_them(thread, tmp_p
     results.tables["escalating_chains"] = []
     write_csvs(results, tmp_path)
     assert (tmp_path / "escalating_chains.csv").read_text(encoding="utf-8").strip() == "article,comments,ids,toxicity"
+
+
+def test_parallel_sentiment_equals_serial():
+    from moderation.analysis.frame import add_sentiment
+
+    texts = ["Das ist sehr gut.", "Das ist nicht gut.", "Great!", "Terrible idea.", "Kein Problem.", "Na ja."] * 3
+    frames = [from_records([rec(f"c{i}", text=t, lang="en" if t[0] in "GT" else "de") for i, t in enumerate(texts)])
+              for _ in range(2)]
+    add_sentiment(frames[0])
+    add_sentiment(frames[1], chunk=4, workers=2)
+    assert np.allclose(frames[0]["sentiment"], frames[1]["sentiment"]) and not np.isnan(frames[0]["sentiment"]).any()
+
+
+def test_one_million_posts_reader_folds_labels_and_rejects_other_csv(tmp_path):
+    from moderation.analysis.omp import is_omp, read_posts, sentiment_gold
+
+    path = tmp_path / "posts.csv"
+    path.write_text(
+        "ID_Post,ID_Parent_Post,ID_Article,ID_User,CreatedAt,Status,Headline,Body,PositiveVotes,NegativeVotes,"
+        "Category,Value,Fold\n"
+        "1,,10,7,2015-06-01 08:58:32.363,online,Titel,Text eins,0,0,SentimentNegative,1,3\n"
+        "1,,10,7,2015-06-01 08:58:32.363,online,Titel,Text eins,0,0,OffTopic,0,3\n"
+        "2,1,10,8,2015-06-01 09:00:00.000,deleted,,Antwort,1,2,SentimentNeutral,0,4\n", encoding="utf-8")
+    posts = read_posts(path)
+    assert is_omp(path) and [p.id for p in posts] == ["1", "2"]
+    assert posts[0].text == "Titel\nText eins" and posts[0].labels == {"SentimentNegative": 1, "OffTopic": 0}
+    assert sentiment_gold(posts[0]) == "negative" and sentiment_gold(posts[1]) is None
+    assert posts[1].parent_id == "1" and posts[1].status == "deleted"
+    other = tmp_path / "other.csv"
+    other.write_text("ID_Post,ID_Parent_Post,Body\n1,,x\n", encoding="utf-8")
+    with pytest.raises(ValueError, match=rf"{re.escape(str(other))}:1: .*missing columns"):
+        read_posts(other)
+
+
+def test_analyze_without_triage_leaves_toxicity_empty(tmp_path):
+    out = tmp_path / "report"
+    assert analyze(str(SAMPLES / "en_thread.jsonl"), "--out", str(out), "--no-triage").exit_code == 0
+    with open(out / "summary.csv", encoding="utf-8") as fh:
+        summary = dict(csv.reader(fh))
+    assert summary["mean_toxicity"] == "" and summary["comments"] == "21" and summary["mean_sentiment"] != ""
+    assert "none" in (out / "index.html").read_text(encoding="utf-8").split("<b>Toxicity</b>")[1][:300]

@@ -113,3 +113,24 @@ def test_jsonl_round_trip_still_changes_nothing(run, tmp_path):
     run("export", "--format", "jsonl", "--out", str(out))
     again = run("import", str(out), "--json")
     assert json.loads(again.output)["comments"] == 0
+
+
+def test_analyze_the_stored_comments(run, tmp_path):
+    out = tmp_path / "report"
+    assert "analysed 63 comments" in run("analyze", "--out", str(out), "--pseudonymize").output
+    with open(out / "summary.csv", encoding="utf-8") as fh:
+        summary = dict(csv.reader(fh))
+    assert summary["articles"] == "2" and int(summary["human_decisions"]) == 22  # 21 imported + mod.anna's
+    with open(out / "decisions.csv", encoding="utf-8") as fh:
+        reasons = [r for r in csv.DictReader(fh) if r["reason_code"]]
+    assert reasons == [{"who": "moderator", "decision": "rejected", "reason_code": "personal-attack", "comments": "1",
+                        "share": str(round(1 / 22, 4))}]
+    with open(out / "rules.csv", encoding="utf-8") as fh:
+        assert "personal-attack" in {r["rule"] for r in csv.DictReader(fh)}
+    assert "Lagerist_a.D." not in (out / "authors.csv").read_text(encoding="utf-8")
+
+
+def test_analyze_an_empty_database_writes_nothing(db, tmp_path):
+    result = CliRunner().invoke(main, ["--database", db.url, "--rules", str(RULES), "analyze", "--out",
+                                       str(tmp_path / "r")])
+    assert result.exit_code == 2 and "no comments" in result.output and not (tmp_path / "r").exists()

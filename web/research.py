@@ -9,7 +9,8 @@ from datetime import date, datetime, time as clock, timezone
 import numpy as np
 from flask import Blueprint, Response, abort, render_template, request
 
-from moderation.analysis.frame import Frame
+from moderation.analysis.frame import Frame, pseudonymize
+from moderation.analysis.pseudonyms import for_config
 from moderation.analysis.report import HEADERS, context, write_table
 from moderation.analysis.results import Results, compute
 from moderation.analysis.sources import load_db
@@ -24,12 +25,15 @@ _lock = threading.Lock()
 
 
 def _frame() -> Frame:
-    """All stored comments as a frame, cached briefly per database."""
+    """All stored comments as a frame with pseudonymous authors, cached briefly per database."""
     url = desk().config.effective_database_url
     with _lock:
         hit = _cache.get(url)
         if hit is None or time.monotonic() - hit[0] > CACHE_SECONDS:
-            hit = _cache[url] = (time.monotonic(), load_db(desk().db))
+            frame = load_db(desk().db)
+            # Researchers study patterns, not people: names never reach the page or its downloads.
+            pseudonymize(frame, for_config(desk().config))
+            hit = _cache[url] = (time.monotonic(), frame)
         return hit[1]
 
 

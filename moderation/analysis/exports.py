@@ -17,7 +17,7 @@ def export_as(db, config, fmt: str, out: Path, pseudonymize: bool = False) -> st
         raise ValueError(f"unknown export format {fmt!r}; expected one of {', '.join(FORMATS)}")
     pseudonym = for_config(config) if pseudonymize else None
     if fmt == "jsonl":
-        return f"wrote {export_jsonl(db, out, pseudonym):,} comments to {out}"
+        return f"wrote {export_jsonl(db, out, pseudonym)} comments to {out}"
     rows = provenance.provenance_rows(db, pseudonym or provenance._keep)
     if fmt == "csv":
         provenance.write_csv(rows, out)

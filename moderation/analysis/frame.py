@@ -19,6 +19,7 @@ class Frame:
 
     columns: dict[str, np.ndarray]
     provenance: dict[str, object] = field(default_factory=dict)
+    _codes: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict, repr=False)
 
     def __len__(self) -> int:
         return len(self.columns["id"])
@@ -28,6 +29,17 @@ class Frame:
 
     def __setitem__(self, name: str, values: np.ndarray) -> None:
         self.columns[name] = values
+        self._codes.pop(name, None)
+
+    def codes(self, name: str) -> tuple[np.ndarray, np.ndarray]:
+        """(distinct values, each row's index into them) of a string column; a hash pass, faster than sorting."""
+        hit = self._codes.get(name)
+        if hit is None:
+            index: dict[str, int] = {}
+            inverse = np.fromiter((index.setdefault(v, len(index)) for v in self.columns[name]), dtype=np.int64,
+                                  count=len(self))
+            hit = self._codes[name] = (np.array(list(index), dtype=object), inverse)
+        return hit
 
     def subset(self, mask: np.ndarray) -> "Frame":
         """The rows where mask is true; a parent left out makes its reply a thread root of the subset."""
@@ -98,17 +110,34 @@ def from_records(records: Iterable[dict], provenance: dict | None = None) -> Fra
     return Frame(cols, dict(provenance or {}))
 
 
-def add_sentiment(frame: Frame, progress: Callable[[int], None] | None = None, chunk: int = 20_000) -> None:
-    """Fill the sentiment column where it is missing, by language."""
-    from moderation.analysis.sentiment import default  # noqa: PLC0415 - loads lexicons
+def _sentiment(texts_languages: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+    from moderation.analysis.sentiment import default  # noqa: PLC0415 - loads lexicons (before fork when parallel)
 
-    scorer = default()
+    return default().score(*texts_languages)
+
+
+def add_sentiment(frame: Frame, progress: Callable[[int], None] | None = None, chunk: int = 20_000,
+                  workers: int = 1) -> None:
+    """Fill the sentiment column where it is missing, by language (in `workers` processes)."""
+    import multiprocessing  # noqa: PLC0415
+
+    from moderation.analysis.sentiment import default  # noqa: PLC0415
+
+    scorer = default()  # loaded here, so forked workers inherit the lexicons
     todo = np.flatnonzero(np.isnan(frame["sentiment"]))
-    for start in range(0, len(todo), chunk):
-        rows = todo[start:start + chunk]
-        frame["sentiment"][rows] = scorer.score(frame["text"][rows], frame["language"][rows])
-        if progress:
-            progress(len(rows))
+    parts = [todo[start:start + chunk] for start in range(0, len(todo), chunk)]
+    jobs = ((frame["text"][rows], frame["language"][rows]) for rows in parts)
+    if workers > 1 and len(parts) > 1:
+        with multiprocessing.get_context("fork").Pool(workers) as pool:
+            for rows, scores in zip(parts, pool.imap(_sentiment, jobs)):
+                frame["sentiment"][rows] = scores
+                if progress:
+                    progress(len(rows))
+    else:
+        for rows, job in zip(parts, jobs):
+            frame["sentiment"][rows] = _sentiment(job)
+            if progress:
+                progress(len(rows))
     frame.provenance["sentiment"] = scorer.versions
 
 
@@ -170,7 +199,7 @@ def top_score(scores: dict[str, dict[str, float]] | None, label: str = RISK_LABE
 
 def pseudonymize(frame: Frame, pseudonym: Callable[[str], str]) -> None:
     """Replace author names by their pseudonyms (in place), and say so in the provenance."""
-    names, inverse = np.unique(frame["author"].astype(str), return_inverse=True)
+    names, inverse = frame.codes("author")
     mapped = np.array([pseudonym(n) if n else "" for n in names], dtype=object)
     frame["author"] = mapped[inverse] if len(names) else frame["author"]
     frame.provenance["pseudonymized"] = True

@@ -17,8 +17,9 @@ def summary(frame: Frame) -> dict:
     lat = latency(frame)
     rep = frame["parent"] >= 0
     with np.errstate(invalid="ignore"):
-        return {"comments": n, "articles": len(np.unique(frame["article"])), "threads": len(np.unique(frame["root"])),
-                "authors": len(np.unique(frame["author"][frame["author"] != ""])),
+        authors = frame.codes("author")[0]
+        return {"comments": n, "articles": len(frame.codes("article")[0]), "threads": len(np.unique(frame["root"])),
+                "authors": int((authors != "").sum()),
                 "reply_share": _r(rep.mean()) if n else None, "max_depth": int(frame["depth"].max(initial=0)),
                 "median_reply_latency_minutes": _r(np.nanmedian(lat) / 60) if (~np.isnan(lat)).any() else None,
                 "mean_toxicity": _r(np.nanmean(tox)) if (~np.isnan(tox)).any() else None,
@@ -32,7 +33,7 @@ def summary(frame: Frame) -> dict:
 
 def languages(frame: Frame) -> list[dict]:
     """Comments, toxicity and sentiment per language."""
-    names, idx = np.unique(frame["language"].astype(str), return_inverse=True)
+    names, idx = frame.codes("language")
     count = np.bincount(idx, minlength=len(names))
     tox = nanmean_by(idx, frame["toxicity"], len(names))
     sent = nanmean_by(idx, frame["sentiment"], len(names))

@@ -9,14 +9,15 @@ from moderation.analysis.threads import TOXIC, _r, nanmean_by
 
 def _authors(frame: Frame) -> tuple[np.ndarray, np.ndarray]:
     """Distinct authors and each row's author index (anonymous rows are author '')."""
-    return np.unique(frame["author"].astype(str), return_inverse=True)
+    return frame.codes("author")
 
 
 def network(frame: Frame) -> list[dict]:
     """Edges replier -> author replied to, with the number of replies and their mean toxicity; self-replies kept."""
     names, who = _authors(frame)
     parent = frame["parent"]
-    rep = np.flatnonzero((parent >= 0) & (frame["author"] != "") & (frame["author"][np.maximum(parent, 0)] != ""))
+    named = (names != "")[who] if len(names) else np.zeros(len(frame), dtype=bool)
+    rep = np.flatnonzero((parent >= 0) & named & named[np.maximum(parent, 0)])
     if not len(rep):
         return []
     src, dst = who[rep], who[parent[rep]]
@@ -61,7 +62,7 @@ def profiles(frame: Frame) -> list[dict]:
     sent = nanmean_by(who, frame["sentiment"], k)
     rejected = np.bincount(who, (frame["human_decision"] == "rejected").astype(np.int64), minlength=k)
     decided = np.bincount(who, (frame["human_decision"] != "").astype(np.int64), minlength=k)
-    pairs = np.unique(who.astype(np.int64) * (1 << 32) + np.unique(frame["article"], return_inverse=True)[1])
+    pairs = np.unique(who.astype(np.int64) * (1 << 32) + frame.codes("article")[1])
     articles = np.bincount((pairs >> 32).astype(np.int64), minlength=k)
     created = frame["created"]
     ok = ~np.isnan(created)

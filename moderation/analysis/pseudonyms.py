@@ -31,7 +31,7 @@ class Pseudonymizer:
 
 
 def project_key(instance_path: Path) -> bytes:
-    """The key from MODERATION_PSEUDONYM_KEY, else the instance folder's secret file, created (mode 600) on first use."""
+    """The key from MODERATION_PSEUDONYM_KEY, else the instance folder's secret file (created, mode 600, if absent)."""
     value = os.environ.get(ENV)
     if value:
         return value.encode("utf-8")

@@ -24,14 +24,14 @@ class Results:
     topic_of: np.ndarray = field(repr=False, default_factory=lambda: np.zeros(0))
 
 
-def compute(frame: Frame, topics_k: int = 8, step: Callable[[str], None] | None = None) -> Results:
+def compute(frame: Frame, topics_k: int = 8, step: Callable[[str], None] | None = None, workers: int = 1) -> Results:
     """Run every analysis; `step(name)` is called as each one starts (for progress bars)."""
     def begin(name: str) -> None:
         if step:
             step(name)
 
     begin("sentiment")
-    add_sentiment(frame)
+    add_sentiment(frame, workers=workers)
     tables: dict[str, list[dict]] = {}
     begin("threads")
     tables["threads"] = threads.per_thread(frame)

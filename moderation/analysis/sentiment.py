@@ -169,7 +169,7 @@ class Sentiment:
         for k, (text, lang) in enumerate(zip(texts, languages)):
             if lang == "en":
                 out[k] = self.en.compound(text or "")
-            elif lang == "de" or lang is None:  # German-first: an undetected language is read as German
+            elif lang == "de" or not lang:  # German-first: an undetected language is read as German
                 out[k] = self.de.compound(text or "")
         return out
 

@@ -16,7 +16,7 @@ from moderation.cli import State, fail, main, pass_state
               help="Folder for index.html and the CSV tables.")
 @click.option("--pseudonymize", is_flag=True, help="Replace author names by keyed-hash pseudonyms.")
 @click.option("--no-triage", is_flag=True, help="Input files: skip scoring toxicity and rule hits (faster).")
-@click.option("--workers", default=1, show_default=True, help="Processes scoring in parallel (input files).")
+@click.option("--workers", default=1, show_default=True, help="Processes scoring texts in parallel.")
 @click.option("--topics", "topics_k", default=8, show_default=True, help="Number of topics.")
 @click.option("--title", default="Discourse analysis", show_default=True)
 @pass_state
@@ -27,12 +27,12 @@ def analyze(state: State, inputs: tuple[Path, ...], out: Path, pseudonymize: boo
     INPUT is one or more import files (JSONL, CSV, WXR, Disqus) or the One Million Posts CSV (.csv or .csv.xz);
     without it, the stored comments are analysed with their stored scores, rule hits and decisions.
     """
+    from moderation.analysis.frame import from_records, triage_records  # noqa: PLC0415
     from moderation.analysis.frame import pseudonymize as apply_pseudonyms  # noqa: PLC0415
     from moderation.analysis.pseudonyms import for_config  # noqa: PLC0415
     from moderation.analysis.report import write_report  # noqa: PLC0415
     from moderation.analysis.results import STEPS, compute  # noqa: PLC0415
     from moderation.analysis.sources import file_records, load_db  # noqa: PLC0415
-    from moderation.analysis.frame import from_records, triage_records  # noqa: PLC0415
     from moderation.importers import ImportFormatError  # noqa: PLC0415
 
     if not inputs:
@@ -50,10 +50,13 @@ def analyze(state: State, inputs: tuple[Path, ...], out: Path, pseudonymize: boo
                          "\nnothing was written")
             records += more
         provenance["input"] = ", ".join(str(p) for p in inputs)
-        if not no_triage:
-            from moderation.pipeline import Pipeline  # noqa: PLC0415
+        from moderation.pipeline import Pipeline  # noqa: PLC0415
 
-            pipeline = Pipeline.from_config(state.config, state.ruleset())
+        pipeline = Pipeline.from_config(state.config, state.ruleset())
+        if no_triage:  # languages are still needed: sentiment is per language
+            for r in records:
+                r["language"] = r.get("language") or pipeline.detector.detect(r["text"]).language
+        else:
             with click.progressbar(length=len(records), label="scoring", file=sys.stderr,
                                    show_pos=True) as bar:
                 triage_records(records, pipeline, bar.update, workers=workers)
@@ -68,6 +71,6 @@ def analyze(state: State, inputs: tuple[Path, ...], out: Path, pseudonymize: boo
         def step(name: str) -> None:
             bar.update(1, name)
 
-        results = compute(frame, topics_k, step)
+        results = compute(frame, topics_k, step, workers)
     path = write_report(results, out, title)
     click.echo(f"analysed {len(frame):,} comments: report {path}, tables in {out}")
