@@ -227,3 +227,15 @@ def test_shipped_model_is_small_loads_fast_and_separates(ruleset):
     bad, good = scorer.score(["Du bist ein dummer Vollidiot, halt endlich die Fresse.",
                               "Vielen Dank für den ausgewogenen Artikel."])
     assert bad["toxicity"] > 0.5 > good["toxicity"]
+
+
+def test_fast_feature_path_equals_scikit_learns_hashing_vectorizer():
+    import scipy.sparse as sp
+
+    from moderation.scoring.sklearn import preprocess
+
+    model = ToxicityClassifier(**SMALL)
+    texts = ["Du Idiot!! @jemand http://x.de/a", "Schöner Tag, 123 Grüße", "you are a FOOL"]
+    ours = model.transform(texts)
+    reference = sp.hstack([v.transform([preprocess(t) for t in texts]) for v in model._vectorizers()]).tocsr()
+    assert ours.shape == reference.shape and abs(ours - reference).max() == 0
