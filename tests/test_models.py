@@ -235,7 +235,8 @@ def test_fast_feature_path_equals_scikit_learns_hashing_vectorizer():
     from moderation.scoring.sklearn import preprocess
 
     model = ToxicityClassifier(**SMALL)
-    texts = ["Du Idiot!! @jemand http://x.de/a", "Schöner Tag, 123 Grüße", "you are a FOOL"]
+    texts = ["Du Idiot!! @jemand http://x.de/a", "Schöner Tag, 123 Grüße", "you are a FOOL", "a b ab abc abcd 🤡",
+             "Ein  Text\tmit\nUmbruch und Donaudampfschifffahrtsgesellschaftskapitän", ""]
     ours = model.transform(texts)
     reference = sp.hstack([v.transform([preprocess(t) for t in texts]) for v in model._vectorizers()]).tocsr()
     assert ours.shape == reference.shape and abs(ours - reference).max() == 0
