@@ -48,7 +48,7 @@ def train(state: State, data_files: tuple[Path, ...], from_decisions: bool, out:
             parts.append(decided)
         data = learning.Dataset.concat(parts)
         model_obj, report = learning.train(data, lexicon=_lexicon(state), target_precision=target_precision)
-    except learning.DataError as exc:
+    except (learning.DataError, ValueError) as exc:  # ValueError: e.g. too few examples of a class to split
         fail(str(exc))
     sources = [{"name": p.name, "licence": "supplied by the site"} for p in data_files]
     if from_decisions:
