@@ -38,7 +38,12 @@ def train(db: "Database", config: "Config", ruleset: "RuleSet", *, data_files: S
     if not parts:
         raise SiteModelError("nothing to train on: give labelled files or use the moderators' decisions")
     data = learning.Dataset.concat(parts)
-    model, report = learning.train(data, lexicon=lexicon_from_ruleset(ruleset), target_precision=target_precision)
+    try:
+        model, report = learning.train(data, lexicon=lexicon_from_ruleset(ruleset), target_precision=target_precision)
+    except learning.DataError:
+        raise
+    except ValueError as exc:  # e.g. too few examples of a class to hold some out
+        raise SiteModelError(f"cannot train on these {len(data)} rows: {exc}") from exc
     sources = [{"name": p.name, "licence": "supplied by the site"} for p in data_files]
     if from_decisions:
         sources.append({"name": "moderator decisions", "licence": "the site's own data"})

@@ -227,3 +227,28 @@ def test_shipped_model_is_small_loads_fast_and_separates(ruleset):
     bad, good = scorer.score(["Du bist ein dummer Vollidiot, halt endlich die Fresse.",
                               "Vielen Dank für den ausgewogenen Artikel."])
     assert bad["toxicity"] > 0.5 > good["toxicity"]
+
+
+def test_fast_feature_path_equals_scikit_learns_hashing_vectorizer():
+    import scipy.sparse as sp
+
+    from moderation.scoring.sklearn import preprocess
+
+    model = ToxicityClassifier(**SMALL)
+    texts = ["Du Idiot!! @jemand http://x.de/a", "Schöner Tag, 123 Grüße", "you are a FOOL", "a b ab abc abcd 🤡",
+             "Ein  Text\tmit\nUmbruch und Donaudampfschifffahrtsgesellschaftskapitän", ""]
+    ours = model.transform(texts)
+    reference = sp.hstack([v.transform([preprocess(t) for t in texts]) for v in model._vectorizers()]).tocsr()
+    assert ours.shape == reference.shape and abs(ours - reference).max() == 0
+
+
+def test_evaluate_without_model_uses_the_configured_one(tmp_path):
+    texts, y = synthetic(200)
+    model = ToxicityClassifier(**SMALL).fit(texts, np.array(y))
+    save_model(model, tmp_path / "m.skops", {"name": "site", "version": "site-9", "threshold": 0.42})
+    data = write_csv(tmp_path / "d.csv", *synthetic(40, seed=5))
+    out = CliRunner().invoke(main, ["--rules", str(RULES), "model", "evaluate", "--data", str(data), "--json"],
+                             env={"MODERATION_MODEL_PATH": str(tmp_path / "m.skops")}, catch_exceptions=False)
+    assert out.exit_code == 0, out.output
+    result = json.loads(out.output)
+    assert result["model"] == "site-9" and result["threshold"] == 0.42 and result["n"] == 40
