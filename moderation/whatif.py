@@ -13,6 +13,7 @@ import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import Iterator, Sequence
 
 from sqlalchemy import select
@@ -189,6 +190,15 @@ def _judge_chunk(args: tuple[list[_Row], list | None]) -> list[tuple]:
             before = _judge(active, row, row.scores)[:2]
         out.append((*before, *_judge(draft, row, scores)))
     return out
+
+
+def with_model(scorers: Sequence[Scorer], path: Path) -> list[Scorer]:
+    """The scorers with the trained model swapped for the one at `path`: replaying a model, not only rules."""
+    from moderation.scoring.sklearn import SklearnScorer  # noqa: PLC0415 - scikit-learn only when asked
+
+    candidate = SklearnScorer.from_file(path)
+    swapped = [candidate if s.name == candidate.name else s for s in scorers]
+    return swapped if candidate in swapped else [*swapped, candidate]
 
 
 def replay(db: Database, draft: RuleSet, active: RuleSet, *, since: datetime | None = None,

@@ -5,7 +5,11 @@ import json
 import re
 from pathlib import Path
 
+from moderation.pipeline import Pipeline, triage_stored
+from moderation.rules import load_ruleset
+from moderation.scoring.lexicon import LexiconScorer
 from moderation.store import models_registry as registry
+from tests.conftest import RULES
 from tests.test_admin import admin, app, token  # noqa: F401
 from tests.test_models import decided
 from tests.test_web_auth import login
@@ -55,3 +59,17 @@ def test_a_worse_version_cannot_be_activated(admin, db):  # noqa: F811
     assert "Not activated: site-1 scored worse" in refused.get_data(as_text=True)
     with db.session() as s:
         assert not registry.get(s, "site-1").active
+
+
+def test_whatif_replays_a_trained_version(admin, db):  # noqa: F811
+    decided(db)
+    rs = load_ruleset(RULES)
+    triage_stored(db, Pipeline(rs, [LexiconScorer(rs)]))
+    admin.post("/admin/model/train", data={"csrf_token": token(admin)})
+    page = admin.get("/admin/whatif").get_data(as_text=True)
+    assert ">site-1</option>" in page
+    replayed = admin.post("/admin/whatif", data={"csrf_token": token(admin), "revision": "1", "model": "site-1"})
+    body = replayed.get_data(as_text=True)
+    assert replayed.status_code == 200 and "with model site-1" in body and 'id="whatif-summary"' in body
+    assert admin.post("/admin/whatif", data={"csrf_token": token(admin), "revision": "1",
+                                             "model": "nope"}).status_code == 400

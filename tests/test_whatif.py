@@ -114,3 +114,32 @@ def test_parallel_replay_gives_the_same_answer(db, tmp_path, ruleset):
     for timing in ("seconds", "cpu_seconds"):
         serial.pop(timing), parallel.pop(timing)
     assert parallel == serial
+
+
+def test_a_candidate_model_is_replayed_with_the_rules(db, tmp_path):
+    import numpy as np
+
+    from moderation.scoring.sklearn import ToxicityClassifier, save_model
+    from tests.test_models import SMALL, synthetic
+
+    load(db, batch(ROWS))
+    runner = CliRunner()
+    base = ["--database", db.url]
+    assert runner.invoke(main, [*base, "triage"], catch_exceptions=False).exit_code == 0
+    same = json.loads(runner.invoke(main, [*base, "whatif", str(RULES), "--json"], catch_exceptions=False).output)
+    assert same["changed"] == 0  # same rules, stored scores: nothing to change
+    texts, y = synthetic()
+    upside_down = ToxicityClassifier(**SMALL).fit(texts, 1 - np.array(y))  # calls the friendly comments toxic
+    path = tmp_path / "candidate.skops"
+    save_model(upside_down, path, {"name": "candidate", "version": "candidate-1", "threshold": 0.5})
+    out = runner.invoke(main, [*base, "whatif", str(RULES), "--model", str(path), "--json"], catch_exceptions=False)
+    data = json.loads(out.output)
+    assert data["changes"].get("approve->hold", 0) >= 1
+    assert "c3" in {ext for ext in _external_ids(db, [c["comment_id"] for c in data["changed_comments"]])}
+
+
+def _external_ids(db, ids):
+    from moderation.store import Comment
+
+    with db.session() as s:
+        return [s.get(Comment, i).external_id for i in ids]

@@ -3,6 +3,7 @@ playground, what-if replay, per-rule statistics."""
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from pathlib import Path
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
@@ -17,7 +18,8 @@ from moderation.rules.edits import EditError, set_list_entries, set_policy, set_
 from moderation.rules.loader import is_rule_file
 from moderation.rulestats import rule_stats
 from moderation.store import Comment, RuleHit, TriageResult, revisions
-from moderation.whatif import replay
+from moderation.store import models_registry as registry
+from moderation.whatif import replay, with_model
 from web.auth import roles
 from web.desk import desk
 from web.highlight import hit_spans, pieces
@@ -225,13 +227,19 @@ def whatif():  # noqa: ANN201
     """Replay a saved revision over stored comments of a period, against the active rules and the moderators."""
     data = None
     form = request.values
-    if request.method == "POST" and form.get("revision"):
-        draft = _ruleset_of(form["revision"])
-        data = replay(desk().db, draft, desk().pipeline.ruleset, since=_when(form.get("since")),
-                      until=_when(form.get("until"))).to_dict(with_changes=200)
     with desk().db.session() as session:
         history = revisions.history(session, 30)
-    return render_template("admin/whatif.html", data=data, form=form, history=history)
+        models = {m.version: m.path for m in registry.all_versions(session)}
+    if request.method == "POST" and form.get("revision"):
+        draft = _ruleset_of(form["revision"])
+        scorers = None
+        if form.get("model"):  # score the texts again with a trained version instead of reusing stored scores
+            if form["model"] not in models:
+                abort(400)
+            scorers = with_model(desk().pipeline.scorers, Path(models[form["model"]]))
+        data = replay(desk().db, draft, desk().pipeline.ruleset, since=_when(form.get("since")),
+                      until=_when(form.get("until")), scorers=scorers).to_dict(with_changes=200)
+    return render_template("admin/whatif.html", data=data, form=form, history=history, models=models)
 
 
 @bp.get("/rules/<rule_id>")

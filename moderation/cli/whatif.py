@@ -22,20 +22,30 @@ def _when(value: str | None) -> datetime | None:
 @click.option("--until", help="Only comments created before this time (ISO 8601).")
 @click.option("--changes", "show", default=20, show_default=True, help="How many changed comments to list.")
 @click.option("--workers", default=1, show_default=True, help="Processes replaying in parallel.")
+@click.option("--model", "model_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Score the texts again with this model file (default: reuse the stored scores).")
 @click.option("--json", "as_json", is_flag=True)
 @pass_state
 def whatif(state: State, rules_path: Path, since: str | None, until: str | None, show: int, workers: int,
-           as_json: bool) -> None:
-    """What a draft rule set would have decided, against the active one and the moderators' decisions."""
+           model_path: Path | None, as_json: bool) -> None:
+    """What a draft rule set (and model) would have decided, against the active one and the moderators."""
+    from moderation.pipeline import Pipeline  # noqa: PLC0415
     from moderation.rules import RuleError, load_ruleset  # noqa: PLC0415
-    from moderation.whatif import replay  # noqa: PLC0415
+    from moderation.whatif import replay, with_model  # noqa: PLC0415
 
     try:
         draft = load_ruleset(rules_path)
     except RuleError as exc:
         fail(f"the draft rule set is invalid:\n{exc}", 1)
     active = state.ruleset()
-    result = replay(state.db, draft, active, since=_when(since), until=_when(until), workers=workers)
+    scorers = None
+    if model_path is not None:
+        try:
+            scorers = with_model(Pipeline.from_config(state.config, active).scorers, model_path)
+        except (OSError, ValueError, KeyError) as exc:
+            fail(f"cannot load model {model_path}: {exc}")
+    result = replay(state.db, draft, active, since=_when(since), until=_when(until), workers=workers,
+                    scorers=scorers)
     data = result.to_dict(with_changes=show)
     lines = [f"replayed {data['compared']} comments in {data['seconds']} s: draft {draft.version} vs active "
              f"{active.version}", f"changed: {data['changed']}  " +
