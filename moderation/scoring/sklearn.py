@@ -197,7 +197,7 @@ class ToxicityClassifier(ClassifierMixin, BaseEstimator):
             target = Y[known, j].astype(int)
             if len(set(target)) < 2:
                 raise ValueError(f"label {label!r} needs positive and negative examples")
-            base = LogisticRegression(C=self.C, max_iter=self.max_iter, solver="liblinear")
+            base = LogisticRegression(C=self.C, max_iter=self.max_iter, solver="liblinear", random_state=0)
             cal = CalibratedClassifierCV(base, method="sigmoid", cv=self.calibration_folds, ensemble=False)
             cal.fit(features[known], target)
             inner = cal.calibrated_classifiers_[0]
