@@ -22,6 +22,20 @@ class SiteModelError(RuntimeError):
     """Why a model cannot be trained, compared or activated; the message says what to do."""
 
 
+def decision_counts(db: "Database") -> tuple[int, int]:
+    """Decided comments a site model would train on, and those held out to compare it (as from_decisions splits)."""
+    from sqlalchemy import case, func, select  # noqa: PLC0415
+
+    from moderation.store import Comment  # noqa: PLC0415
+
+    held = case((Comment.id % learning.HELDOUT_BUCKETS == 0, 1), else_=0)
+    query = (select(func.count(), func.coalesce(func.sum(held), 0))
+             .where(Comment.decided_by_human.is_(True), Comment.status.in_(("approved", "rejected"))))
+    with db.session() as session:
+        total, heldout = session.execute(query).one()
+    return total - heldout, heldout
+
+
 def train(db: "Database", config: "Config", ruleset: "RuleSet", *, data_files: Sequence[Path] = (),
           from_decisions: bool = False, out: Path | None = None, name: str = "site",
           target_precision: float = 0.8) -> dict:

@@ -73,3 +73,11 @@ def test_whatif_replays_a_trained_version(admin, db):  # noqa: F811
     assert replayed.status_code == 200 and "with model site-1" in body and 'id="whatif-summary"' in body
     assert admin.post("/admin/whatif", data={"csrf_token": token(admin), "revision": "1",
                                              "model": "nope"}).status_code == 400
+
+
+def test_decision_counts_match_the_training_split(db):
+    from moderation import learning, sitemodel
+
+    decided(db)
+    assert sitemodel.decision_counts(db) == (len(learning.from_decisions(db)),
+                                             len(learning.from_decisions(db, heldout=True)))

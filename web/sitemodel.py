@@ -26,7 +26,7 @@ def index():  # noqa: ANN201
     with desk().db.session() as session:
         versions = [r.to_dict() for r in registry.all_versions(session)]
     shown = next((v for v in versions if v["version"] == request.args.get("version")), None)
-    decided, held = len(learning.from_decisions(desk().db)), len(learning.from_decisions(desk().db, heldout=True))
+    decided, held = sitemodel.decision_counts(desk().db)
     return render_template("sitemodel/index.html", active=_active_card(), versions=versions, shown=shown,
                            decided=decided, held=held, minimum=sitemodel.MIN_TRAINING)
 
