@@ -13,6 +13,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.feature_extraction.text import HashingVectorizer
 from sklearn.linear_model import LogisticRegression
+from sklearn.utils import murmurhash3_32
 from sklearn.utils.sparsefuncs_fast import inplace_csr_row_normalize_l2
 
 from moderation.scoring import ScorerUnavailable, register
@@ -36,6 +37,53 @@ def preprocess(text: str) -> str:
     """Lower-case; URLs, @mentions and digits folded so that no corpus' handles become features."""
     text = text.replace("|LBR|", " ").lower()
     return _DIGITS.sub("0", _MENTION.sub(" @user ", _URL.sub(" url ", text)))
+
+
+class CharHasher:
+    """scikit-learn's char_wb n-grams hashed like its FeatureHasher, with each distinct word's indices cached.
+
+    Words repeat across comments, so generating and hashing their n-grams once per process (not once per use)
+    more than doubles throughput; the result is identical (tests compare it with HashingVectorizer).
+    """
+
+    def __init__(self, lo: int, hi: int, n_features: int, limit: int = 100_000) -> None:  # ~25 MB at most
+        self.lo, self.hi, self.n_features, self.limit = lo, hi, n_features, limit
+        self.cache: dict[str, np.ndarray] = {}
+
+    def _word(self, word: str) -> np.ndarray:
+        w = f" {word} "
+        grams: list[str] = []
+        for n in range(self.lo, self.hi + 1):  # as sklearn's _char_wb_ngrams: a short word is one n-gram
+            if len(w) <= n:
+                grams.append(w)
+                break
+            grams.extend(w[i:i + n] for i in range(len(w) - n + 1))
+        out = np.empty(len(grams), dtype=np.int32)
+        for i, gram in enumerate(grams):
+            h = murmurhash3_32(gram, seed=0)
+            out[i] = (2147483647 - (self.n_features - 1)) % self.n_features if h == -2147483648 \
+                else abs(h) % self.n_features
+        return out
+
+    def transform(self, texts: Sequence[str]) -> sp.csr_matrix:
+        chunks: list[np.ndarray] = []
+        indptr = [0]
+        cache, total = self.cache, 0
+        for text in texts:
+            for word in text.split():
+                arr = cache.get(word)
+                if arr is None:
+                    arr = self._word(word)
+                    if len(cache) < self.limit:
+                        cache[word] = arr
+                chunks.append(arr)
+                total += len(arr)
+            indptr.append(total)
+        indices = np.concatenate(chunks) if chunks else np.empty(0, dtype=np.int32)
+        matrix = sp.csr_matrix((np.ones(len(indices), dtype=np.float32), indices, np.array(indptr)),
+                               shape=(len(texts), self.n_features))
+        matrix.sum_duplicates()
+        return matrix
 
 
 class ToxicityClassifier(ClassifierMixin, BaseEstimator):
@@ -72,14 +120,15 @@ class ToxicityClassifier(ClassifierMixin, BaseEstimator):
         """The feature matrix: word n-grams, character n-grams, log1p lexicon hit counts per list."""
         if not hasattr(self, "_vec"):
             # HashingVectorizer.transform, minus per-call parameter validation (a millisecond per comment).
-            self._vec = [(v.build_analyzer(), v._get_hasher()) for v in self._vectorizers()]
+            words, _chars = self._vectorizers()
+            self._vec = [(words.build_analyzer(), words._get_hasher())]
+            self._chars = CharHasher(*self.char_ngrams, 2 ** self.char_bits)
             self._lex = LexiconCounter(self.lexicon or {})
         lowered = [preprocess(t) for t in texts]
-        blocks = []
-        for analyzer, hasher in self._vec:
-            block = hasher.transform(analyzer(t) for t in lowered)
+        blocks = [hasher.transform(analyzer(t) for t in lowered) for analyzer, hasher in self._vec]
+        blocks.append(self._chars.transform(lowered))
+        for block in blocks:
             inplace_csr_row_normalize_l2(block)
-            blocks.append(block)
         if self._lex.matchers:
             blocks.append(sp.csr_matrix(self._lex.counts(lowered)))
         return sp.hstack(blocks, format="csr", dtype=np.float32)
