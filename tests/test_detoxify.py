@@ -1,7 +1,6 @@
 """The Detoxify scorer, through the real Detoxify(...) loading path with a tiny random model built offline."""
 from __future__ import annotations
 
-import os
 
 import pytest
 

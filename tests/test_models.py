@@ -170,7 +170,6 @@ def test_site_model_from_decisions_is_evaluated_then_activated(db, tmp_path):
     train_data = learning.from_decisions(db)
     held = learning.from_decisions(db, heldout=True)
     assert len(train_data) + len(held) == 150 and 20 <= len(held) <= 40
-    assert not set(train_data.texts) & set(held.texts) or True  # templates repeat; ids never overlap (checked below)
     out = run("train", "--from-decisions", "--json")
     assert out.exit_code == 0, out.output
     version = json.loads(out.output)["version"]

@@ -1,0 +1,108 @@
+"""Word-list features for the classifier: hit counts per list of the rule set, fast enough for every comment."""
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Mapping, Sequence
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from moderation.rules import RuleSet
+
+LEXICON_LISTS = ("insults", "mild_insults", "severe_insults", "profanity", "threats", "identity_attacks",
+                 "accusations", "insult_emoji", "second_person")
+_INFLECTIONS = "e|en|n|s|es|er|ern|em|in|innen|chen|ed|d|ing|y"
+
+
+class ListMatcher:
+    r"""Counts a word list's hits in lower-cased text: exact forms with inflections, compound parts, phrases.
+
+    Token set look-ups and str.startswith/endswith with tuples stay in C, so this costs microseconds per text
+    (one big regular expression with `\w*x\w*` alternatives backtracks at every position and is 100x slower).
+    """
+
+    def __init__(self, entries: Sequence[str]) -> None:
+        exact, prefixes, suffixes, infixes, phrases = set(), [], [], [], []
+        for entry in entries:
+            head, tail = entry.startswith("*"), entry.endswith("*")
+            core = entry.strip("*")
+            if not core:
+                continue
+            if " " in core or not core[0].isalnum():
+                phrases.append(core.lstrip("="))
+            elif core.startswith("="):
+                exact.add(core[1:])
+            elif head and tail:
+                infixes.append(core)
+            elif head:
+                suffixes.extend(core + ending for ending in ("", *_INFLECTIONS.split("|")))
+            elif tail:
+                prefixes.append(core)
+            else:
+                exact.update(core + ending for ending in ("", *_INFLECTIONS.split("|")))
+        self.exact = frozenset(exact)
+        self.prefixes, self.suffixes, self.infixes = tuple(prefixes), tuple(suffixes), tuple(infixes)
+        self.phrases = tuple(phrases)
+
+    def count(self, text: str, tokens: Sequence[str]) -> int:
+        hits = 0
+        for token in tokens:
+            if (token in self.exact or token.startswith(self.prefixes) or token.endswith(self.suffixes)
+                    or (self.infixes and any(x in token for x in self.infixes))):
+                hits += 1
+        return hits + sum(text.count(p) for p in self.phrases)
+
+
+_WORD = re.compile(r"\w+")
+_CACHE_LIMIT = 200_000
+
+
+class LexiconCounter:
+    """Hit counts per list for many texts; each distinct token is matched once and remembered."""
+
+    def __init__(self, lexicon: Mapping[str, Sequence[str]]) -> None:
+        self.matchers = [ListMatcher(entries) for _name, entries in sorted(lexicon.items()) if entries]
+        self.cache: dict[str, tuple[int, ...]] = {}
+
+    def _token(self, token: str) -> tuple[int, ...]:
+        hit = self.cache.get(token)
+        if hit is None:
+            hit = tuple(i for i, m in enumerate(self.matchers) if m.count("", (token,)))
+            if len(self.cache) < _CACHE_LIMIT:
+                self.cache[token] = hit
+        return hit
+
+    def counts(self, texts: Sequence[str]) -> np.ndarray:
+        """log1p(hits) per text and list, from already pre-processed texts."""
+        out = np.zeros((len(texts), len(self.matchers)), dtype=np.float32)
+        # A phrase is only searched for when its first word occurs; symbols and emoji are always searched.
+        by_first: dict[str, list[tuple[int, str]]] = {}
+        always: list[tuple[int, str]] = []
+        for i, m in enumerate(self.matchers):
+            for phrase in m.phrases:
+                first = _WORD.match(phrase)
+                (by_first.setdefault(first.group(), []) if first else always).append((i, phrase))
+        for row, text in enumerate(texts):
+            tokens = _WORD.findall(text)
+            for token in tokens:
+                for i in self._token(token):
+                    out[row, i] += 1
+            for token in set(tokens).intersection(by_first):
+                for i, phrase in by_first[token]:
+                    out[row, i] += text.count(phrase)
+            for i, phrase in always:
+                if phrase in text:
+                    out[row, i] += text.count(phrase)
+        return np.log1p(out)
+
+
+def lexicon_from_ruleset(ruleset: "RuleSet") -> dict[str, list[str]]:
+    """The rule set's word lists (all languages merged) as {list name: entries}."""
+    out: dict[str, list[str]] = {}
+    for path, text in sorted(ruleset.files.items()):
+        parts = path.split("/")
+        if len(parts) == 3 and parts[0] == "wordlists" and parts[2][:-4] in LEXICON_LISTS:
+            entries = [ln.split(" #", 1)[0].strip().lower() for ln in text.splitlines()
+                       if ln.strip() and not ln.lstrip().startswith("#")]
+            out.setdefault(parts[2][:-4], []).extend(e for e in entries if e)
+    return out
