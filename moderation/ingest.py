@@ -17,7 +17,7 @@ from moderation.importers.jsonl import load_object
 from moderation.importers.rows import RowReader
 from moderation.store import triage as repo
 from moderation.store.events import decision_of, reasons
-from moderation.store.loading import ImportConflict, insert_one, load_batch
+from moderation.store.loading import ImportConflict, check_storable, insert_one, load_batch
 from moderation.store.models import Article, Comment, TriageResult
 
 if TYPE_CHECKING:
@@ -77,12 +77,18 @@ def parse_row(row: dict[str, object], site: str) -> ImportBatch:
     reader = RowReader(WHERE, site)
     try:
         reader.add(row, 1)
-        return reader.finish()[0]
+        batch = reader.finish()[0]
+        check_storable(batch.comments[0], WHERE)  # before the lookups: PostgreSQL refuses NUL even in a WHERE
     except ImportFormatError as exc:
         raise Refused(422, "invalid_comment", exc.message) from None
+    except ImportConflict as exc:
+        raise Refused(422, "invalid_comment", str(exc)) from None
+    return batch
 
 
 def find(session: Session, site: str, external_id: str) -> Comment | None:
+    if "\x00" in external_id:  # no stored id holds one, and PostgreSQL refuses it in a query
+        return None
     return session.scalars(select(Comment).where(Comment.source == site,
                                                  Comment.external_id == external_id)).first()
 

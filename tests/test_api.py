@@ -262,3 +262,13 @@ def test_answers_conform_to_the_openapi_document(app, key):
             checks.content_type_conformance, checks.response_schema_conformance])
 
     run()
+
+
+@pytest.mark.parametrize("field", ["id", "article_id", "parent_id", "text", "author", "article_title"])
+def test_a_nul_character_is_refused_before_any_query(app, key, field):
+    """PostgreSQL cannot hold NUL, even in a lookup: the submission is refused as invalid on both backends."""
+    client = app.test_client()
+    body = {"id": "c2", "article_id": "a1", "text": "Hallo", "parent_id": "c1", field: "x\x00y"}
+    response = client.post("/api/v1/comments", json=body, headers=bearer(key))
+    assert response.status_code == 422 and "NUL" in response.get_json()["error"]["message"]
+    assert client.get("/api/v1/comments/x%00y", headers=bearer(key)).status_code == 404

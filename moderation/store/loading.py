@@ -95,7 +95,8 @@ def _row(record: CommentRecord, source: str, article_id: int, depth: int, orphan
             "imported_at": utcnow(), "status": status, "decided_by_human": decided is not None or removed}
 
 
-def _check(record: CommentRecord, path: str) -> None:
+def check_storable(record: CommentRecord, path: str) -> None:
+    """Refuse what no backend can store; callers check before any query that would carry the value."""
     # PostgreSQL cannot store NUL in text or JSON; refusing it everywhere keeps the backends interchangeable.
     if _has_nul([record.external_id, record.article_id, record.parent_id, record.text, record.author,
                  record.article_title, record.article_url, record.language, record.source_status, record.meta]):
@@ -117,7 +118,7 @@ def load_batch(session: Session, batch: ImportBatch) -> ImportReport:
     """Write a parsed file in the caller's transaction; raises ImportConflict before writing anything odd."""
     report = ImportReport()
     for record in batch.comments:
-        _check(record, batch.path)
+        check_storable(record, batch.path)
     present = _existing(session, Comment, batch.source, (c.external_id for c in batch.comments))
     new = [c for c in batch.comments if c.external_id not in present]
     report.skipped = len(batch.comments) - len(new)
@@ -182,7 +183,7 @@ def insert_one(session: Session, record: CommentRecord, source: str) -> tuple[Co
                                  .where(Comment.source == source, Comment.external_id == record.parent_id)).first()
         if parent is None:
             return None
-    _check(record, record.location)
+    check_storable(record, record.location)
     row = _row(record, source, article.id, parent.depth + 1 if parent else 0, False)
     row["parent_id"] = parent.id if parent else None
     comment_id = session.execute(insert(Comment).values(**row).returning(Comment.id)).scalar_one()
