@@ -125,15 +125,18 @@ class RuleSet:
         key = ("list", name, languages)
         found = ctx.cache.get(key)
         if found is None:
+            if "scan" not in ctx.cache:
+                ctx.cache["scan"] = self.scanner(ctx.text)
+            maybe = ctx.cache["scan"]
+            if maybe is not FULL and all(listed != name for listed, _ in maybe):
+                found = ctx.cache[key] = []  # most comments: the scan rules the list out, no tokens needed
+                return found
             by_lang = self.wordlists.get(name, {})
             if languages == "comment" and ctx.language in by_lang:
                 lists = [(ctx.language, by_lang[ctx.language])] + (
                     [("common", by_lang["common"])] if "common" in by_lang else [])
             else:
                 lists = list(by_lang.items())
-            if "scan" not in ctx.cache:
-                ctx.cache["scan"] = self.scanner(ctx.text)
-            maybe = ctx.cache["scan"]
             found = ctx.cache[key] = [h for lang, wl in lists if maybe is FULL or (name, lang) in maybe
                                       for h in wl.find(ctx.tokens)]
         return found
