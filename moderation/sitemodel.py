@@ -5,8 +5,11 @@ import hashlib
 from pathlib import Path
 from typing import TYPE_CHECKING, Sequence
 
+from sqlalchemy import case, func, select
+
 from moderation import learning
 from moderation.scoring.sklearn import active_model_path, lexicon_from_ruleset, load_model, save_model
+from moderation.store import Comment
 from moderation.store import models_registry as registry
 
 if TYPE_CHECKING:
@@ -24,10 +27,6 @@ class SiteModelError(RuntimeError):
 
 def decision_counts(db: "Database") -> tuple[int, int]:
     """Decided comments a site model would train on, and those held out to compare it (as from_decisions splits)."""
-    from sqlalchemy import case, func, select  # noqa: PLC0415
-
-    from moderation.store import Comment  # noqa: PLC0415
-
     held = case((Comment.id % learning.HELDOUT_BUCKETS == 0, 1), else_=0)
     query = (select(func.count(), func.coalesce(func.sum(held), 0))
              .where(Comment.decided_by_human.is_(True), Comment.status.in_(("approved", "rejected"))))
