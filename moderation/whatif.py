@@ -212,27 +212,37 @@ def replay(db: Database, draft: RuleSet, active: RuleSet, *, since: datetime | N
     pool = multiprocessing.get_context("fork").Pool(workers) if workers > 1 else None
     try:
         chunks = _rows(db, since, until, batch)
+        # Workers judge one group while this process reads the next; without workers, judging waits for tallying.
+        start = (lambda jobs: pool.map_async(_judge_chunk, jobs).get) if pool else \
+            (lambda jobs: lambda: [_judge_chunk(job) for job in jobs])
+        pending = None
         while True:
-            group = list(itertools.islice(chunks, max(1, workers)))
-            if not group:
+            jobs = [(chunk, _rescored(scorers, chunk)) for chunk in itertools.islice(chunks, max(1, workers))]
+            judging = start(jobs) if jobs else None
+            if pending is not None:
+                _tally_group(result, *pending)
+            if not jobs:
                 break
-            jobs = []
-            for chunk in group:
-                rescored = None
-                if scorers:
-                    runs = run_scorers(scorers, [CommentContext(r.text, language=r.language) for r in chunk])
-                    rescored = [merged(runs, i) for i in range(len(chunk))]
-                jobs.append((chunk, rescored))
-            verdicts = pool.map(_judge_chunk, jobs) if pool else [_judge_chunk(job) for job in jobs]
-            for (chunk, _), judged in zip(jobs, verdicts):
-                for row, (before, before_rules, after, after_rules, shadow) in zip(chunk, judged):
-                    _tally(result, row, before, before_rules, after, after_rules, shadow)
+            pending = (jobs, judging)
     finally:
         if pool:
             pool.close()
             pool.join()
     result.seconds, result.cpu_seconds = time.perf_counter() - started, _cpu() - cpu
     return result
+
+
+def _rescored(scorers: Sequence[Scorer] | None, chunk: list[_Row]) -> list | None:
+    if not scorers:
+        return None
+    runs = run_scorers(scorers, [CommentContext(r.text, language=r.language) for r in chunk])
+    return [merged(runs, i) for i in range(len(chunk))]
+
+
+def _tally_group(result: Replay, jobs: list, verdicts) -> None:  # noqa: ANN001 - a callable giving the verdicts
+    for (chunk, _), judged in zip(jobs, verdicts()):
+        for row, (before, before_rules, after, after_rules, shadow) in zip(chunk, judged):
+            _tally(result, row, before, before_rules, after, after_rules, shadow)
 
 
 def _cpu() -> float:
