@@ -7,6 +7,7 @@ scored again.
 from __future__ import annotations
 
 import itertools
+import json
 import os
 import multiprocessing
 import time
@@ -16,7 +17,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Iterator, Sequence
 
-from sqlalchemy import select
+from sqlalchemy import Text, cast, select
 from sqlalchemy.orm import aliased
 
 from moderation.rules import CommentContext, RuleSet
@@ -117,18 +118,18 @@ class _Row:
     human: str | None
     author_approved: int
     author_rejected: int
-    scores: dict[str, float] | None
+    stored_scores: str | None  # JSON as stored: decoded in the worker processes, which share the load
     stored_decision: str | None
     stored_version: str | None
-    stored_rules: list[str]
+    stored_hits: str | None  # JSON, likewise
 
 
 def _rows(db: Database, since: datetime | None, until: datetime | None, batch: int) -> Iterator[list[_Row]]:
     parent = aliased(Comment)
     query = (select(Comment.id, Comment.text, Comment.language, Comment.parent_id, Comment.parent_external_id,
                     Comment.author, Comment.status, Comment.decided_by_human, parent.author,
-                    TriageResult.scores, TriageResult.decision, TriageResult.ruleset_version, TriageResult.hits,
-                    TriageResult.language)
+                    cast(TriageResult.scores, Text), TriageResult.decision, TriageResult.ruleset_version,
+                    cast(TriageResult.hits, Text), TriageResult.language)
              .outerjoin(TriageResult, TriageResult.id == Comment.triage_id)
              .outerjoin(parent, parent.id == Comment.parent_id)
              .where(Comment.kind == "comment").order_by(Comment.id))
@@ -152,17 +153,26 @@ def _convert(session, rows: list) -> list[_Row]:  # noqa: ANN001
     out = []
     for r in rows:
         human = r.status if r.decided_by_human and r.status in ("approved", "rejected") else None
-        scores = None
-        if r.scores:  # per scorer -> label -> score; the rules read the highest per label, as in triage
-            scores = {}
-            for by_label in r.scores.values():
-                for label, value in by_label.items():
-                    scores[label] = max(value, scores.get(label, 0.0))
         stats = history.get(r.author or "", {})
         out.append(_Row(r.id, r.text, r[13] or r.language, r.parent_id is not None or r.parent_external_id is not None,
-                        r[8], r.author, human, stats.get("approved", 0), stats.get("rejected", 0), scores,
-                        r.decision, r.ruleset_version, [h["rule"] for h in (r.hits or [])]))
+                        r[8], r.author, human, stats.get("approved", 0), stats.get("rejected", 0), r[9],
+                        r.decision, r.ruleset_version, r[12]))
     return out
+
+
+def _label_scores(raw: str | None) -> dict[str, float] | None:
+    """Per scorer -> label -> score, as stored; the rules read the highest per label, as in triage."""
+    if not raw:
+        return None
+    scores: dict[str, float] = {}
+    for by_label in json.loads(raw).values():
+        for label, value in by_label.items():
+            scores[label] = max(value, scores.get(label, 0.0))
+    return scores
+
+
+def _rule_ids(raw: str | None) -> list[str]:
+    return [h["rule"] for h in json.loads(raw)] if raw else []
 
 
 def _judge(ruleset: RuleSet, row: _Row, scores: dict[str, float] | None) -> tuple[str, list[str], list[str]]:
@@ -183,11 +193,12 @@ def _judge_chunk(args: tuple[list[_Row], list | None]) -> list[tuple]:
     chunk, rescored = args
     out = []
     for i, row in enumerate(chunk):
-        scores = rescored[i] if rescored is not None else row.scores
+        stored = _label_scores(row.stored_scores)
+        scores = rescored[i] if rescored is not None else stored
         if row.stored_version == active.version and rescored is None:
-            before = (row.stored_decision, row.stored_rules)
+            before = (row.stored_decision, _rule_ids(row.stored_hits))
         else:
-            before = _judge(active, row, row.scores)[:2]
+            before = _judge(active, row, stored)[:2]
         out.append((*before, *_judge(draft, row, scores)))
     return out
 
