@@ -127,15 +127,20 @@ def read_labelled(path: Path) -> Dataset:
     return Dataset(texts, labels, y, [path.name] * len(texts))
 
 
+def decided_comments() -> tuple:
+    """The filter for comments a moderator approved or rejected: what a site model learns from."""
+    from moderation.store import Comment  # noqa: PLC0415
+
+    return Comment.decided_by_human.is_(True), Comment.status.in_(("approved", "rejected"))
+
+
 def from_decisions(db: "Database", *, heldout: bool = False) -> Dataset:
     """Comments moderators approved (0) or rejected (1); the held-out fifth or the rest."""
     from sqlalchemy import select  # noqa: PLC0415
 
     from moderation.store import Comment  # noqa: PLC0415
 
-    query = (select(Comment.id, Comment.text, Comment.status)
-             .where(Comment.decided_by_human.is_(True), Comment.status.in_(("approved", "rejected")))
-             .order_by(Comment.id))
+    query = select(Comment.id, Comment.text, Comment.status).where(*decided_comments()).order_by(Comment.id)
     texts, y = [], []
     with db.session() as session:
         for cid, text, status in session.execute(query):

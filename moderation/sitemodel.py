@@ -28,8 +28,7 @@ class SiteModelError(RuntimeError):
 def decision_counts(db: "Database") -> tuple[int, int]:
     """Decided comments a site model would train on, and those held out to compare it (as from_decisions splits)."""
     held = case((Comment.id % learning.HELDOUT_BUCKETS == 0, 1), else_=0)
-    query = (select(func.count(), func.coalesce(func.sum(held), 0))
-             .where(Comment.decided_by_human.is_(True), Comment.status.in_(("approved", "rejected"))))
+    query = select(func.count(), func.coalesce(func.sum(held), 0)).where(*learning.decided_comments())
     with db.session() as session:
         total, heldout = session.execute(query).one()
     return total - heldout, heldout

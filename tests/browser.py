@@ -110,9 +110,13 @@ def log_in(driver, base: str, username: str, password: str | None = None) -> Non
 
 
 def wait(driver, condition: Callable[[object], object], timeout: float = 10):  # noqa: ANN001, ANN201
+    from selenium.common.exceptions import StaleElementReferenceException  # noqa: PLC0415
     from selenium.webdriver.support.ui import WebDriverWait  # noqa: PLC0415
 
-    return WebDriverWait(driver, timeout, poll_frequency=0.05).until(condition)
+    # htmx swaps parts of the page while a condition looks at them: an element gone stale or a list not yet
+    # filled means "not yet", not failure.
+    return WebDriverWait(driver, timeout, poll_frequency=0.05,
+                         ignored_exceptions=(StaleElementReferenceException, IndexError)).until(condition)
 
 
 def csrf(page: str) -> str:
