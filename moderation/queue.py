@@ -7,7 +7,6 @@ from typing import Mapping
 from sqlalchemy import ColumnElement, Select, and_, exists, false, func, literal_column, or_, select, true
 from sqlalchemy.orm import Session
 
-from moderation.review import seen_ids
 from moderation.store.models import Article, Comment, RuleHit, TriageResult
 
 QUEUES = {
@@ -149,14 +148,14 @@ class Row:
     priority: int
     risk: float
     rules: list[str]
-    seen: int  # the latest decision id when listed: a decision based on an older view is refused
+    seen: int  # the comment's version, read with its status: a decision based on an older view is refused
 
 
 def listing(session: Session, filters: Filters, *, limit: int = PAGE, offset: int = 0) -> list[Row]:
     """One page of a queue as of the snapshot (filters.as_of), in the asked order."""
     query = select(Comment.id, Comment.article_id, Article.title, Comment.parent_id, Comment.depth,
                    Comment.author, Comment.text, Comment.created_at, Comment.language, Comment.status,
-                   Comment.flagged, Comment.priority, Comment.risk, Comment.triage_id
+                   Comment.flagged, Comment.priority, Comment.risk, Comment.triage_id, Comment.version
                    ).join(Article, Article.id == Comment.article_id).where(*conditions(filters))
     if filters.as_of is not None:
         query = query.where(Comment.id <= filters.as_of)
@@ -167,9 +166,8 @@ def listing(session: Session, filters: Filters, *, limit: int = PAGE, offset: in
         for triage_id, hit_list in session.execute(
                 select(TriageResult.id, TriageResult.hits).where(TriageResult.id.in_(triage_ids))):
             hits[triage_id] = [h["rule"] for h in hit_list or [] if not h.get("experimental")]
-    seen = seen_ids(session, [r.id for r in rows])
     return [Row(r.id, r.article_id, r.title, r.parent_id, r.depth, r.author, r.text, r.created_at, r.language,
-                r.status, r.flagged, r.priority, r.risk, hits.get(r.triage_id, []), seen.get(r.id, 0))
+                r.status, r.flagged, r.priority, r.risk, hits.get(r.triage_id, []), r.version)
             for r in rows]
 
 
@@ -192,15 +190,16 @@ def counts(session: Session, article: int | None = None, queues: tuple[str, ...]
     return out
 
 
-def slice_ids(session: Session, filters: Filters, *, limit: int, among: list[int] | None = None) -> list[int]:
-    """The ids a bulk decision on this slice would touch (as of its snapshot), at most `limit`; with `among`,
-    those of a selection still in the slice (the rest were decided meanwhile)."""
-    query = select(Comment.id).where(*conditions(filters))
+def slice_ids(session: Session, filters: Filters, *, limit: int, among: list[int] | None = None) -> dict[int, int]:
+    """The comments a bulk decision on this slice would touch (as of its snapshot), at most `limit`, each with
+    its version then; with `among`, those of a selection still in the slice (the rest were decided meanwhile).
+    Read in one statement, so a comment decided meanwhile is skipped by the bulk decision, not decided again."""
+    query = select(Comment.id, Comment.version).where(*conditions(filters))
     if among is not None:
         query = query.where(Comment.id.in_(among))
     if filters.as_of is not None:
         query = query.where(Comment.id <= filters.as_of)
-    return list(session.scalars(query.order_by(Comment.id).limit(limit)))
+    return dict(session.execute(query.order_by(Comment.id).limit(limit)).all())
 
 
 def slice_count(session: Session, filters: Filters) -> int:

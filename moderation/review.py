@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from moderation.comments import Action
 from moderation.store import claims
-from moderation.store.decisions import AlreadyDecided, DecisionError, decide, latest, undo
+from moderation.store.decisions import AlreadyDecided, DecisionError, decide, undo
 from moderation.store.models import Comment, Decision, utcnow
 from moderation.threads import descendants
 
@@ -19,26 +19,12 @@ BULK_LIMIT = 5000
 
 def decide_seen(session: Session, comment_id: int, action: str, actor: str, *, seen: int,
                 reason_code: str | None = None, note: str | None = None) -> Decision:
-    """Decide, unless the comment was decided since the moderator's view of it (`seen`: the latest decision id
-    they saw, 0 for none). Two moderators on one comment: the second gets AlreadyDecided naming the first."""
-    # One round trip: lock the comment and read its newest decision id (a decision is a dozen statements;
-    # each saved one counts when the round trip is the measure).
-    newest = select(func.max(Decision.id)).where(Decision.comment_id == Comment.id).scalar_subquery()
-    row = session.execute(select(Comment.status, newest).where(Comment.id == comment_id)
-                          .with_for_update(of=Comment)).first()
-    if row is None:
-        raise DecisionError(f"no comment with id {comment_id}")
-    status, last_id = row
-    if (last_id or 0) != seen:
-        last = latest(session, comment_id)
-        if last is None:
-            raise AlreadyDecided(f"this comment changed since you saw it; it is now {status}")
-        verb = "undid a decision on" if last.action == "undo" else f"{last.action}d"
-        raise AlreadyDecided(f"{last.actor} {verb} this comment first; it is now {status}")
+    """Decide, unless the comment was decided since the moderator's view of it (`seen`: the comment's version
+    they saw). Two moderators on one comment: the second gets AlreadyDecided naming the first."""
     if action == "reject" and reason_code is None:
         raise DecisionError("a rejection needs a reason code")
     entry = decide(session, comment_id, Action(action), actor, reason_code=reason_code, note=note,
-                   expected_status=status)
+                   expected_version=seen)
     claims.release(session, actor, comment_id)
     return entry
 
@@ -48,6 +34,7 @@ def reject_with_replies(session: Session, comment_id: int, actor: str, *, seen: 
     """Reject a comment and every reply below it (the replies not rejected already), each in the log."""
     entries = [decide_seen(session, comment_id, "reject", actor, seen=seen, reason_code=reason_code)]
     for reply_id in descendants(session, comment_id):
+        # Locked (PostgreSQL) or under the write lock taken above (SQLite): the status read is the one written over.
         status = session.scalar(select(Comment.status).where(Comment.id == reply_id).with_for_update())
         if status != "rejected":
             entries.append(decide(session, reply_id, Action.REJECT, actor, reason_code=reason_code,
@@ -122,8 +109,7 @@ def author_history(session: Session, author: str | None, *, recent: int = 5) -> 
 
 
 def seen_ids(session: Session, comment_ids: list[int]) -> dict[int, int]:
-    """The latest decision id per comment (absent: never decided), what a decision is based on."""
+    """Each comment's version, what a decision is based on (it moves on with every decision and undo)."""
     if not comment_ids:
         return {}
-    return dict(session.execute(select(Decision.comment_id, func.max(Decision.id)).where(
-        Decision.comment_id.in_(comment_ids)).group_by(Decision.comment_id)).all())
+    return dict(session.execute(select(Comment.id, Comment.version).where(Comment.id.in_(comment_ids))).all())

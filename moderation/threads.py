@@ -27,15 +27,16 @@ class Node:
     created_at: datetime | None
     status: str
     depth: int
+    version: int = 0  # read with the status: the view a moderator's decision on this node is based on
     children: list["Node"] = field(default_factory=list)
 
 
 COLUMNS = (Comment.id, Comment.parent_id, Comment.author, Comment.text, Comment.created_at, Comment.status,
-           Comment.depth)
+           Comment.depth, Comment.version)
 
 
 def _node(row) -> Node:  # noqa: ANN001
-    return Node(row.id, row.parent_id, row.author, row.text, row.created_at, row.status, row.depth)
+    return Node(row.id, row.parent_id, row.author, row.text, row.created_at, row.status, row.depth, row.version)
 
 
 @dataclass

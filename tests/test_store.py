@@ -121,7 +121,7 @@ def test_decide_undo_and_conflicts(db):
     cid = comments(db)["c1"].id
     with db.session() as s:
         first = decide(s, cid, "reject", "mod1", reason_code="spam", expected_status="new")
-    with pytest.raises(AlreadyDecided, match="already rejected by mod1"):
+    with pytest.raises(AlreadyDecided, match="mod1 rejected this comment first; it is now rejected"):
         with db.session() as s:
             decide(s, cid, "approve", "mod2", expected_status="new")
     with pytest.raises(DecisionError, match="unknown reason"):

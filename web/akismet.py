@@ -11,6 +11,7 @@ from moderation import akismet, ingest
 from moderation.pipeline import Item
 from moderation.store import apikeys, decisions
 from moderation.store.models import Comment
+from moderation.store.database import lock_for_write
 from web import clients, csrf
 from web.auth import public
 from web.desk import desk
@@ -105,7 +106,8 @@ def _feedback(action: str) -> Response:
         return failure
 
     def decide(session):  # noqa: ANN001, ANN202
-        session.get(Comment, verdict.comment_id, with_for_update=True)  # one report at a time per comment
+        lock_for_write(session)  # one report at a time per comment: SQLite's write lock, PostgreSQL's row lock
+        session.get(Comment, verdict.comment_id, with_for_update=True)
         last = decisions.latest(session, verdict.comment_id)
         if last is None or last.action != action:  # a repeated report adds nothing
             decisions.decide(session, verdict.comment_id, action, f"akismet:{client.site}",

@@ -135,12 +135,13 @@ def _card_data(session, comment: Comment) -> dict:  # noqa: ANN001
     triage = session.get(TriageResult, comment.triage_id) if comment.triage_id else None
     hits = [h for h in (triage.hits if triage else []) if not h.get("experimental")]
     context = threads.context(session, comment)
-    thread_ids = [n.id for n in context.ancestors + context.siblings + context.replies] + [comment.id]
+    nodes = context.ancestors + context.siblings + context.replies
+    thread_ids = [n.id for n in nodes] + [comment.id]
     return {"comment": comment, "article": session.get(Article, comment.article_id), "triage": triage,
             "hits": hits, "pieces": pieces(comment.text, hit_spans(hits) + link_spans(comment.text)),
             "context": context,
             "history": review.author_history(session, comment.author),
-            "seen": review.seen_ids(session, thread_ids), "claims": claims.holders(session, thread_ids),
+            "seen": {n.id: n.version for n in nodes} | {comment.id: comment.version}, "claims": claims.holders(session, thread_ids),
             "decisions": review_history(session, comment.id)}
 
 
@@ -257,7 +258,7 @@ def bulk():  # noqa: ANN201
             ids = q.slice_ids(session, filters, limit=review.BULK_LIMIT, among=selection[:review.BULK_LIMIT])
         else:
             count = q.slice_count(session, filters)
-            ids = q.slice_ids(session, filters, limit=review.BULK_LIMIT) if request.method == "POST" else []
+            ids = q.slice_ids(session, filters, limit=review.BULK_LIMIT) if request.method == "POST" else {}
         if request.method == "GET" or request.form.get("confirm_count", type=int) != count:
             status = 200 if request.method == "GET" else 409
             if request.method == "POST":
@@ -269,8 +270,7 @@ def bulk():  # noqa: ANN201
     try:
         # A transaction of its own: an error rolls the whole bulk decision back.
         with desk().db.session() as session:
-            result = review.bulk(session, ids, action, current_user.username, seen=review.seen_ids(session, ids),
-                                 reason_code=reason)
+            result = review.bulk(session, list(ids), action, current_user.username, seen=ids, reason_code=reason)
     except DecisionError as exc:
         flash(str(exc), "error")
         return redirect(url_for("queue.bulk", **filters.args(), action=action))

@@ -47,6 +47,16 @@ def serialize(bind: Session | Connection, key: int) -> None:
         bind.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
 
 
+def lock_for_write(session: Session) -> None:
+    """Take SQLite's write lock now, before reading what will be written: pysqlite opens the transaction only
+    at the first write, so a read-check-write would otherwise race (PostgreSQL's FOR UPDATE does this there)."""
+    if session.get_bind().dialect.name != "sqlite":
+        return
+    raw = session.connection().connection.dbapi_connection
+    if not raw.in_transaction:
+        raw.execute("BEGIN IMMEDIATE")
+
+
 def upsert(session: Session, model: type):  # noqa: ANN201 - the dialect's Insert, with on_conflict_do_*()
     """An INSERT that can say what to do on a conflict (both backends speak ON CONFLICT)."""
     dialect = session.get_bind().dialect.name

@@ -92,7 +92,8 @@ def _row(record: CommentRecord, source: str, article_id: int, depth: int, orphan
             "text": record.text, "created_at": record.created_at, "language": record.language,
             "kind": record.kind.value, "source_status": record.source_status, "meta": record.meta,
             # Removed at the source (spam, trash) counts as the site's own decision: rules never overturn it.
-            "imported_at": utcnow(), "status": status, "decided_by_human": decided is not None or removed}
+            "imported_at": utcnow(), "status": status, "decided_by_human": decided is not None or removed,
+            "version": int(decided is not None)}  # the historic decision written beside it
 
 
 def check_storable(record: CommentRecord, path: str) -> None:

@@ -91,6 +91,9 @@ class Comment(Base):
     priority: Mapped[int] = mapped_column(Integer, default=0)
     risk: Mapped[float] = mapped_column(Float, default=0.0)
     triage_id: Mapped[int | None] = mapped_column(Integer)  # newest TriageResult.id; plain pointer, no cycle
+    # The number of decisions (undo included) so far: a decision names the version it was based on, and the
+    # database lets exactly one decision move a version on (see store/decisions.py).
+    version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     article: Mapped[Article] = relationship(back_populates="comments")
     parent: Mapped["Comment | None"] = relationship(remote_side="Comment.id")

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session, aliased
 
 from moderation.comments import Action
 from moderation.store import events
-from moderation.store.database import upsert
+from moderation.store.database import lock_for_write, upsert
 from moderation.store.models import Article, Comment, RuleHit, RuleSetVersion, TriageResult
 
 if TYPE_CHECKING:
@@ -102,6 +102,8 @@ def save(session: Session, comments: Sequence[Comment], assessments: Sequence["A
     """
     if not comments:
         return []
+    if not fresh:
+        lock_for_write(session)  # SQLite: a moderator's decision cannot slip in between this read and the write
     current = {c.id: c for c in comments} if fresh else {row.id: row for row in session.execute(
         select(Comment.id, Comment.status, Comment.decided_by_human, Comment.flagged)
         .where(Comment.id.in_([c.id for c in comments])).order_by(Comment.id).with_for_update())}
