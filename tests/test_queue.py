@@ -295,6 +295,23 @@ def test_bulk_selection_skips_what_someone_else_decided(mo, mo2, db):
         assert s.get(Comment, listed[0][0]).status == "approved"
 
 
+def test_bulk_decides_only_on_the_versions_its_page_showed(mo, mo2, db):
+    # Found by tests/test_race_http.py: a comment rejected again (still in the rejected queue) or decided and
+    # undone (back in the pending queue) after the bulk page was shown must be skipped, not decided on top.
+    listed = rows(mo.get("/queue").get_data(as_text=True))[:2]
+    page = mo.get("/queue/bulk", query_string={"ids": [i for i, _ in listed], "action": "reject"})
+    form = dict(re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)">', page.get_data(as_text=True)))
+    (first, seen), (second, _) = listed
+    undo = decide(mo2, first, "approve", seen).get_json()["decisions"]
+    assert mo2.post("/queue/undo", data={"decisions": undo[0], "csrf_token": token(mo2)},
+                    headers={"Accept": "application/json"}).status_code == 200
+    done = mo.post("/queue/bulk", data={**form, "ids": [i for i, _ in listed], "action": "reject",
+                                        "reason": "spam"}).get_data(as_text=True)
+    assert "Rejected 1 comments; 1 skipped" in done
+    with db.session() as s:
+        assert (s.get(Comment, first).status, s.get(Comment, second).status) == ("held", "rejected")
+
+
 def test_other_queues_hold_what_they_say(mo, db):
     flagged, auto = by_ext(db, "de-004"), by_ext(db, "de-011")
     with db.session() as s:

@@ -32,7 +32,7 @@ from tests.test_store import batch, load
 
 pytestmark = pytest.mark.slow
 CLIENTS = 8  # per comment, released together; client i is logged in as MODS[i % 2] (four tabs each)
-COMMENTS = 24  # raced, each with a reply and a reply to that (for reject-with-replies)
+COMMENTS = 20  # raced, each with a reply and a reply to that (for reject-with-replies)
 MODS = ("mod-a", "mod-b")
 PASSWORD = "race-pass-123"
 TIMEOUT = 10  # seconds, on every request
@@ -83,7 +83,7 @@ def running(command: list[str], port: str, env: dict[str, str], log: Path) -> It
             time.sleep(0.2)
         yield url
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
+        os.killpg(proc.pid, signal.SIGINT)  # gunicorn's quick shutdown; the dev server's Ctrl-C
         try:
             proc.wait(15)
         except subprocess.TimeoutExpired:

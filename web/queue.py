@@ -258,19 +258,23 @@ def bulk():  # noqa: ANN201
             ids = q.slice_ids(session, filters, limit=review.BULK_LIMIT, among=selection[:review.BULK_LIMIT])
         else:
             count = q.slice_count(session, filters)
-            ids = q.slice_ids(session, filters, limit=review.BULK_LIMIT) if request.method == "POST" else {}
+            ids = q.slice_ids(session, filters, limit=review.BULK_LIMIT)
         if request.method == "GET" or request.form.get("confirm_count", type=int) != count:
             status = 200 if request.method == "GET" else 409
             if request.method == "POST":
                 flash(f"The slice now holds {count} comments; check the count and confirm again.", "error")
-            return render_template("queue/bulk.html", filters=filters, selection=selection, count=count,
+            # The versions confirmed: a comment decided after this page was shown is skipped, even if it is
+            # back in the slice (undone) or still in it (rejected again).
+            seen = ",".join(f"{i}:{v}" for i, v in ids.items())
+            return render_template("queue/bulk.html", filters=filters, selection=selection, count=count, seen=seen,
                                    action=action, reason=reason, reasons=REASONS, limit=review.BULK_LIMIT), status
         if action not in ("approve", "reject"):
             abort(400, "action: approve or reject")
     try:
         # A transaction of its own: an error rolls the whole bulk decision back.
         with desk().db.session() as session:
-            result = review.bulk(session, list(ids), action, current_user.username, seen=ids, reason_code=reason)
+            result = review.bulk(session, list(ids), action, current_user.username, seen=_confirmed(ids),
+                                 reason_code=reason)
     except DecisionError as exc:
         flash(str(exc), "error")
         return redirect(url_for("queue.bulk", **filters.args(), action=action))
@@ -279,6 +283,18 @@ def bulk():  # noqa: ANN201
                + (f"; {skipped} skipped (decided by someone else meanwhile)" if skipped else "") + ".")
     return render_template("queue/bulk_done.html", message=message, decisions=result.decisions, filters=filters,
                            undo_seconds=_undo_seconds())
+
+
+def _confirmed(ids: dict[int, int]) -> dict[int, int]:
+    """The versions the confirmation page showed ("id:version,..."); a form without them decides on the
+    versions read with the slice just now."""
+    raw = request.form.get("seen")
+    if raw is None:
+        return ids
+    try:
+        return {int(i): int(v) for i, v in (pair.split(":") for pair in raw.split(",") if pair)}
+    except ValueError:
+        abort(400, "seen: expected id:version pairs")
 
 
 def _form_filters() -> q.Filters:

@@ -15,7 +15,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 MIGRATION_LOCK = 0x6D6F6465  # PostgreSQL advisory lock keys: while migrating,
-BOOTSTRAP_LOCK = 0x6D6F6466  # while the first rule revision is made
+BOOTSTRAP_LOCK = 0x6D6F6466  # while the first rule revision is made,
+WRITE_LOCK = 0x6D6F6467  # while deciding or re-judging comments (lock_for_write)
 
 
 def make_engine(url: str, **kwargs: object) -> Engine:
@@ -48,8 +49,13 @@ def serialize(bind: Session | Connection, key: int) -> None:
 
 
 def lock_for_write(session: Session) -> None:
-    """Take SQLite's write lock now, before reading what will be written: pysqlite opens the transaction only
-    at the first write, so a read-check-write would otherwise race (PostgreSQL's FOR UPDATE does this there)."""
+    """Serialise the transactions that decide or re-judge comments, before their first row lock.
+
+    SQLite: its write lock now, before reading what will be written (pysqlite opens the transaction only at the
+    first write, so a read-check-write would otherwise race). PostgreSQL: an advisory lock, because such a
+    transaction locks several comments and the site's event sequence in an order of its own (a thread's
+    rejection parent first, its undo replies first; bulk by id), and two of them would otherwise deadlock."""
+    serialize(session, WRITE_LOCK)
     if session.get_bind().dialect.name != "sqlite":
         return
     raw = session.connection().connection.dbapi_connection
