@@ -69,6 +69,8 @@ def running(command: list[str], port: str, env: dict[str, str], log: Path) -> It
     with log.open("wb") as out:
         proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
                                 start_new_session=True)
+    probe = requests.Session()
+    probe.trust_env = False  # loopback only: no proxy from the environment
     try:
         url = f"http://127.0.0.1:{port}"
         deadline = time.monotonic() + 60
@@ -76,19 +78,23 @@ def running(command: list[str], port: str, env: dict[str, str], log: Path) -> It
             assert proc.poll() is None, f"server exited ({proc.returncode}):\n{log.read_text()[-3000:]}"
             assert time.monotonic() < deadline, f"server not ready in 60 s:\n{log.read_text()[-3000:]}"
             try:
-                if requests.get(f"{url}/login", timeout=2).status_code == 200:
+                if probe.get(f"{url}/login", timeout=2).status_code == 200:
                     break
             except requests.RequestException:  # not listening yet, or its workers still loading
                 pass
             time.sleep(0.2)
         yield url
     finally:
-        os.killpg(proc.pid, signal.SIGINT)  # gunicorn's quick shutdown; the dev server's Ctrl-C
+        proc.send_signal(signal.SIGINT)  # gunicorn's quick shutdown; the dev server's Ctrl-C
         try:
-            proc.wait(15)
+            proc.wait(10)
         except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(5)
+            pass
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)  # whatever of its group is left (a worker that hung)
+        except ProcessLookupError:
+            pass
+        proc.wait(5)
 
 
 def prepare(url: str) -> list[int]:
@@ -135,6 +141,7 @@ class Client:
 
     def __init__(self, base: str, user: str) -> None:
         self.base, self.user, self.http = base, user, requests.Session()
+        self.http.trust_env = False  # loopback only: no proxy from the environment
         page = self.http.get(f"{base}/login", timeout=TIMEOUT).text
         token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
         r = self.http.post(f"{base}/login", data={"username": user, "password": PASSWORD, "csrf_token": token},
@@ -159,7 +166,7 @@ class Client:
                                                                        page).group(1)}
 
 
-def plan(client: Client, cid: int, role: str, undo_ids: list[int], older: dict | None) -> Callable[[], Outcome]:
+def plan(client: Client, cid: int, role: str, undo_ids: list[int], older: int) -> Callable[[], Outcome]:
     """Read the pages a moderator would (before the barrier); the returned call makes the one POST."""
     view = client.card(cid)
     seen = view["seen"]
@@ -184,7 +191,7 @@ def plan(client: Client, cid: int, role: str, undo_ids: list[int], older: dict |
         path, data = "/queue/undo", {"decisions": ",".join(map(str, undo_ids))}
     else:
         if role == "stale":  # a tab still showing the comment as it was before the first round
-            seen = older["seen"]
+            seen = older
         path = f"/queue/comments/{cid}/decide"
         data = {"action": action, "seen": seen, "reason": "offensive",
                 **({"with_replies": "1"} if role == "replies" else {})}
@@ -228,15 +235,14 @@ def test_exactly_one_decision_wins_per_comment_and_seen_version(desk):
     clients = [Client(base, MODS[i % 2]) for i in range(CLIENTS)]
     outcomes: list[Outcome] = []
     for k, cid in enumerate(ids):
-        first = race([lambda c=c, i=i: plan(c, cid, ROUND_ONE[(i + k) % CLIENTS], [], None)
+        first = race([lambda c=c, i=i: plan(c, cid, ROUND_ONE[(i + k) % CLIENTS], [], 0)
                       for i, c in enumerate(clients)])
         winner = next((o for o in first if o.won), None)
         assert winner is not None, first
         mine = MODS[first.index(winner) % 2]
         roles = {True: iter(ROUND_TWO[True]), False: iter(ROUND_TWO[False])}
-        older = {i: {"seen": o.seen} for i, o in enumerate(first)}
-        second = race([lambda c=c, i=i, r=next(roles[c.user == mine]): plan(c, cid, r, winner.decisions, older[i])
-                       for i, c in enumerate(clients)])
+        second = race([lambda c=c, r=next(roles[c.user == mine]): plan(c, cid, r, winner.decisions, winner.seen)
+                       for c in clients])
         outcomes += first + second
 
     winners = Counter((o.cid, o.seen) for o in outcomes if o.won)
