@@ -31,7 +31,6 @@ def demo(ctx: click.Context, samples: Path, no_serve: bool, port: int) -> None:
     from moderation.cli.comments import format_summary  # noqa: PLC0415
     from moderation.importers import parse_batches  # noqa: PLC0415
     from moderation.pipeline import Pipeline, triage_stored  # noqa: PLC0415
-    from moderation.store import Database  # noqa: PLC0415
     from moderation.store.loading import load_batch  # noqa: PLC0415
 
     state: State = ctx.obj
@@ -39,7 +38,7 @@ def demo(ctx: click.Context, samples: Path, no_serve: bool, port: int) -> None:
     for suffix in ("", "-wal", "-shm"):
         Path(f"{db_path}{suffix}").unlink(missing_ok=True)
     state.config = state.config.__class__(**{**state.config.__dict__, "database_url": f"sqlite:///{db_path}"})
-    state._db = Database(state.config.effective_database_url)
+    state._db = None  # opened anew on the demo database
     for path in sorted(samples.glob("*.jsonl")):
         with state.db.session() as session:
             for batch in parse_batches(path):
