@@ -67,11 +67,21 @@ def create_app(config: Config | None = None, **settings: object) -> Flask:
     config = config or Config.from_env()
     app = Flask(__name__, instance_path=str(config.instance_path.resolve()), instance_relative_config=True)
     app.request_class = Request
-    app.config.from_mapping(SECRET_KEY=config.secret_key or None, SESSION_COOKIE_HTTPONLY=True,
-                            SESSION_COOKIE_SAMESITE="Lax", WTF_CSRF_TIME_LIMIT=None, MAX_CONTENT_LENGTH=2**20)
+    app.config.from_mapping(
+        SECRET_KEY=config.secret_key or None, WTF_CSRF_TIME_LIMIT=None, MAX_CONTENT_LENGTH=2**20,
+        # The session also holds the CSRF token. Secure: None means only in production (neither debug nor testing).
+        SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax", SESSION_COOKIE_SECURE=None,
+        REMEMBER_COOKIE_HTTPONLY=True, REMEMBER_COOKIE_SAMESITE="Lax", REMEMBER_COOKIE_SECURE=None,
+        # Login limits (web/auth.py) count in Redis when the desk has one, so every process shares them.
+        RATELIMIT_STORAGE_URI=config.effective_redis_url or "memory://", RATELIMIT_KEY_PREFIX=config.task_queue,
+        RATELIMIT_STORAGE_OPTIONS={"socket_timeout": 0.5, "socket_connect_timeout": 0.5}
+        if config.effective_redis_url else {})
     app.config.from_pyfile("config.py", silent=True)
     app.config.from_prefixed_env("MODERATION")
     app.config.update(settings)
+    for name in ("SESSION_COOKIE_SECURE", "REMEMBER_COOKIE_SECURE"):
+        if app.config[name] is None:
+            app.config[name] = not (app.debug or app.testing)
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _instance_secret(Path(app.instance_path))
     app.extensions["desk"] = Desk(config)
