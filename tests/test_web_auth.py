@@ -163,6 +163,15 @@ def test_many_accounts_tried_from_one_address_lock_that_address(on_redis):
         assert http_login(base, "mo", "moderator-pass", address="127.0.0.2").status_code == 302
 
 
+def test_the_shipped_limit_refuses_the_eleventh_login_after_ten_failures(accounts, tmp_path):
+    client = create_app(Config(database_url=accounts.url, instance_path=tmp_path), TESTING=True).test_client()
+    token = TOKEN.search(client.get("/login").get_data(as_text=True)).group(1)
+    form = {"username": "mo", "password": "nope", "csrf_token": token}
+    assert [client.post("/login", data=form).status_code for _ in range(10)] == [401] * 10
+    locked = client.post("/login", data={**form, "password": "moderator-pass"})
+    assert locked.status_code == 429 and "Try again in 15 minutes" in locked.get_data(as_text=True)
+
+
 def test_login_limits_fall_back_to_memory_without_redis(accounts, tmp_path):
     config = Config(database_url=accounts.url, instance_path=tmp_path)
     assert create_app(config, TESTING=True).config["RATELIMIT_STORAGE_URI"] == "memory://"
