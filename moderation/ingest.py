@@ -27,8 +27,8 @@ if TYPE_CHECKING:
 WHERE = "request body"
 HISTORIC_FIELDS = ("decision", "status")  # a decision (or removal) taken at the source: it would stand unjudged
 MAX_NESTING = 64  # arrays and objects inside each other; a comment row needs three
-_JSON_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"')
-_BRACKET = re.compile(r"[\[\]{}]")
+# A string (to its end, or to the text's end when unterminated, so no scan restarts inside one), or a bracket.
+_NESTING_TOKEN = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"?|[\[\]{}]')
 _RECORDED: set[tuple[str, str]] = set()  # (database, rule-set version) already kept in rule_sets
 
 
@@ -78,8 +78,8 @@ def parse(body: bytes, site: str, *, historic: bool = False) -> ImportBatch:
 def _check_nesting(text: str) -> None:
     """Refuse deep nesting before parsing: the JSON parser recurses and would fail with RecursionError."""
     depth = 0
-    for bracket in _BRACKET.finditer(_JSON_STRING.sub("", text)):  # brackets inside strings do not nest
-        depth += 1 if bracket.group() in "[{" else -1
+    for token in _NESTING_TOKEN.finditer(text):  # brackets inside strings do not nest
+        depth += {"[": 1, "{": 1, "]": -1, "}": -1}.get(token.group(), 0)
         if depth > MAX_NESTING:
             raise Refused(400, "invalid_json", f"JSON nested deeper than {MAX_NESTING} levels")
 

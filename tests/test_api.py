@@ -4,9 +4,12 @@ from __future__ import annotations
 import http.client
 import json
 import threading
+import time
 from urllib.parse import urlsplit
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from moderation.store.apikeys import revoke
@@ -204,6 +207,45 @@ def test_deeply_nested_json_is_a_clear_400(app, key, db, opener, closer):
                        headers=bearer(key)).status_code == 201
     with db.session() as s:
         assert s.scalar(select(func.count()).select_from(Comment)) == 1
+
+
+def test_escaped_quotes_cannot_make_the_nesting_check_slow(app, key):
+    """A long unterminated string of escaped quotes made a regular-expression scan quadratic (21 s)."""
+    body = '{"id": "c1", "article_id": "a1", "text": "' + '\\"' * 21_000
+    started = time.monotonic()
+    response = app.test_client().post("/api/v1/comments", data=body, content_type="application/json",
+                                      headers=bearer(key))
+    assert response.status_code == 400 and time.monotonic() - started < 2
+
+
+def _depth(value: object) -> int:
+    if isinstance(value, dict):
+        return 1 + max(map(_depth, value.values()), default=0)
+    if isinstance(value, list):
+        return 1 + max(map(_depth, value), default=0)
+    return 0
+
+
+_JSON_TEXT = st.text(alphabet='[]{}"\\ax,:', max_size=8)
+_JSON = st.recursive(st.none() | st.integers() | _JSON_TEXT,
+                     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(_JSON_TEXT, inner, max_size=3),
+                     max_leaves=12)
+
+
+@settings(max_examples=300, deadline=None, database=None)
+@given(value=_JSON, wraps=st.integers(min_value=0, max_value=70), indent=st.sampled_from([None, 1]))
+def test_the_nesting_check_agrees_with_the_parsed_depth(value, wraps, indent):
+    from moderation.ingest import MAX_NESTING, Refused, _check_nesting  # noqa: PLC0415
+
+    for _ in range(wraps):
+        value = [value] if wraps % 2 else {"k]": value}
+    text = json.dumps(value, indent=indent)
+    try:
+        _check_nesting(text)
+        refused = False
+    except Refused:
+        refused = True
+    assert refused == (_depth(json.loads(text)) > MAX_NESTING)
 
 
 def test_keys_are_checked_scoped_and_revocable(app, db):
