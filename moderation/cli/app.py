@@ -1,6 +1,7 @@
 """Commands that run the desk: serve the web app, and the demo."""
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
 
 import click
@@ -17,7 +18,17 @@ def serve(state: State, host: str, port: int) -> None:
     """Serve the web app (review queue, threads, admin, research, API)."""
     from web import create_app  # noqa: PLC0415
 
-    create_app(state.config).run(host=host, port=port)
+    app = create_app(state.config)
+    if _loopback(host):  # plain HTTP that only this machine reaches: a Secure cookie would never come back
+        app.config.update(SESSION_COOKIE_SECURE=False, REMEMBER_COOKIE_SECURE=False)
+    app.run(host=host, port=port)
+
+
+def _loopback(host: str) -> bool:
+    try:
+        return host == "localhost" or ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 @main.command()
