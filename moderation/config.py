@@ -37,6 +37,7 @@ class Config:
     detoxify_config: str = ""  # local Hugging Face config + tokenizer folder for the checkpoint's model type
     device: str = "cpu"  # torch device for model scorers: cpu, cuda, cuda:1
     threads: int = 1  # torch CPU threads per process (set explicitly: torch's default oversubscribes workers)
+    scorer_timeout: float = 30.0  # seconds a scorer may take per 100 comments before its batch is held
 
     @property
     def effective_database_url(self) -> str:

@@ -72,11 +72,12 @@ class Pipeline:
     """Everything needed to assess comments, loaded once and reused for every batch."""
 
     def __init__(self, ruleset: RuleSet, scorers: Sequence[Scorer] = (), detector: LanguageDetector | None = None,
-                 load_problems: Sequence[str] = ()) -> None:
+                 load_problems: Sequence[str] = (), timeout: float | None = None) -> None:
         self.ruleset = ruleset
         self.scorers = list(scorers)
         self.detector = detector or LanguageDetector(ruleset.languages, ruleset.default_language)
-        self.load_problems = list(load_problems)  # scorers configured but not loaded, shown with each result
+        self.load_problems = list(load_problems)  # scorers configured but not loaded: every verdict holds
+        self.timeout = timeout  # seconds per 100 comments a scorer may take; None waits for ever
 
     @classmethod
     def from_config(cls, config: Config, ruleset: RuleSet | None = None) -> "Pipeline":
@@ -86,7 +87,7 @@ class Pipeline:
         languages = config.languages or ruleset.languages
         detector = LanguageDetector(languages, config.default_language if config.languages else
                                     ruleset.default_language)
-        return cls(ruleset, scorers, detector, problems)
+        return cls(ruleset, scorers, detector, problems, config.scorer_timeout or None)
 
     @property
     def scorer_versions(self) -> dict[str, str]:
@@ -99,8 +100,9 @@ class Pipeline:
                                    parent_author=i.parent_author, author=i.author, thread_authors=i.thread_authors,
                                    author_approved=i.author_approved, author_rejected=i.author_rejected)
                     for i, lang in zip(items, langs)]
-        runs = run_scorers(self.scorers, contexts)
-        errors = [f"scorer {r.name} failed: {r.error}" for r in runs if r.error]
+        runs = run_scorers(self.scorers, contexts, timeout=self.timeout)
+        # A scorer that is configured but did not load is missing evidence, exactly like one that failed.
+        errors = [f"scorer {r.name} failed: {r.error}" for r in runs if r.error] + self.load_problems
         out = []
         for index, (item, lang, ctx) in enumerate(zip(items, langs, contexts)):
             ctx.scores = scores = merged(runs, index)
@@ -110,7 +112,7 @@ class Pipeline:
                              premoderation=item.premoderation, risk_scores=risk_scores)
             out.append(Assessment(
                 verdict.decision, verdict.priority, verdict.risk, verdict.explanation, lang, ev.hits,
-                ev.shadow_hits, errors + [f"{f['rule']}: {f['error']}" for f in ev.failures] + self.load_problems,
+                ev.shadow_hits, errors + [f"{f['rule']}: {f['error']}" for f in ev.failures],
                 {r.name: r.scores[index] for r in runs if r.scores is not None}, self.scorer_versions,
                 self.ruleset.version, verdict.flagged, ctx))
         return out

@@ -51,7 +51,8 @@ class Runtime:
     def db(self) -> Database:
         with self._lock:
             if self._db is None:
-                self._db = self._db_factory() if self._db_factory else Database(self.config.effective_database_url)
+                self._db = (self._db_factory() if self._db_factory else
+                            webhooks.bind(Database(self.config.effective_database_url), self.config))
             return self._db
 
     @property
@@ -175,16 +176,10 @@ def _purge_idempotency() -> int:
         return apikeys.purge_idempotency(session)
 
 
-def dispatch(delivery_ids: list[int]) -> None:
-    """Send deliveries a transaction has just committed (called by the store after each commit)."""
-    try:
-        if celery.conf.task_always_eager:
-            deliver_webhooks.delay()  # inline: this also retries whatever is due
-        else:
-            for delivery_id in delivery_ids:
-                deliver_webhook.delay(delivery_id)
-    except Exception:  # noqa: BLE001 - the outbox keeps them; the periodic sweep delivers them later
-        log.exception("webhook dispatch failed; deliveries stay queued")
+def enqueue_deliveries(delivery_ids: list[int]) -> None:
+    """Hand committed deliveries to the workers (see webhooks.dispatcher)."""
+    for delivery_id in delivery_ids:
+        deliver_webhook.delay(delivery_id)
 
 
 configure(Config.from_env())

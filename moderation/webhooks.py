@@ -4,15 +4,19 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import logging
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable
 
 import httpx
 
 from moderation.store import webhooks as outbox
 
 if TYPE_CHECKING:
+    from moderation.config import Config
     from moderation.store import Database
+
+log = logging.getLogger(__name__)
 
 SIGNATURE_HEADER = "Moderation-Signature"
 TIMEOUT = 5.0  # seconds per attempt; a slow receiver is retried later, it does not hold a worker
@@ -70,6 +74,28 @@ def deliver(db: "Database", *, delivery_id: int | None = None, limit: int = 50,
                                   retry_base=retry_base)
         results.append((job.delivery_id, state))
     return results
+
+
+def dispatcher(db: "Database", config: "Config") -> Callable[[list[int]], None]:
+    """What `db` runs after a commit that queued deliveries: hand them to the workers (with a broker) or
+    deliver them here, always from and to this database."""
+    def send(delivery_ids: list[int]) -> None:
+        try:
+            if config.broker_url:
+                from moderation import tasks  # noqa: PLC0415 - Celery only where a broker is configured
+
+                tasks.enqueue_deliveries(delivery_ids)
+            else:
+                deliver(db, retry_base=config.webhook_retry_seconds)  # also retries whatever else is due
+        except Exception:  # noqa: BLE001 - the outbox keeps them; the periodic sweep delivers them later
+            log.exception("webhook dispatch failed; deliveries stay queued")
+    return send
+
+
+def bind(db: "Database", config: "Config") -> "Database":
+    """Send this database's committed deliveries (called where a process opens its database)."""
+    db.dispatch = dispatcher(db, config)
+    return db
 
 
 _CLIENT: httpx.Client | None = None

@@ -1,16 +1,21 @@
 """The live API: verdicts from the fast path, idempotency, validation, keys, limits, the feed, the contract."""
 from __future__ import annotations
 
+import http.client
 import json
 import threading
+import time
+from urllib.parse import urlsplit
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from moderation.store.apikeys import revoke
 from moderation.store.decisions import decide
 from moderation.store.models import Comment, Decision, TriageResult
-from tests.live import SITE, api_key, bearer, make_app
+from tests.live import SITE, api_key, bearer, make_app, serve
 
 CLEAN = "Danke für die gründliche Recherche, das hat mir geholfen."
 INSULT = "Du bist ein Idiot, halt die Klappe."
@@ -78,9 +83,48 @@ def test_the_same_comment_twice_is_stored_once_and_answered_alike(app, key, db):
         assert s.scalar(select(func.count()).select_from(TriageResult)) == 1
 
 
-def test_a_decision_sent_with_the_comment_stands(app, key):
-    answer = post(app.test_client(), key, comment("c1", CLEAN, decision="rejected")).get_json()
+def test_a_decision_sent_with_the_comment_stands_for_an_import_key(app, db):
+    importer = api_key(db, scopes=("submit", "import"))
+    answer = post(app.test_client(), importer, comment("c1", CLEAN, decision="rejected")).get_json()
     assert answer["decision"] == "reject" and answer["status"] == "rejected"
+    with db.session() as s:
+        assert [(d.action, d.origin) for d in s.scalars(select(Decision))] == [("reject", "import")]
+
+
+@pytest.mark.parametrize("field, value", [("decision", "approved"), ("decision", "rejected"),
+                                          ("status", "spam"), ("status", "approved")])
+def test_a_submit_key_cannot_decide_its_own_comment(app, key, db, field, value):
+    """Live submissions are always judged: a historic decision or source status needs the import scope."""
+    client = app.test_client()
+    refused = post(client, key, comment("c1", "Du Idiot!", **{field: value}), **{"Idempotency-Key": "k1"})
+    assert refused.status_code == 403
+    error = refused.get_json()["error"]
+    assert error["code"] == "import_scope_required" and f"'{field}'" in error["message"]
+    assert "import" in error["message"]
+    with db.session() as s:
+        assert s.scalar(select(func.count()).select_from(Comment)) == 0
+        assert s.scalar(select(func.count()).select_from(Decision)) == 0
+    judged = post(client, key, comment("c1", "Du Idiot!"), **{"Idempotency-Key": "k2"}).get_json()
+    assert judged["decision"] == "hold"
+    with db.session() as s:
+        assert s.scalar(select(func.count()).select_from(Decision)) == 0
+
+
+def test_new_keys_never_get_the_import_scope_unasked(db):
+    from moderation.store.apikeys import DEFAULT_SCOPES, SCOPES, create  # noqa: PLC0415
+
+    from click.testing import CliRunner  # noqa: PLC0415
+
+    from moderation.cli import main  # noqa: PLC0415
+
+    assert "import" in SCOPES and "import" not in DEFAULT_SCOPES
+    with db.session() as s:
+        assert "import" not in create(s, SITE)[0].scopes
+    args = ["--database", db.url, "apikeys", "add", SITE, "--json"]
+    plain = json.loads(CliRunner().invoke(main, args, catch_exceptions=False).output)
+    asked = json.loads(CliRunner().invoke(main, [*args, "--scope", "submit", "--scope", "import"],
+                                          catch_exceptions=False).output)
+    assert "import" not in plain["scopes"] and sorted(asked["scopes"]) == ["import", "submit"]
 
 
 @pytest.mark.parametrize("body, status, code, words", [
@@ -111,6 +155,97 @@ def test_size_and_media_type_limits(app, key):
     assert huge.status_code == 413 and huge.get_json()["error"]["code"] == "too_large"
     form = client.post("/api/v1/comments", data={"id": "c1"}, headers=bearer(key))
     assert form.status_code == 415 and form.get_json()["error"]["code"] == "unsupported_media_type"
+
+
+def _raw_post(base: str, key: str, chunks: list[bytes], chunked: bool) -> tuple[int, dict]:
+    """POST with http.client: the body as chunks (Transfer-Encoding: chunked, no Content-Length) or whole."""
+    parts = urlsplit(base)
+    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=20)
+    headers = {**bearer(key), "Content-Type": "application/json"}
+    try:
+        if chunked:
+            conn.request("POST", "/api/v1/comments", body=iter(chunks), headers=headers, encode_chunked=True)
+        else:
+            conn.request("POST", "/api/v1/comments", body=b"".join(chunks), headers=headers)
+        response = conn.getresponse()
+        return response.status, json.loads(response.read() or b"{}")
+    finally:
+        conn.close()
+
+
+@pytest.mark.parametrize("chunked", [True, False])
+def test_a_body_over_the_limit_is_refused_however_it_is_sent(app, key, db, chunked):
+    """Over 64 KiB is a 413 with or without Content-Length; the server must not read a cut body as whole."""
+    from web.clients import MAX_BODY  # noqa: PLC0415
+
+    small = json.dumps(comment("c1", INSULT)).encode()
+    padded = small + b" " * (MAX_BODY + 10 - len(small))  # valid JSON: cut at the limit it still parses
+    fits = small + b" " * (MAX_BODY - len(small))
+    with serve(app) as base:
+        status, answer = _raw_post(base, key, [padded[i:i + 4096] for i in range(0, len(padded), 4096)], chunked)
+        assert status == 413 and answer["error"]["code"] == "too_large"
+        with db.session() as s:
+            assert s.scalar(select(func.count()).select_from(Comment)) == 0
+        status, answer = _raw_post(base, key, [fits[i:i + 4096] for i in range(0, len(fits), 4096)], chunked)
+        assert status == 201 and answer["decision"] == "hold"
+
+
+@pytest.mark.parametrize("opener, closer", [("[", "]"), ('{"a": ', "}")])
+def test_deeply_nested_json_is_a_clear_400(app, key, db, opener, closer):
+    client = app.test_client()
+    for depth in (65, 2000, 5000):
+        nested = opener * depth + "1" + closer * depth
+        body = '{"id": "c1", "article_id": "a1", "text": "t", "meta": {"x": ' + nested + "}}"
+        response = client.post("/api/v1/comments", data=body, content_type="application/json",
+                               headers=bearer(key))
+        assert response.status_code == 400, depth
+        error = response.get_json()["error"]
+        assert error["code"] == "invalid_json" and "nested deeper than 64" in error["message"]
+    shallow = '{"id": "c1", "article_id": "a1", "text": "t", "meta": {"x": ' + "[" * 60 + "]" * 60 + \
+              ', "s": "[[[[{{{{' + "[" * 100 + '"}}'
+    assert client.post("/api/v1/comments", data=shallow, content_type="application/json",
+                       headers=bearer(key)).status_code == 201
+    with db.session() as s:
+        assert s.scalar(select(func.count()).select_from(Comment)) == 1
+
+
+def test_escaped_quotes_cannot_make_the_nesting_check_slow(app, key):
+    """A long unterminated string of escaped quotes made a regular-expression scan quadratic (21 s)."""
+    body = '{"id": "c1", "article_id": "a1", "text": "' + '\\"' * 21_000
+    started = time.monotonic()
+    response = app.test_client().post("/api/v1/comments", data=body, content_type="application/json",
+                                      headers=bearer(key))
+    assert response.status_code == 400 and time.monotonic() - started < 2
+
+
+def _depth(value: object) -> int:
+    if isinstance(value, dict):
+        return 1 + max(map(_depth, value.values()), default=0)
+    if isinstance(value, list):
+        return 1 + max(map(_depth, value), default=0)
+    return 0
+
+
+_JSON_TEXT = st.text(alphabet='[]{}"\\ax,:', max_size=8)
+_JSON = st.recursive(st.none() | st.integers() | _JSON_TEXT,
+                     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(_JSON_TEXT, inner, max_size=3),
+                     max_leaves=12)
+
+
+@settings(max_examples=300, deadline=None, database=None)
+@given(value=_JSON, wraps=st.integers(min_value=0, max_value=70), indent=st.sampled_from([None, 1]))
+def test_the_nesting_check_agrees_with_the_parsed_depth(value, wraps, indent):
+    from moderation.ingest import MAX_NESTING, Refused, _check_nesting  # noqa: PLC0415
+
+    for _ in range(wraps):
+        value = [value] if wraps % 2 else {"k]": value}
+    text = json.dumps(value, indent=indent)
+    try:
+        _check_nesting(text)
+        refused = False
+    except Refused:
+        refused = True
+    assert refused == (_depth(json.loads(text)) > MAX_NESTING)
 
 
 def test_keys_are_checked_scoped_and_revocable(app, db):

@@ -13,7 +13,7 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import func, select
 
-from moderation import jobs, tasks
+from moderation import jobs, tasks, webhooks
 from moderation.cli import main
 from moderation.store.decisions import decide
 from moderation.store.events import Event
@@ -207,6 +207,7 @@ def worker(db, tmp_path, queue):
     log = open(tmp_path / "worker.log", "w")  # noqa: SIM115
     process = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, env=env, stdout=log, stderr=log)
     tasks.configure(config(db, tmp_path, **settings))
+    webhooks.bind(db, config(db, tmp_path, **settings))  # this process commits decisions the worker delivers
     try:
         yield settings
     finally:

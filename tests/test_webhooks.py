@@ -8,11 +8,14 @@ import pytest
 from sqlalchemy import func, select, update
 
 from moderation import tasks, webhooks
+from moderation.config import Config
+from web import create_app
 from moderation.store import webhooks as outbox
 from moderation.store.decisions import decide
 from moderation.store.events import Event
 from moderation.store.models import Comment, utcnow
 from moderation.store.webhooks import WebhookAttempt, WebhookDelivery, add_endpoint
+from tests.conftest import RULES
 from tests.live import SITE, Receiver, api_key, bearer, config, make_app, serve
 from tests.test_web_auth import login
 
@@ -21,9 +24,10 @@ SECRET = "whsec_test"
 
 @pytest.fixture
 def inline(db, tmp_path):
-    """Tasks run inline (no broker) against the test database."""
-    tasks.configure(config(db, tmp_path, webhook_retry_seconds=30.0))
-    return db
+    """Tasks run inline (no broker) against the test database, which sends its deliveries after each commit."""
+    cfg = config(db, tmp_path, webhook_retry_seconds=30.0)
+    tasks.configure(cfg)
+    return webhooks.bind(db, cfg)
 
 
 def held_comment(db, external_id: str = "c1", site: str = SITE) -> int:  # noqa: ANN001
@@ -34,6 +38,40 @@ def held_comment(db, external_id: str = "c1", site: str = SITE) -> int:  # noqa:
         comment = s.scalars(select(Comment).where(Comment.external_id == external_id, Comment.source == site)).one()
         comment.status = "held"
         return comment.id
+
+
+def test_deliveries_go_from_the_database_written_to_not_the_task_runtimes(db, tmp_path):
+    """Two desks in one process: the task runtime points at the one set up last; each still delivers its own."""
+    app = make_app(db, tmp_path / "b")
+    other = tmp_path / "a"
+    create_app(Config(database_url=f"sqlite:///{other / 'a.db'}", instance_path=other, rules_path=RULES),
+               TESTING=True)
+    written_to = app.extensions["desk"].db
+    receiver = Receiver()
+    cid = held_comment(written_to)
+    with serve(receiver) as url:
+        with written_to.session() as s:
+            add_endpoint(s, SITE, f"{url}/hook", secret=SECRET)
+        with written_to.session() as s:
+            decide(s, cid, "approve", "mod")
+        [call] = receiver.delivered()
+    assert (call["id"], call["decision"]) == ("c1", "approve")
+    with written_to.session() as s:
+        assert s.scalars(select(WebhookDelivery.state)).all() == ["delivered"]
+
+
+def test_without_a_dispatcher_deliveries_wait_in_the_outbox(db, tmp_path):
+    tasks.configure(config(db, tmp_path))
+    receiver = Receiver()
+    cid = held_comment(db)
+    with serve(receiver) as url:
+        with db.session() as s:
+            add_endpoint(s, SITE, f"{url}/hook", secret=SECRET)
+        with db.session() as s:
+            decide(s, cid, "approve", "mod")
+        assert receiver.received == []
+        assert [state for _, state in webhooks.deliver(db)] == ["delivered"]  # the sweep sends it
+    assert len(receiver.delivered()) == 1
 
 
 def test_signatures_verify_and_resist_tampering_and_replay():
@@ -206,6 +244,7 @@ def test_cli_keys_and_webhooks(db, tmp_path):
 
 def test_the_api_and_webhooks_tell_the_same_story(db, tmp_path):
     app = make_app(db, tmp_path)
+    webhooks.bind(db, config(db, tmp_path))  # the moderator's decision below comes from a process like the app
     key = api_key(db)
     receiver = Receiver()
     with serve(receiver) as url:

@@ -5,10 +5,16 @@ import importlib
 import pkgutil
 import secrets
 from pathlib import Path
+from typing import IO
 
+import flask
 from flask import Flask, redirect, render_template, url_for
 from flask_login import current_user
 from flask_wtf.csrf import CSRFProtect
+from werkzeug.exceptions import RequestEntityTooLarge
+from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.utils import cached_property
+from werkzeug.wsgi import LimitedStream, get_input_stream
 
 from moderation.config import Config
 from web.desk import Desk
@@ -25,6 +31,28 @@ SECURITY_HEADERS = {
 }
 
 
+class _CappedStream(LimitedStream):
+    """Reads up to the limit like werkzeug's, but a body that goes on past it is a 413, not quietly cut."""
+
+    def readall(self) -> bytes:
+        data = super().readall()
+        if self.is_exhausted and self._stream.read(1):
+            raise RequestEntityTooLarge()
+        return data
+
+
+class Request(flask.Request):
+    """Flask's request, with max_content_length enforced on bodies sent without a length (chunked)."""
+
+    @cached_property
+    def stream(self) -> IO[bytes]:
+        stream = get_input_stream(self.environ, max_content_length=self.max_content_length)  # checks a length
+        if isinstance(stream, LimitedStream) and "wsgi.input_terminated" in self.environ:
+            # The server ends the input at the body's end, so reading one byte more cannot block.
+            return _CappedStream(self.environ["wsgi.input"], stream.limit, is_max=True)
+        return stream
+
+
 def _instance_secret(instance: Path) -> str:
     """A random secret kept in the instance folder, for when no MODERATION_SECRET_KEY is configured."""
     path = instance / "secret_key"
@@ -39,11 +67,24 @@ def create_app(config: Config | None = None, **settings: object) -> Flask:
     """The app for one desk: config from defaults, the instance folder, MODERATION_* variables, then settings."""
     config = config or Config.from_env()
     app = Flask(__name__, instance_path=str(config.instance_path.resolve()), instance_relative_config=True)
-    app.config.from_mapping(SECRET_KEY=config.secret_key or None, SESSION_COOKIE_HTTPONLY=True,
-                            SESSION_COOKIE_SAMESITE="Lax", WTF_CSRF_TIME_LIMIT=None, MAX_CONTENT_LENGTH=2**20)
+    app.request_class = Request
+    app.config.from_mapping(
+        SECRET_KEY=config.secret_key or None, WTF_CSRF_TIME_LIMIT=None, MAX_CONTENT_LENGTH=2**20,
+        # The session also holds the CSRF token. Secure: None means only in production (neither debug nor testing).
+        SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax", SESSION_COOKIE_SECURE=None,
+        REMEMBER_COOKIE_HTTPONLY=True, REMEMBER_COOKIE_SAMESITE="Lax", REMEMBER_COOKIE_SECURE=None,
+        # Login limits (web/auth.py) count in Redis when the desk has one, so every process shares them.
+        RATELIMIT_STORAGE_URI=config.effective_redis_url or "memory://", RATELIMIT_KEY_PREFIX=config.task_queue,
+        RATELIMIT_STORAGE_OPTIONS={"socket_timeout": 0.5, "socket_connect_timeout": 0.5}
+        if config.effective_redis_url else {})
     app.config.from_pyfile("config.py", silent=True)
     app.config.from_prefixed_env("MODERATION")
     app.config.update(settings)
+    for name in ("SESSION_COOKIE_SECURE", "REMEMBER_COOKIE_SECURE"):
+        if app.config[name] is None:
+            app.config[name] = not (app.debug or app.testing)
+    if app.config.get("TRUSTED_PROXIES"):  # the client's address for login limits is the proxies' X-Forwarded-For
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=int(app.config["TRUSTED_PROXIES"]))
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _instance_secret(Path(app.instance_path))
     app.extensions["desk"] = Desk(config)

@@ -14,7 +14,7 @@ from typing import Callable
 import yaml
 from flask import Blueprint, Response, g, jsonify, make_response, request, url_for
 from sqlalchemy import select
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from moderation import ingest
 from moderation.store import apikeys, events
@@ -79,13 +79,14 @@ def submit() -> Response:
     """Store a comment and answer the fast path's verdict: 201 when new, 200 when known already."""
     if request.mimetype not in ("application/json", ""):
         return error(415, "unsupported_media_type", "send the comment as application/json")
-    if (request.content_length or 0) > clients.MAX_BODY:
+    request.max_content_length = clients.MAX_BODY  # before the body is read, however it is sent
+    try:
+        body = request.get_data(cache=False)
+    except RequestEntityTooLarge:
         return error(413, "too_large", f"a comment request is at most {clients.MAX_BODY} bytes")
-    request.max_content_length = clients.MAX_BODY  # also for bodies sent without a length
-    body = request.get_data(cache=False)
     try:
         idempotency = _idempotency_key()
-        batch = ingest.parse(body, g.client.site)
+        batch = ingest.parse(body, g.client.site, historic="import" in g.client.scopes)
         request_hash = hashlib.sha256(body).hexdigest()
         store = clients.submitter(batch)
 

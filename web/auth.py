@@ -1,11 +1,15 @@
 """Login, logout, and the role guard: every view is public or names the roles that may use it."""
 from __future__ import annotations
 
+import math
+import time
 from dataclasses import dataclass
 from typing import Callable
 from urllib.parse import urlsplit
 
-from flask import Blueprint, Flask, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Flask, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_limiter import Limiter, RateLimitExceeded
+from flask_limiter.util import get_remote_address
 from flask_login import LoginManager, UserMixin, current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
@@ -20,6 +24,8 @@ login_manager = LoginManager()
 login_manager.login_view = "auth.login"
 login_manager.login_message = "Please log in."
 
+# Failed logins allowed in a moving window; settings LOGIN_LIMIT_PER_* (MODERATION_LOGIN_LIMIT_PER_* variables).
+LOGIN_LIMITS = {"LOGIN_LIMIT_PER_ACCOUNT": "10 per 15 minutes", "LOGIN_LIMIT_PER_ADDRESS": "30 per 15 minutes"}
 HOMES = {"moderator": "queue.index", "admin": "queue.index", "researcher": "research.index"}
 
 
@@ -86,11 +92,46 @@ def _load(user_id: str) -> Account | None:
 def init_app(app: Flask) -> None:
     login_manager.init_app(app)
     app.before_request(_guard)
+    _limit_logins(app)
 
     @app.context_processor
     def _roles():  # noqa: ANN202
         return {"may": lambda endpoint: current_user.is_authenticated and may(
             current_user.role, app.view_functions.get(endpoint, object()))}
+
+
+def _account() -> str:
+    return "account:" + request.form.get("username", "").strip()[:100]  # the name as authenticate() reads it
+
+
+def _address() -> str:
+    return "address:" + get_remote_address()
+
+
+def _limit_logins(app: Flask) -> None:
+    """Failed logins counted per account and per client address, in RATELIMIT_STORAGE_URI (Redis in production,
+    so every process shares them); past a limit every login, even with the right password, is a 429."""
+    for name, value in LOGIN_LIMITS.items():
+        app.config.setdefault(name, value)
+    # One limiter per app: Flask-Limiter keeps its storage and key prefix on the instance.
+    limiter = Limiter(key_func=get_remote_address, strategy="moving-window", headers_enabled=True,
+                      in_memory_fallback_enabled=True)  # Redis down: counted per process rather than not at all
+    for setting, key, message in (
+            ("LOGIN_LIMIT_PER_ACCOUNT", _account, "Too many failed logins for this account."),
+            ("LOGIN_LIMIT_PER_ADDRESS", _address, "Too many failed logins from this address.")):
+        limiter.limit(lambda setting=setting: current_app.config[setting], key_func=key, methods=["POST"],
+                      exempt_when=lambda: request.endpoint != "auth.login", error_message=message,
+                      deduct_when=lambda response: response.status_code == 401)(bp)  # only failures count
+    limiter.init_app(app)
+    app.extensions["login_limiter"] = limiter
+
+
+@bp.errorhandler(RateLimitExceeded)
+def _throttled(exc: RateLimitExceeded):  # noqa: ANN202
+    limit = current_app.extensions["login_limiter"].current_limit
+    minutes = math.ceil(max(limit.reset_at - time.time(), 1) / 60) if limit else 1
+    flash(f"{exc.description} Try again in {minutes} minute{'s' if minutes > 1 else ''}.", "error")
+    return render_template("auth/login.html", form=LoginForm()), 429
 
 
 class LoginForm(FlaskForm):

@@ -6,6 +6,7 @@ import time
 
 from flask import current_app
 
+from moderation import webhooks
 from moderation.config import Config
 from moderation.pipeline import Pipeline
 from moderation.store import Database, revisions
@@ -30,7 +31,7 @@ class Desk:
         if self._db is None:
             with self._lock:
                 if self._db is None:
-                    self._db = Database(self._url)
+                    self._db = webhooks.bind(Database(self._url), self.config)
         return self._db
 
     @property

@@ -18,7 +18,7 @@ class KeyForm(FlaskForm):
     site = StringField("Site", validators=[DataRequired(), Length(max=200)])
     label = StringField("Label", validators=[Optional(), Length(max=200)])
     rate_limit = IntegerField("Requests per minute", validators=[Optional(), NumberRange(min=1)])
-    scopes = SelectMultipleField("Scopes", choices=list(apikeys.SCOPES), default=list(apikeys.SCOPES))
+    scopes = SelectMultipleField("Scopes", choices=list(apikeys.SCOPES), default=list(apikeys.DEFAULT_SCOPES))
 
 
 class EndpointForm(FlaskForm):

@@ -35,9 +35,10 @@ class State:
     @property
     def db(self):  # noqa: ANN201 - moderation.store.Database, imported lazily for a fast --help
         if self._db is None:
+            from moderation import webhooks  # noqa: PLC0415
             from moderation.store import Database  # noqa: PLC0415
 
-            self._db = Database(self.config.effective_database_url)
+            self._db = webhooks.bind(Database(self.config.effective_database_url), self.config)
         return self._db
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import click
 
 from moderation.cli import State, emit, fail, main, pass_state
-from moderation.store.apikeys import SCOPES, ApiKeyError, create, keys, revoke
+from moderation.store.apikeys import DEFAULT_SCOPES, SCOPES, ApiKeyError, create, keys, revoke
 
 
 @main.group("apikeys")
@@ -15,7 +15,9 @@ def apikeys_group() -> None:
 @apikeys_group.command("add")
 @click.argument("site")
 @click.option("--label", help="What the key is for (e.g. the CMS instance).")
-@click.option("--scope", "scopes", multiple=True, type=click.Choice(SCOPES), help="Repeat; default: all.")
+@click.option("--scope", "scopes", multiple=True, type=click.Choice(SCOPES),
+              help="Repeat; default: submit, read, feedback. import: the key may send decisions taken elsewhere "
+                   "(for migrating history).")
 @click.option("--rate-limit", type=int, help="Requests per minute (default: MODERATION_API_RATE_LIMIT).")
 @click.option("--json", "as_json", is_flag=True)
 @pass_state
@@ -24,7 +26,8 @@ def add(state: State, site: str, label: str | None, scopes: tuple[str, ...], rat
     """Create a key for SITE (the comments' source name); the key is printed once and never stored."""
     try:
         with state.db.session() as session:
-            key, plain = create(session, site, label=label, scopes=scopes or SCOPES, rate_limit=rate_limit)
+            key, plain = create(session, site, label=label, scopes=scopes or DEFAULT_SCOPES,
+                                rate_limit=rate_limit)
             data = {"id": key.id, "site": key.site, "key": plain, "scopes": key.scopes}
     except ApiKeyError as exc:
         fail(str(exc))

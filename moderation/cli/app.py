@@ -1,6 +1,7 @@
 """Commands that run the desk: serve the web app, and the demo."""
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
 
 import click
@@ -17,7 +18,17 @@ def serve(state: State, host: str, port: int) -> None:
     """Serve the web app (review queue, threads, admin, research, API)."""
     from web import create_app  # noqa: PLC0415
 
-    create_app(state.config).run(host=host, port=port)
+    app = create_app(state.config)
+    if _loopback(host):  # plain HTTP that only this machine reaches: a Secure cookie would never come back
+        app.config.update(SESSION_COOKIE_SECURE=False, REMEMBER_COOKIE_SECURE=False)
+    app.run(host=host, port=port)
+
+
+def _loopback(host: str) -> bool:
+    try:
+        return host == "localhost" or ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 @main.command()
@@ -31,7 +42,6 @@ def demo(ctx: click.Context, samples: Path, no_serve: bool, port: int) -> None:
     from moderation.cli.comments import format_summary  # noqa: PLC0415
     from moderation.importers import parse_batches  # noqa: PLC0415
     from moderation.pipeline import Pipeline, triage_stored  # noqa: PLC0415
-    from moderation.store import Database  # noqa: PLC0415
     from moderation.store.loading import load_batch  # noqa: PLC0415
 
     state: State = ctx.obj
@@ -39,7 +49,7 @@ def demo(ctx: click.Context, samples: Path, no_serve: bool, port: int) -> None:
     for suffix in ("", "-wal", "-shm"):
         Path(f"{db_path}{suffix}").unlink(missing_ok=True)
     state.config = state.config.__class__(**{**state.config.__dict__, "database_url": f"sqlite:///{db_path}"})
-    state._db = Database(state.config.effective_database_url)
+    state._db = None  # opened anew on the demo database
     for path in sorted(samples.glob("*.jsonl")):
         with state.db.session() as session:
             for batch in parse_batches(path):

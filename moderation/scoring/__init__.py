@@ -1,6 +1,9 @@
 """Scorers: a list of texts in, a list of label -> score dicts out, each scorer named and versioned."""
 from __future__ import annotations
 
+import math
+import numbers
+import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable, Protocol, Sequence, runtime_checkable
 
@@ -61,27 +64,65 @@ def build_scorers(names: Sequence[str], config: "Config", ruleset: "RuleSet") ->
             scorers.append(factory(config, ruleset))
         except ScorerUnavailable as exc:
             problems.append(f"scorer {name} unavailable: {exc}")
+        except Exception as exc:  # noqa: BLE001 - a corrupt file must hold comments, not crash the desk
+            problems.append(f"scorer {name} unavailable: {type(exc).__name__}: {exc}")
     return scorers, problems
 
 
-def run_scorers(scorers: Sequence[Scorer], contexts: Sequence["CommentContext"]) -> list[ScorerRun]:
-    """Run every scorer on the batch; a scorer that raises is recorded, never fatal.
+def run_scorers(scorers: Sequence[Scorer], contexts: Sequence["CommentContext"], *,
+                timeout: float | None = None) -> list[ScorerRun]:
+    """Run every scorer on the batch; a scorer that raises, hangs or returns nonsense is recorded, never fatal.
 
     Scorers that can read a CommentContext (score_contexts) reuse its tokens; others get texts and languages.
+    `timeout` is seconds per 100 comments; a scorer still running after that is abandoned for this batch.
     """
-    texts = [c.text for c in contexts]
-    languages = [c.language for c in contexts]
     runs = []
     for scorer in scorers:
         try:
-            by_context = getattr(scorer, "score_contexts", None)
-            scores = by_context(contexts) if by_context else scorer.score(texts, languages)
-            if len(scores) != len(texts):
-                raise RuntimeError(f"returned {len(scores)} results for {len(texts)} texts")
+            scores = _call(scorer, contexts, None if timeout is None else timeout * max(1, len(contexts) / 100))
+            _check(scores, len(contexts))
             runs.append(ScorerRun(scorer.name, scorer.version, scores))
         except Exception as exc:  # noqa: BLE001 - an outage sends comments to a human, it must not crash triage
             runs.append(ScorerRun(scorer.name, scorer.version, None, f"{type(exc).__name__}: {exc}"))
     return runs
+
+
+def _call(scorer: Scorer, contexts: Sequence["CommentContext"], seconds: float | None) -> list[dict[str, float]]:
+    by_context = getattr(scorer, "score_contexts", None)
+
+    def run() -> list[dict[str, float]]:
+        return by_context(contexts) if by_context else scorer.score([c.text for c in contexts],
+                                                                     [c.language for c in contexts])
+    if seconds is None:
+        return run()
+    # A daemon thread, so a scorer that never returns cannot keep the process alive or block the batch.
+    box: dict = {}
+    worker = threading.Thread(target=lambda: box.update(_outcome(run)), daemon=True, name=f"scorer-{scorer.name}")
+    worker.start()
+    worker.join(seconds)
+    if worker.is_alive():
+        raise TimeoutError(f"no answer within {seconds:.1f} s")
+    if "error" in box:
+        raise box["error"]
+    return box["scores"]
+
+
+def _outcome(run: Callable[[], list[dict[str, float]]]) -> dict:
+    try:
+        return {"scores": run()}
+    except BaseException as exc:  # noqa: BLE001 - handed to the caller's thread
+        return {"error": exc}
+
+
+def _check(scores: object, expected: int) -> None:
+    """Scores must be one dict per text of probabilities; anything else is a scorer failure."""
+    if not isinstance(scores, list) or len(scores) != expected:
+        raise RuntimeError(f"returned {len(scores) if isinstance(scores, list) else type(scores).__name__} "
+                           f"results for {expected} texts")
+    for row in scores:
+        if not isinstance(row, dict) or not all(
+                isinstance(v, numbers.Real) and math.isfinite(v) and 0.0 <= v <= 1.0 for v in row.values()):
+            raise ValueError(f"returned a score that is not a probability: {str(row)[:120]}")
 
 
 def merged(runs: Sequence[ScorerRun], index: int) -> dict[str, float] | None:

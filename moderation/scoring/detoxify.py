@@ -93,15 +93,38 @@ def load(model: str, checkpoint: str, config_path: str, device: str, threads: in
     previous = os.environ.get("HF_HUB_OFFLINE")
     os.environ["HF_HUB_OFFLINE"] = "1"
     try:
-        detox = Detoxify(checkpoint=str(ckpt), device=device, huggingface_config_path=hf_config)
-    except (OSError, ValueError) as exc:
-        raise ScorerUnavailable(f"cannot load Detoxify from {ckpt}: {exc}. " + HOW_TO.format(model=model)) from exc
+        detox = _load_safely(Detoxify, ckpt, device, hf_config)
+    except Exception as exc:  # noqa: BLE001 - a corrupt or hostile checkpoint raises UnpicklingError, RuntimeError, ...
+        raise ScorerUnavailable(f"cannot load Detoxify from {ckpt}: {type(exc).__name__}: {exc}") from exc
     finally:
         if previous is None:
             os.environ.pop("HF_HUB_OFFLINE", None)
         else:
             os.environ["HF_HUB_OFFLINE"] = previous
     return DetoxifyScorer(detox, version)
+
+
+def _load_safely(detoxify_class: type, ckpt: Path, device: str, hf_config: str | None) -> Any:
+    """Detoxify's own load_checkpoint, but reading the checkpoint with torch's weights-only unpickler.
+
+    Detoxify reads checkpoints with full pickle (weights_only=False), so a crafted file could run code when
+    loaded; here anything but tensors and plain data is refused before a single object is built.
+    """
+    import torch  # noqa: PLC0415
+    from detoxify.detoxify import get_model_and_tokenizer  # noqa: PLC0415
+
+    loaded = torch.load(ckpt, map_location=device, weights_only=True)
+    if not isinstance(loaded, dict) or "config" not in loaded or "state_dict" not in loaded:
+        raise ValueError("not a Detoxify checkpoint: it needs the config it was trained with and a state dict")
+    names = {"toxic": "toxicity", "identity_hate": "identity_attack", "severe_toxic": "severe_toxicity"}
+    detox = detoxify_class.__new__(detoxify_class)
+    detox.model, detox.tokenizer = get_model_and_tokenizer(**loaded["config"]["arch"]["args"],
+                                                           state_dict=loaded["state_dict"],
+                                                           huggingface_config_path=hf_config)
+    detox.class_names = [names.get(c, c) for c in loaded["config"]["dataset"]["args"]["classes"]]
+    detox.device = device
+    detox.model.to(device)
+    return detox
 
 
 _LOADED: dict[tuple, DetoxifyScorer] = {}  # one model per process: loading takes seconds and hundreds of MB

@@ -281,6 +281,6 @@ def _factory(config: "Config", ruleset: "RuleSet") -> SklearnScorer:
     if key not in _LOADED:
         try:
             _LOADED[key] = SklearnScorer.from_file(path)
-        except (ValueError, KeyError, OSError) as exc:
-            raise ScorerUnavailable(f"cannot load {path}: {exc}") from exc
+        except Exception as exc:  # noqa: BLE001 - random bytes raise BadZipFile, a bad state TypeError, ...
+            raise ScorerUnavailable(f"cannot load {path}: {type(exc).__name__}: {exc}") from exc
     return _LOADED[key]

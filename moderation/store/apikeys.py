@@ -11,7 +11,9 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from moderation.store.models import Base, Json, UTCDateTime, utcnow
 
-SCOPES = ("submit", "read", "feedback")  # post comments / read status and the feed / send spam-ham corrections
+# post comments / read status and the feed / send spam-ham corrections / send decisions taken elsewhere (migrations)
+SCOPES = ("submit", "read", "feedback", "import")
+DEFAULT_SCOPES = ("submit", "read", "feedback")  # import is given only when asked: a live CMS never needs it
 IDEMPOTENCY_TTL = timedelta(hours=24)
 _TOUCH_EVERY = timedelta(minutes=1)  # last_used_at is written at most this often per key
 
@@ -30,7 +32,7 @@ class ApiKey(Base):
     label: Mapped[str | None] = mapped_column(String(200))
     prefix: Mapped[str] = mapped_column(String(16))  # the first characters, to recognise a key in lists
     key_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    scopes: Mapped[list] = mapped_column(Json, default=lambda: list(SCOPES))
+    scopes: Mapped[list] = mapped_column(Json, default=lambda: list(DEFAULT_SCOPES))
     rate_limit: Mapped[int | None] = mapped_column(Integer)  # requests per minute; None: the desk's default
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
@@ -66,8 +68,8 @@ def digest(key: str) -> str:
     return hashlib.sha256(key.encode("utf-8")).hexdigest()
 
 
-def create(session: Session, site: str, *, label: str | None = None, scopes: tuple[str, ...] = SCOPES,
-           rate_limit: int | None = None) -> tuple[ApiKey, str]:
+def create(session: Session, site: str, *, label: str | None = None,
+           scopes: tuple[str, ...] = DEFAULT_SCOPES, rate_limit: int | None = None) -> tuple[ApiKey, str]:
     """A new key for a site; the plain key is returned once and never stored."""
     site = site.strip()
     if not site or len(site) > 200:

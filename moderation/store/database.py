@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
@@ -102,7 +102,9 @@ class Database:
         self.engine = make_engine(url, **engine_kwargs)
         if auto_migrate:
             migrate(self.engine)
-        self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        # Every session knows its database, so what happens after a commit (webhook dispatch) uses this one.
+        self.sessions = sessionmaker(self.engine, expire_on_commit=False, info={"database": self})
+        self.dispatch: Callable[[list[int]], None] | None = None  # sends committed webhook deliveries; set at start-up
 
     @property
     def dialect(self) -> str:

@@ -123,12 +123,14 @@ events.ON_EVENT.append(_fan_out)
 
 @event.listens_for(Session, "after_commit")
 def _dispatch(session: Session) -> None:
-    """Deliveries go out once their transaction has committed, from whichever process wrote them."""
-    ids = session.info.pop(PENDING_KEY, None)
-    if ids:
-        from moderation import tasks  # noqa: PLC0415 - tasks import the store
+    """Deliveries go out once their transaction has committed, through the dispatcher of the database written to.
 
-        tasks.dispatch(ids)
+    Without one (a process that set none up) they wait in the outbox for the periodic sweep.
+    """
+    ids = session.info.pop(PENDING_KEY, None)
+    send = getattr(session.info.get("database"), "dispatch", None)
+    if ids and send is not None:
+        send(ids)
 
 
 @event.listens_for(Session, "after_rollback")
