@@ -142,20 +142,24 @@ class Client:
     def __init__(self, base: str, user: str) -> None:
         self.base, self.user, self.http = base, user, requests.Session()
         self.http.trust_env = False  # loopback only: no proxy from the environment
-        page = self.http.get(f"{base}/login", timeout=TIMEOUT).text
-        token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
-        r = self.http.post(f"{base}/login", data={"username": user, "password": PASSWORD, "csrf_token": token},
-                           timeout=TIMEOUT, allow_redirects=False)
+        token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', self.get("/login")).group(1)
+        r = self.send("POST", "/login", data={"username": user, "password": PASSWORD, "csrf_token": token},
+                      allow_redirects=False)
         assert r.status_code == 302 and "/login" not in r.headers["Location"], (user, r.status_code)
 
+    def send(self, method: str, path: str, **kwargs: object) -> requests.Response:
+        r = self.http.request(method, self.base + path, timeout=TIMEOUT, **kwargs)
+        for cookie in self.http.cookies:  # production's Secure cookies go back over this plain loopback hop,
+            cookie.secure = False  # as they do from the browser through the deployment's TLS proxy
+        return r
+
     def get(self, path: str, **params: object) -> str:
-        r = self.http.get(self.base + path, params=params, timeout=TIMEOUT)
+        r = self.send("GET", path, params=params)
         assert r.status_code == 200, (path, r.status_code)
         return r.text
 
     def post(self, path: str, data: dict, *, json: bool = True) -> requests.Response:
-        return self.http.post(self.base + path, data=data, timeout=TIMEOUT,
-                              headers={"Accept": "application/json"} if json else {})
+        return self.send("POST", path, data=data, headers={"Accept": "application/json"} if json else {})
 
     def card(self, cid: int) -> dict:
         """What the comment's card shows: its version (`seen`), its status, the form's CSRF token."""
