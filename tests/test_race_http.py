@@ -16,6 +16,7 @@ import time
 from collections import Counter
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Callable, Iterator
 
@@ -239,13 +240,12 @@ def test_exactly_one_decision_wins_per_comment_and_seen_version(desk):
     clients = [Client(base, MODS[i % 2]) for i in range(CLIENTS)]
     outcomes: list[Outcome] = []
     for k, cid in enumerate(ids):
-        first = race([lambda c=c, i=i: plan(c, cid, ROUND_ONE[(i + k) % CLIENTS], [], 0)
-                      for i, c in enumerate(clients)])
+        first = race([partial(plan, c, cid, ROUND_ONE[(i + k) % CLIENTS], [], 0) for i, c in enumerate(clients)])
         winner = next((o for o in first if o.won), None)
         assert winner is not None, first
         mine = MODS[first.index(winner) % 2]
         roles = {True: iter(ROUND_TWO[True]), False: iter(ROUND_TWO[False])}
-        second = race([lambda c=c, r=next(roles[c.user == mine]): plan(c, cid, r, winner.decisions, winner.seen)
+        second = race([partial(plan, c, cid, next(roles[c.user == mine]), winner.decisions, winner.seen)
                        for c in clients])
         outcomes += first + second
 
