@@ -247,3 +247,29 @@ def test_the_address_behind_a_reverse_proxy_is_the_forwarded_one_only_when_trust
     assert [attempt(f"203.0.113.{i}" if not proxies else "203.0.113.7", f"u{i}", "x") for i in range(3)] == \
         [401] * 3
     assert attempt("198.51.100.1", "mo", "moderator-pass") == (302 if proxies else 429)
+
+
+def _secret_after(instance, barrier, out) -> None:  # noqa: ANN001
+    from web import _instance_secret  # noqa: PLC0415
+
+    barrier.wait(10)
+    out.put(_instance_secret(instance))
+
+
+def test_workers_starting_together_share_one_instance_secret(tmp_path):
+    """Without MODERATION_SECRET_KEY, gunicorn workers starting at once must all sign sessions with one key."""
+    import multiprocessing  # noqa: PLC0415
+
+    ctx = multiprocessing.get_context("fork")
+    for attempt in range(30):
+        instance = tmp_path / f"instance-{attempt}"
+        barrier, out = ctx.Barrier(8), ctx.Queue()
+        workers = [ctx.Process(target=_secret_after, args=(instance, barrier, out)) for _ in range(8)]
+        for w in workers:
+            w.start()
+        keys = [out.get(timeout=20) for _ in workers]
+        for w in workers:
+            w.join(10)
+        assert len(set(keys)) == 1 and len(keys[0]) == 64
+        assert [p.name for p in instance.iterdir()] == ["secret_key"]  # no drafts left behind
+        assert (instance / "secret_key").stat().st_mode & 0o777 == 0o600

@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 import importlib
+import os
 import pkgutil
 import secrets
+import threading
 from pathlib import Path
 from typing import IO
 
@@ -58,8 +60,17 @@ def _instance_secret(instance: Path) -> str:
     path = instance / "secret_key"
     if not path.exists():
         instance.mkdir(parents=True, exist_ok=True)
-        path.write_text(secrets.token_hex(32), encoding="utf-8")
-        path.chmod(0o600)
+        # Written aside and linked into place: workers starting together must all end up with the one key
+        # that got there first (a plain write lets each sign sessions with its own).
+        draft = instance / f".secret_key.{os.getpid()}.{threading.get_ident()}"
+        draft.write_text(secrets.token_hex(32), encoding="utf-8")
+        draft.chmod(0o600)
+        try:
+            os.link(draft, path)
+        except FileExistsError:
+            pass
+        finally:
+            draft.unlink()
     return path.read_text(encoding="utf-8").strip()
 
 
