@@ -110,3 +110,41 @@ def test_a_thread_rejection_and_its_undo_race_without_deadlock(db):
         assert len([r for r in results if isinstance(r, list)]) == 1, results
         assert all(isinstance(r, (list, DecisionError)) for r in results), results
     replays(db)
+
+
+def test_one_of_many_simultaneous_claims_holds(db):
+    """Eight moderators open one comment at the same instant: one holds the claim, and all agree on who."""
+    from moderation.store import claims  # noqa: PLC0415
+
+    load(db, batch([(f"k{i}", None, "Du Idiot") for i in range(5)]))
+    for cid in sorted(c.id for c in comments(db).values()):
+        results = race(db, lambda s, i, cid=cid: claims.claim(s, cid, f"mod{i}"))
+        assert not [r for r in results if isinstance(r, Exception)], results
+        assert len(set(results)) == 1, results  # every racer was told the same holder
+        with db.session() as s:
+            assert claims.holders(s, [cid]) == {cid: results[0]}
+
+
+def test_site_feedback_racing_a_moderator_is_logged_once_per_version(db):
+    """Akismet-style feedback ("this is spam") decided in the same instant as moderators: the log still replays."""
+    from moderation.store.database import lock_for_write  # noqa: PLC0415
+    from moderation.store.decisions import decide, latest  # noqa: PLC0415
+
+    load(db, batch([(f"f{i}", None, "Du Idiot") for i in range(3)]))
+    for cid in sorted(c.id for c in comments(db).values()):
+        def work(s, i, cid=cid):  # noqa: ANN001, ANN202
+            if i % 2:
+                return review.decide_seen(s, cid, "approve", f"mod{i}", seen=0).id
+            lock_for_write(s)  # what web/akismet.py does before reading the latest decision
+            s.get(Comment, cid, with_for_update=True)
+            last = latest(s, cid)
+            if last is None or last.action != "reject":
+                return decide(s, cid, "reject", "akismet:site", reason_code="spam", origin="feedback").id
+            return None
+        results = race(db, work)
+        assert not [r for r in results if isinstance(r, Exception) and not isinstance(r, DecisionError)], results
+        with db.session() as s:
+            log = list(s.scalars(select(Decision).where(Decision.comment_id == cid)))
+        assert sum(d.action == "approve" for d in log) <= 1
+        assert sum(d.origin == "feedback" for d in log) <= 1
+    replays(db)
