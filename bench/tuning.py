@@ -46,7 +46,8 @@ def main(n: int = 100_000, postgres: str | None = None) -> None:
         site.write_text(site.read_text(encoding="utf-8")
                         .replace("premoderation: flagged", "premoderation: new_authors"), encoding="utf-8")
         active, draft = load_ruleset(RULES), load_ruleset(draft_dir)
-        result = replay(db, draft, active, workers=2)
+        result = replay(db, Pipeline(draft, [LexiconScorer(draft)]), Pipeline(active, [LexiconScorer(active)]),
+                        workers=2)
         print(f"replay: {result.compared:,} comments in {result.seconds:.2f} s "
               f"({result.compared / result.seconds:,.0f}/s; CPU {result.cpu_seconds:.2f} s in all processes, "
               f"{result.compared / result.cpu_seconds:,.0f}/s per core of CPU time); "

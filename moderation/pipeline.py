@@ -93,14 +93,16 @@ class Pipeline:
     def scorer_versions(self) -> dict[str, str]:
         return {s.name: s.version for s in self.scorers}
 
-    def assess(self, items: Sequence[Item]) -> list[Assessment]:
+    def assess(self, items: Sequence[Item],
+               known: Sequence[dict[str, tuple[str, dict[str, float]]] | None] | None = None) -> list[Assessment]:
+        """Assess a batch; `known` (per item, scorer -> (version, scores)) spares re-running models, see run_scorers."""
         langs = [LanguageResult(i.language, 1.0, "given") if i.language else
                  self.detector.detect(i.text, i.context_language) for i in items]
         contexts = [CommentContext(i.text, language=lang.language, is_reply=i.is_reply, parent_text=i.parent_text,
                                    parent_author=i.parent_author, author=i.author, thread_authors=i.thread_authors,
                                    author_approved=i.author_approved, author_rejected=i.author_rejected)
                     for i, lang in zip(items, langs)]
-        runs = run_scorers(self.scorers, contexts, timeout=self.timeout)
+        runs = run_scorers(self.scorers, contexts, known, timeout=self.timeout)
         # A scorer that is configured but did not load is missing evidence, exactly like one that failed.
         errors = [f"scorer {r.name} failed: {r.error}" for r in runs if r.error] + self.load_problems
         out = []

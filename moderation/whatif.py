@@ -1,8 +1,9 @@
 """What-if replay: a draft rule set over stored comments, compared with the active one and with moderators.
 
-Stored evidence is reused: each comment's language and model scores come from its newest triage result, so a
-rule or threshold change replays without running any model. Only when a different scorer is given are texts
-scored again.
+Each comment is judged as a fresh assessment would judge it now: the context triage builds (parent, thread,
+author's history, article settings) and the draft pipeline's own scorers. Stored model scores stand in where the
+scorer version is identical, so a rule or threshold change replays without running any model; a word-list edit
+or another model is scored again.
 """
 from __future__ import annotations
 
@@ -15,16 +16,13 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Iterator, Sequence
+from typing import Iterator
 
 from sqlalchemy import Text, cast, select
-from sqlalchemy.orm import aliased
 
-from moderation.rules import CommentContext, RuleSet
-from moderation.scoring import Scorer, merged, run_scorers
+from moderation.pipeline import Item, Pipeline
 from moderation.store import Comment, Database, TriageResult
-from moderation.store.triage import author_history
-from moderation.triage import decide
+from moderation.store.triage import items_for
 
 FLAGGING = ("hold", "reject")  # what counts as "the rules want a human to look / refuse"
 
@@ -110,28 +108,18 @@ class Replay:
 @dataclass
 class _Row:
     comment_id: int
-    text: str
-    language: str | None
-    is_reply: bool
-    parent_author: str | None
-    author: str | None
-    human: str | None
-    author_approved: int
-    author_rejected: int
+    human: str | None  # the moderators' decision, if any
+    item: Item  # the comment with its context, exactly as triage builds it
     stored_scores: str | None  # JSON as stored: decoded in the worker processes, which share the load
-    stored_decision: str | None
-    stored_version: str | None
-    stored_hits: str | None  # JSON, likewise
+    stored_versions: str | None  # JSON, likewise: which scorer version gave each stored score
 
 
 def _rows(db: Database, since: datetime | None, until: datetime | None, batch: int) -> Iterator[list[_Row]]:
-    parent = aliased(Comment)
-    query = (select(Comment.id, Comment.text, Comment.language, Comment.parent_id, Comment.parent_external_id,
-                    Comment.author, Comment.status, Comment.decided_by_human, parent.author,
-                    cast(TriageResult.scores, Text), TriageResult.decision, TriageResult.ruleset_version,
-                    cast(TriageResult.hits, Text), TriageResult.language)
+    query = (select(Comment.id, Comment.text, Comment.language, Comment.status, Comment.author, Comment.parent_id,
+                    Comment.parent_external_id, Comment.article_id, Comment.decided_by_human,
+                    cast(TriageResult.scores, Text).label("stored_scores"),
+                    cast(TriageResult.scorer_versions, Text).label("stored_versions"))
              .outerjoin(TriageResult, TriageResult.id == Comment.triage_id)
-             .outerjoin(parent, parent.id == Comment.parent_id)
              .where(Comment.kind == "comment").order_by(Comment.id))
     if since is not None:
         query = query.where(Comment.created_at >= since)
@@ -149,76 +137,53 @@ def _rows(db: Database, since: datetime | None, until: datetime | None, batch: i
 
 
 def _convert(session, rows: list) -> list[_Row]:  # noqa: ANN001
-    history = author_history(session, [r.author for r in rows])
-    out = []
-    for r in rows:
-        human = r.status if r.decided_by_human and r.status in ("approved", "rejected") else None
-        stats = history.get(r.author or "", {})
-        out.append(_Row(r.id, r.text, r[13] or r.language, r.parent_id is not None or r.parent_external_id is not None,
-                        r[8], r.author, human, stats.get("approved", 0), stats.get("rejected", 0), r[9],
-                        r.decision, r.ruleset_version, r[12]))
-    return out
+    return [_Row(r.id, r.status if r.decided_by_human and r.status in ("approved", "rejected") else None, item,
+                 r.stored_scores, r.stored_versions) for r, item in zip(rows, items_for(session, rows))]
 
 
-def _label_scores(raw: str | None) -> dict[str, float] | None:
-    """Per scorer -> label -> score, as stored; the rules read the highest per label, as in triage."""
-    if not raw:
+def _known(row: _Row) -> dict[str, tuple[str | None, dict[str, float]]] | None:
+    """Stored scores with the version of the scorer that gave each: reused only by that very version."""
+    if not row.stored_scores:
         return None
-    scores: dict[str, float] = {}
-    for by_label in json.loads(raw).values():
-        for label, value in by_label.items():
-            scores[label] = max(value, scores.get(label, 0.0))
-    return scores
+    versions = json.loads(row.stored_versions or "{}")
+    return {name: (versions.get(name), scores) for name, scores in json.loads(row.stored_scores).items()}
 
 
-def _rule_ids(raw: str | None) -> list[str]:
-    return [h["rule"] for h in json.loads(raw)] if raw else []
+_WORKER: tuple[Pipeline, Pipeline] | None = None
 
 
-def _judge(ruleset: RuleSet, row: _Row, scores: dict[str, float] | None) -> tuple[str, list[str], list[str]]:
-    ctx = CommentContext(row.text, language=row.language, is_reply=row.is_reply, parent_author=row.parent_author,
-                         author=row.author, scores=scores, author_approved=row.author_approved,
-                         author_rejected=row.author_rejected)
-    ev = ruleset.evaluate(ctx)
-    verdict = decide(ev, ruleset.policy, author_approved=row.author_approved)
-    return verdict.decision.value, [h.rule_id for h in ev.hits], [h.rule_id for h in ev.shadow_hits]
-
-
-_WORKER: tuple[RuleSet, RuleSet] | None = None
-
-
-def _judge_chunk(args: tuple[list[_Row], list | None]) -> list[tuple]:
+def _judge_chunk(chunk: list[_Row]) -> list[tuple]:
     """Both verdicts for a chunk of rows; runs in a worker process when replaying in parallel."""
     draft, active = _WORKER
-    chunk, rescored = args
-    out = []
-    for i, row in enumerate(chunk):
-        stored = _label_scores(row.stored_scores)
-        scores = rescored[i] if rescored is not None else stored
-        if row.stored_version == active.version and rescored is None:
-            before = (row.stored_decision, _rule_ids(row.stored_hits))
-        else:
-            before = _judge(active, row, stored)[:2]
-        out.append((*before, *_judge(draft, row, scores)))
-    return out
+    items = [row.item for row in chunk]
+    known = [_known(row) for row in chunk]
+    before = active.assess(items, known)
+    # What the active pipeline's models just scored, the draft's same models need not score again.
+    known = [{**(k or {}), **{n: (active.scorer_versions[n], v) for n, v in b.scores.items()}}
+             for k, b in zip(known, before)]
+    after = draft.assess(items, known)
+    return [(b.decision.value, [h.rule_id for h in b.hits], a.decision.value, [h.rule_id for h in a.hits],
+             [h.rule_id for h in a.shadow_hits]) for b, a in zip(before, after)]
 
 
-def with_model(scorers: Sequence[Scorer], path: Path) -> list[Scorer]:
-    """The scorers with the trained model swapped for the one at `path`: replaying a model, not only rules."""
+def with_model(pipeline: Pipeline, path: Path) -> Pipeline:
+    """The pipeline with the trained model swapped for the one at `path`: replaying a model, not only rules."""
     from moderation.scoring.sklearn import SklearnScorer  # noqa: PLC0415 - scikit-learn only when asked
 
     candidate = SklearnScorer.from_file(path)
-    swapped = [candidate if s.name == candidate.name else s for s in scorers]
-    return swapped if candidate in swapped else [*swapped, candidate]
+    swapped = [candidate if s.name == candidate.name else s for s in pipeline.scorers]
+    scorers = swapped if candidate in swapped else [*swapped, candidate]
+    return Pipeline(pipeline.ruleset, scorers, pipeline.detector, pipeline.load_problems)
 
 
-def replay(db: Database, draft: RuleSet, active: RuleSet, *, since: datetime | None = None,
-           until: datetime | None = None, scorers: Sequence[Scorer] | None = None, batch: int = 2000,
-           workers: int = 1) -> Replay:
-    """Judge stored comments with `draft` and `active`; stored scores are reused unless `scorers` is given."""
+def judged(db: Database, draft: Pipeline, active: Pipeline, *, since: datetime | None = None,
+           until: datetime | None = None, batch: int = 2000, workers: int = 1) -> Iterator[tuple[_Row, tuple]]:
+    """Each stored comment with (active decision, its rules, draft decision, its rules, draft's shadow rules).
+
+    Each verdict is the one a fresh assessment of the comment with that pipeline gives: the same context as
+    triage (store.triage.items_for), stored model scores reused only from the identical scorer version.
+    """
     global _WORKER
-    started, cpu = time.perf_counter(), _cpu()
-    result = Replay(draft.version, active.version)
     _WORKER = (draft, active)
     pool = multiprocessing.get_context("fork").Pool(workers) if workers > 1 else None
     try:
@@ -228,10 +193,11 @@ def replay(db: Database, draft: RuleSet, active: RuleSet, *, since: datetime | N
             (lambda jobs: lambda: [_judge_chunk(job) for job in jobs])
         pending = None
         while True:
-            jobs = [(chunk, _rescored(scorers, chunk)) for chunk in itertools.islice(chunks, max(1, workers))]
+            jobs = list(itertools.islice(chunks, max(1, workers)))
             judging = start(jobs) if jobs else None
             if pending is not None:
-                _tally_group(result, *pending)
+                for chunk, verdicts in zip(pending[0], pending[1]()):
+                    yield from zip(chunk, verdicts)
             if not jobs:
                 break
             pending = (jobs, judging)
@@ -239,21 +205,17 @@ def replay(db: Database, draft: RuleSet, active: RuleSet, *, since: datetime | N
         if pool:
             pool.close()
             pool.join()
+
+
+def replay(db: Database, draft: Pipeline, active: Pipeline, *, since: datetime | None = None,
+           until: datetime | None = None, batch: int = 2000, workers: int = 1) -> Replay:
+    """Judge stored comments with the `draft` and `active` pipelines and tally what changes."""
+    started, cpu = time.perf_counter(), _cpu()
+    result = Replay(draft.ruleset.version, active.ruleset.version)
+    for row, verdict in judged(db, draft, active, since=since, until=until, batch=batch, workers=workers):
+        _tally(result, row, *verdict)
     result.seconds, result.cpu_seconds = time.perf_counter() - started, _cpu() - cpu
     return result
-
-
-def _rescored(scorers: Sequence[Scorer] | None, chunk: list[_Row]) -> list | None:
-    if not scorers:
-        return None
-    runs = run_scorers(scorers, [CommentContext(r.text, language=r.language) for r in chunk])
-    return [merged(runs, i) for i in range(len(chunk))]
-
-
-def _tally_group(result: Replay, jobs: list, verdicts) -> None:  # noqa: ANN001 - a callable giving the verdicts
-    for (chunk, _), judged in zip(jobs, verdicts()):
-        for row, (before, before_rules, after, after_rules, shadow) in zip(chunk, judged):
-            _tally(result, row, before, before_rules, after, after_rules, shadow)
 
 
 def _cpu() -> float:

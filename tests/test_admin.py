@@ -135,3 +135,29 @@ def test_calibration_page_saves_an_inactive_revision(admin, db, ruleset):
     assert response.status_code == 302
     with db.session() as s:
         assert revisions.active(s).id == 1 and len(revisions.history(s)) == 2
+
+
+def test_playground_and_whatif_judge_with_the_revisions_own_word_lists(admin, db, ruleset):
+    """A revision without "idiot": the lexicon scorer must not still score with the active lists."""
+    load(db, batch([("c1", None, "Du bist ein Idiot.", "rejected")]))
+    triage_stored(db, Pipeline(ruleset, [LexiconScorer(ruleset)]))
+    admin.get("/admin/")
+    admin.post("/admin/wordlists", data={"csrf_token": token(admin), "file": "wordlists/de/insults.txt",
+                                         "add": "", "remove": "*idiot*"})
+    judged = admin.post("/admin/playground", data={"csrf_token": token(admin), "text": "Du bist ein Idiot.",
+                                                   "revision": "2"}).get_data(as_text=True)
+    assert "<h2>APPROVE" in judged
+    body = admin.post("/admin/whatif", data={"csrf_token": token(admin), "revision": "2"}).get_data(as_text=True)
+    assert "1 of 1 decisions would change" in body
+
+
+def test_a_revision_whose_examples_fail_warns_and_activates_only_when_forced(admin, app, db):
+    admin.get("/admin/")
+    saved = admin.post("/admin/wordlists", data={"csrf_token": token(admin), "file": "wordlists/de/insults.txt",
+                                                 "add": "", "remove": "*idiot*"}, follow_redirects=True)
+    assert "examples fail" in saved.get_data(as_text=True)
+    refused = admin.post("/admin/revisions/2/activate", data={"csrf_token": token(admin)}, follow_redirects=True)
+    assert "examples fail" in refused.get_data(as_text=True)
+    assert app.extensions["desk"].pipeline.ruleset.version == _version(db, 1)
+    admin.post("/admin/revisions/2/activate", data={"csrf_token": token(admin), "force": "1"})
+    assert app.extensions["desk"].pipeline.ruleset.version == _version(db, 2)

@@ -70,3 +70,42 @@ def test_cli_activate_history_rollback(db, tmp_path):
     out = tmp_path / "exported"
     assert runner.invoke(main, [*base, "rules", "export", "2", "--out", str(out)]).exit_code == 0
     assert "priority: 65" in (out / "site.yaml").read_text(encoding="utf-8")
+
+
+def _without_idiot() -> dict[str, str]:
+    files = read_files(RULES)
+    name = "wordlists/de/insults.txt"
+    files[name] = "".join(ln for ln in files[name].splitlines(keepends=True) if ln.strip() != "*idiot*")
+    return files
+
+
+def test_failing_examples_are_reported_and_block_activation_unless_forced(db):
+    with db.session() as s:
+        revisions.active_ruleset(s, RULES)
+        rev = revisions.save(s, _without_idiot(), "admin1", "no idiot", parent_id=1)
+        assert any("personal-attack" in f for f in revisions.failing_examples(s, rev))
+        assert revisions.failing_examples(s, revisions.active(s)) == []
+        with pytest.raises(revisions.ExamplesFail, match="examples fail"):
+            revisions.activate(s, rev.id, "admin1")
+    with db.session() as s:
+        assert revisions.active(s).id == 1
+        revisions.activate(s, rev.id, "admin1", force=True)
+    with db.session() as s:
+        assert revisions.active(s).id == rev.id
+
+
+def test_cli_refuses_to_activate_failing_examples_without_force(db, tmp_path):
+    runner = CliRunner()
+    base = ["--database", db.url]
+    draft = tmp_path / "draft"
+    for name, text in _without_idiot().items():
+        (draft / name).parent.mkdir(parents=True, exist_ok=True)
+        (draft / name).write_text(text, encoding="utf-8")
+    runner.invoke(main, [*base, "triage"], catch_exceptions=False)
+    refused = runner.invoke(main, [*base, "rules", "activate", str(draft)])
+    assert refused.exit_code == 1 and "examples fail" in refused.output and "personal-attack" in refused.output
+    assert runner.invoke(main, [*base, "rules", "history"]).output.splitlines()[0].startswith("     2")
+    forced = runner.invoke(main, [*base, "rules", "activate", str(draft), "--force"])
+    assert forced.exit_code == 0 and "revision 3" in forced.output
+    assert runner.invoke(main, [*base, "rules", "rollback", "2"]).exit_code == 1
+    assert runner.invoke(main, [*base, "rules", "rollback", "1"]).exit_code == 0

@@ -23,6 +23,22 @@ ROWS = [("c1", None, "Du bist ein Idiot.", "rejected"),            # held by the
         ]
 
 
+def lexicon(rs, *more):
+    return Pipeline(rs, [LexiconScorer(rs), *more])
+
+
+class Fixed:
+    """A model that says 0.1 to everything; its version names it."""
+
+    name, labels = "fixed", ("insult",)
+
+    def __init__(self, version="fixed-1"):
+        self.version = version
+
+    def score(self, texts, languages=None):
+        return [{"insult": 0.1} for _ in texts]
+
+
 def draft_without_video_rule(tmp_path):
     draft = tmp_path / "draft"
     shutil.copytree(RULES, draft)
@@ -37,7 +53,7 @@ def test_replay_counts_changes_and_agreement(db, tmp_path, ruleset):
     load(db, batch(ROWS))
     triage_stored(db, Pipeline(ruleset, [LexiconScorer(ruleset)]))
     draft = load_ruleset(draft_without_video_rule(tmp_path))
-    result = replay(db, draft, ruleset).to_dict()
+    result = replay(db, lexicon(draft), lexicon(ruleset)).to_dict()
     assert result["compared"] == 5
     assert result["changes"] == {"hold->approve": 1}
     assert result["changed_comments"][0]["human"] == "approved"
@@ -52,23 +68,26 @@ def test_replay_counts_changes_and_agreement(db, tmp_path, ruleset):
 def test_identical_draft_changes_nothing(db, ruleset):
     load(db, batch(ROWS))
     triage_stored(db, Pipeline(ruleset, [LexiconScorer(ruleset)]))
-    result = replay(db, ruleset, ruleset)
+    result = replay(db, lexicon(ruleset), lexicon(ruleset))
     assert result.compared == 5 and sum(result.changes.values()) == 0
 
 
-def test_stored_scores_are_reused(db, ruleset, tmp_path):
+def test_stored_scores_are_reused_only_from_the_same_scorer_version(db, ruleset, tmp_path):
     load(db, batch([("c1", None, "Ein ganz harmloser Satz.", "approved")]))
-    triage_stored(db, Pipeline(ruleset, [LexiconScorer(ruleset)]))
+    triage_stored(db, lexicon(ruleset, Fixed()))
     with db.session() as s:
         row = s.query(TriageResult).one()
-        row.scores = {"lexicon": {**row.scores["lexicon"], "insult": 0.99}}  # as if a model had said so
+        row.scores = {**row.scores, "fixed": {"insult": 0.99}}  # as if the model had said so
     draft = tmp_path / "draft"
     shutil.copytree(RULES, draft)
     (draft / "site.yaml").write_text((draft / "site.yaml").read_text(encoding="utf-8").replace(
         "        - all:\n            - addressed: [second_person, named]\n            - model: {label: insult}",
         "        - model: {label: insult, above: reject}"), encoding="utf-8")
-    result = replay(db, load_ruleset(draft), ruleset).to_dict()
-    assert result["changes"] == {"approve->hold": 1}
+    draft_rules = load_ruleset(draft)
+    result = replay(db, lexicon(draft_rules, Fixed()), lexicon(ruleset, Fixed())).to_dict()
+    assert result["changes"] == {"approve->hold": 1}  # the stored 0.99, no model run
+    retrained = replay(db, lexicon(draft_rules, Fixed("fixed-2")), lexicon(ruleset, Fixed())).to_dict()
+    assert retrained["changes"] == {}  # another version scores afresh: 0.1
 
 
 def test_whatif_command_json_contract(db, tmp_path):
@@ -108,9 +127,9 @@ def test_rule_statistics_count_confirmations_and_overturns(db, ruleset):
 def test_parallel_replay_gives_the_same_answer(db, tmp_path, ruleset):
     load(db, batch(ROWS))
     triage_stored(db, Pipeline(ruleset, [LexiconScorer(ruleset)]))
-    draft = load_ruleset(draft_without_video_rule(tmp_path))
-    serial = replay(db, draft, ruleset, batch=2).to_dict()
-    parallel = replay(db, draft, ruleset, batch=2, workers=2).to_dict()
+    draft = lexicon(load_ruleset(draft_without_video_rule(tmp_path)))
+    serial = replay(db, draft, lexicon(ruleset), batch=2).to_dict()
+    parallel = replay(db, draft, lexicon(ruleset), batch=2, workers=2).to_dict()
     for timing in ("seconds", "cpu_seconds"):
         serial.pop(timing), parallel.pop(timing)
     assert parallel == serial

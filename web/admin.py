@@ -41,12 +41,15 @@ def _policy_file(files: dict[str, str]) -> str:
 
 
 def _save(files: dict[str, str], message: str, activate: bool, parent: int) -> int:
-    """Store a new revision (and make it live if asked); raises RuleError for an invalid rule set."""
+    """Store a new revision (and make it live if asked and its examples pass); raises RuleError if invalid."""
     with desk().db.session() as session:
         revision = revisions.save(session, files, current_user.username, message, parent)
-        if activate:
+        failures = revisions.failing_examples(session, revision)
+    if failures:
+        flash(f"Saved, but {len(failures)} rule examples fail: " + "; ".join(failures[:5]), "error")
+    elif activate:
+        with desk().db.session() as session:
             revisions.activate(session, revision.id, current_user.username, message)
-    if activate:
         desk().rules_changed()
     return revision.id
 
@@ -173,9 +176,14 @@ def revision(revision_id: int):  # noqa: ANN201
 def activate(revision_id: int):  # noqa: ANN201
     try:
         with desk().db.session() as session:
-            revisions.activate(session, revision_id, current_user.username, request.form.get("note", ""))
+            revisions.activate(session, revision_id, current_user.username, request.form.get("note", ""),
+                               force=bool(request.form.get("force")))
     except LookupError:
         abort(404)
+    except revisions.ExamplesFail as exc:
+        flash(f"Revision {revision_id} stays inactive: {len(exc.failures)} rule examples fail: "
+              + "; ".join(exc.failures[:5]) + ". Fix them, or activate anyway.", "error")
+        return redirect(url_for("admin.revision", revision_id=revision_id))
     except RuleError as exc:
         flash(f"Revision {revision_id} no longer compiles and stays inactive: {exc}", "error")
         return redirect(url_for("admin.revision", revision_id=revision_id))
@@ -184,14 +192,16 @@ def activate(revision_id: int):  # noqa: ANN201
     return redirect(url_for("admin.index"))
 
 
-def _ruleset_of(revision_id: str | None):  # noqa: ANN202
+def _pipeline_of(revision_id: str | None) -> Pipeline:
+    """The pipeline a revision would judge with once live: its own rules, word lists, policy and thresholds."""
     if not revision_id:
-        return desk().pipeline.ruleset
+        return desk().pipeline
     with desk().db.session() as session:
         rev = session.get(revisions.RuleRevision, int(revision_id))
         if rev is None:
             abort(404)
-        return revisions.compile_revision(session, rev)
+        ruleset = revisions.compile_revision(session, rev)
+    return Pipeline.from_config(desk().config, ruleset)  # models are loaded once per process: this is cheap
 
 
 @bp.route("/playground", methods=["GET", "POST"])
@@ -201,8 +211,7 @@ def playground():  # noqa: ANN201
     result = None
     form = request.form
     if request.method == "POST" and form.get("text", "").strip():
-        base = desk().pipeline
-        pipeline = Pipeline(_ruleset_of(form.get("revision")), base.scorers, base.detector, base.load_problems)
+        pipeline = _pipeline_of(form.get("revision"))
         reply_to = form.get("reply_to", "").strip() or None
         result = pipeline.assess_one(Item(form["text"], language=form.get("lang") or None,
                                           is_reply=reply_to is not None, parent_text=reply_to))
@@ -231,14 +240,13 @@ def whatif():  # noqa: ANN201
         history = revisions.history(session, 30)
         models = {m.version: m.path for m in registry.all_versions(session)}
     if request.method == "POST" and form.get("revision"):
-        draft = _ruleset_of(form["revision"])
-        scorers = None
+        draft = _pipeline_of(form["revision"])
         if form.get("model"):  # score the texts again with a trained version instead of reusing stored scores
             if form["model"] not in models:
                 abort(400)
-            scorers = with_model(desk().pipeline.scorers, Path(models[form["model"]]))
-        data = replay(desk().db, draft, desk().pipeline.ruleset, since=_when(form.get("since")),
-                      until=_when(form.get("until")), scorers=scorers).to_dict(with_changes=200)
+            draft = with_model(draft, Path(models[form["model"]]))
+        data = replay(desk().db, draft, desk().pipeline, since=_when(form.get("since")),
+                      until=_when(form.get("until"))).to_dict(with_changes=200)
     return render_template("admin/whatif.html", data=data, form=form, history=history, models=models)
 
 

@@ -51,9 +51,10 @@ def test(state: State, path: Path | None) -> None:
 @click.argument("path", type=click.Path(exists=True, path_type=Path))
 @click.option("--message", "-m", default="", help="What changed and why.")
 @click.option("--author", default="cli", show_default=True)
+@click.option("--force", is_flag=True, help="Activate even though some of the rules' own examples fail.")
 @pass_state
-def activate(state: State, path: Path, message: str, author: str) -> None:
-    """Save the rule files at PATH as a new revision and make it live (refused if invalid)."""
+def activate(state: State, path: Path, message: str, author: str, force: bool) -> None:
+    """Save the rule files at PATH as a new revision and make it live (refused if invalid or examples fail)."""
     from moderation.rules import RuleError, read_files  # noqa: PLC0415
     from moderation.store import revisions  # noqa: PLC0415
 
@@ -62,10 +63,24 @@ def activate(state: State, path: Path, message: str, author: str) -> None:
             current = revisions.active(session)
             revision = revisions.save(session, read_files(path), author, message or f"from {path}",
                                       current.id if current else None)
-            revisions.activate(session, revision.id, author, message)
     except RuleError as exc:
         fail(f"invalid rule set, the active rules stay as they are:\n{exc}", 1)
+    _activate(state, revision.id, author, message, force)
     click.echo(f"revision {revision.id} ({revision.version}) is now active")
+
+
+def _activate(state: State, revision: int, actor: str, note: str, force: bool) -> None:
+    from moderation.store import revisions  # noqa: PLC0415
+
+    try:
+        with state.db.session() as session:
+            revisions.activate(session, revision, actor, note, force=force)
+    except LookupError as exc:
+        fail(str(exc))
+    except revisions.ExamplesFail as exc:
+        listing = "\n".join(f"  {f}" for f in exc.failures)
+        fail(f"revision {revision} is saved but not active: {len(exc.failures)} rule examples fail:\n{listing}\n"
+             f"fix them, or activate anyway with --force", 1)
 
 
 @rules.command("history")
@@ -104,16 +119,11 @@ def diff(state: State, revision: int, against: int | None) -> None:
 @rules.command("rollback")
 @click.argument("revision", type=int)
 @click.option("--actor", default="cli", show_default=True)
+@click.option("--force", is_flag=True, help="Activate even though some of the rules' own examples fail.")
 @pass_state
-def rollback(state: State, revision: int, actor: str) -> None:
+def rollback(state: State, revision: int, actor: str, force: bool) -> None:
     """Make an earlier revision live again."""
-    from moderation.store import revisions  # noqa: PLC0415
-
-    try:
-        with state.db.session() as session:
-            revisions.activate(session, revision, actor, "rollback")
-    except LookupError as exc:
-        fail(str(exc))
+    _activate(state, revision, actor, "rollback", force)
     click.echo(f"revision {revision} is now active")
 
 

@@ -34,21 +34,20 @@ def whatif(state: State, rules_path: Path, since: str | None, until: str | None,
     from moderation.whatif import replay, with_model  # noqa: PLC0415
 
     try:
-        draft = load_ruleset(rules_path)
+        rules = load_ruleset(rules_path)
     except RuleError as exc:
         fail(f"the draft rule set is invalid:\n{exc}", 1)
-    active = state.ruleset()
-    scorers = None
+    active = Pipeline.from_config(state.config, state.ruleset())
+    draft = Pipeline.from_config(state.config, rules)  # as `moderation --rules DRAFT explain` would judge
     if model_path is not None:
         try:
-            scorers = with_model(Pipeline.from_config(state.config, active).scorers, model_path)
+            draft = with_model(draft, model_path)
         except (OSError, ValueError, KeyError) as exc:
             fail(f"cannot load model {model_path}: {exc}")
-    result = replay(state.db, draft, active, since=_when(since), until=_when(until), workers=workers,
-                    scorers=scorers)
+    result = replay(state.db, draft, active, since=_when(since), until=_when(until), workers=workers)
     data = result.to_dict(with_changes=show)
-    lines = [f"replayed {data['compared']} comments in {data['seconds']} s: draft {draft.version} vs active "
-             f"{active.version}", f"changed: {data['changed']}  " +
+    lines = [f"replayed {data['compared']} comments in {data['seconds']} s: draft {data['draft']} vs active "
+             f"{data['active']}", f"changed: {data['changed']}  " +
              "  ".join(f"{k} {v}" for k, v in data["changes"].items())]
     for side in ("active", "draft"):
         a = data["agreement"][side]

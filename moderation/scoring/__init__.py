@@ -69,18 +69,32 @@ def build_scorers(names: Sequence[str], config: "Config", ruleset: "RuleSet") ->
     return scorers, problems
 
 
-def run_scorers(scorers: Sequence[Scorer], contexts: Sequence["CommentContext"], *,
+def run_scorers(scorers: Sequence[Scorer], contexts: Sequence["CommentContext"],
+                known: Sequence[dict[str, tuple[str, dict[str, float]]] | None] | None = None, *,
                 timeout: float | None = None) -> list[ScorerRun]:
     """Run every scorer on the batch; a scorer that raises, hangs or returns nonsense is recorded, never fatal.
 
     Scorers that can read a CommentContext (score_contexts) reuse its tokens; others get texts and languages.
     `timeout` is seconds per 100 comments; a scorer still running after that is abandoned for this batch.
+    `known` gives per context scores computed before (scorer name -> (version, scores)): they stand in for a
+    scorer that reads only text and language and has that very version. A scorer that reads the context (the
+    lexicon names the thread's authors) is always run: the thread may have grown since.
     """
     runs = []
     for scorer in scorers:
+        scores: list = [None] * len(contexts)
+        if known is not None and getattr(scorer, "score_contexts", None) is None:
+            for i, previous in enumerate(known):
+                if previous and scorer.name in previous and previous[scorer.name][0] == scorer.version:
+                    scores[i] = previous[scorer.name][1]
+        todo = [i for i, s in enumerate(scores) if s is None]
         try:
-            scores = _call(scorer, contexts, None if timeout is None else timeout * max(1, len(contexts) / 100))
-            _check(scores, len(contexts))
+            if todo:
+                subset = [contexts[i] for i in todo]
+                fresh = _call(scorer, subset, None if timeout is None else timeout * max(1, len(subset) / 100))
+                _check(fresh, len(subset))
+                for i, value in zip(todo, fresh):
+                    scores[i] = value
             runs.append(ScorerRun(scorer.name, scorer.version, scores))
         except Exception as exc:  # noqa: BLE001 - an outage sends comments to a human, it must not crash triage
             runs.append(ScorerRun(scorer.name, scorer.version, None, f"{type(exc).__name__}: {exc}"))

@@ -4,6 +4,7 @@ from __future__ import annotations
 import hashlib
 from typing import TYPE_CHECKING, Sequence
 
+from moderation.rules.conditions import ADDRESS_LISTS
 from moderation.rules.context import CommentContext
 from moderation.scoring import LABELS, register
 
@@ -32,9 +33,12 @@ class LexiconScorer:
     def __init__(self, ruleset: "RuleSet") -> None:
         self.ruleset = ruleset
         self.lists = [name for name in WEIGHTS if name in ruleset.wordlists]
+        # The version is the content of the lists it reads: a draft that edits them scores differently.
+        reads = set(WEIGHTS) | set(ADDRESS_LISTS)
         digest = hashlib.sha256()
         for path, text in sorted(ruleset.files.items()):
-            if path.startswith("wordlists/"):
+            parts = path.split("/")
+            if len(parts) == 3 and parts[0] == "wordlists" and parts[2].removesuffix(".txt") in reads:
                 digest.update(path.encode() + b"\0" + text.encode())
         self.version = "lexicon-" + digest.hexdigest()[:10]
 

@@ -38,6 +38,14 @@ class Activation(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
+class ExamplesFail(ValueError):
+    """Activation refused: the revision's own rule examples fail (force to activate anyway)."""
+
+    def __init__(self, revision_id: int, failures: list[str]) -> None:
+        super().__init__(f"revision {revision_id}: {len(failures)} rule examples fail: " + "; ".join(failures[:5]))
+        self.failures = failures
+
+
 def files_of(session: Session, revision: RuleRevision) -> dict[str, str]:
     return dict(session.get(RuleSetVersion, revision.version).files)
 
@@ -46,9 +54,17 @@ def compile_revision(session: Session, revision: RuleRevision) -> RuleSet:
     return compile_ruleset(files_of(session, revision), f"revision {revision.id}", f"revision {revision.id}")
 
 
+def failing_examples(session: Session, revision: RuleRevision) -> list[str]:
+    """The revision's rule examples that do not behave as written (each rule's match / no_match cases)."""
+    return [str(f) for f in compile_revision(session, revision).test_examples()[1]]
+
+
 def save(session: Session, files: dict[str, str], author: str, message: str = "",
          parent_id: int | None = None) -> RuleRevision:
-    """Validate and store a new revision; an invalid rule set raises RuleError and nothing is saved."""
+    """Validate and store a new revision; an invalid rule set raises RuleError and nothing is saved.
+
+    Failing rule examples do not stop a save (callers warn with failing_examples); they stop activation.
+    """
     ruleset = compile_ruleset(files, "draft")
     if session.get(RuleSetVersion, ruleset.version) is None:
         session.add(RuleSetVersion(version=ruleset.version, source_path="editor", files=ruleset.files))
@@ -58,12 +74,18 @@ def save(session: Session, files: dict[str, str], author: str, message: str = ""
     return revision
 
 
-def activate(session: Session, revision_id: int, actor: str, note: str = "") -> Activation:
-    """Make a revision live (it compiled when saved; compiled again here, in case the engine changed)."""
+def activate(session: Session, revision_id: int, actor: str, note: str = "", *,
+             force: bool = False) -> Activation:
+    """Make a revision live (it compiled when saved; compiled again here, in case the engine changed).
+
+    A revision whose own rule examples fail raises ExamplesFail unless forced.
+    """
     revision = session.get(RuleRevision, revision_id)
     if revision is None:
         raise LookupError(f"no rule revision {revision_id}")
-    compile_revision(session, revision)
+    failures = failing_examples(session, revision)
+    if failures and not force:
+        raise ExamplesFail(revision_id, failures)
     entry = Activation(revision_id=revision_id, actor=actor, note=note)
     session.add(entry)
     session.flush()
@@ -83,7 +105,7 @@ def active_ruleset(session: Session, bootstrap: Path) -> RuleSet:
         revision = active(session)
     if revision is None:
         revision = save(session, read_files(bootstrap), "system", f"imported from {bootstrap}")
-        activate(session, revision.id, "system", "first rule set")
+        activate(session, revision.id, "system", "first rule set", force=True)  # the site's own files, as given
     return compile_revision(session, revision)
 
 

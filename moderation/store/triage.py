@@ -28,7 +28,8 @@ def pending(session: Session, *, after_id: int = 0, limit: int = 500, rescore: b
 
 
 def author_history(session: Session, authors: Sequence[str]) -> dict[str, dict[str, int]]:
-    """Per author: how many of their comments stand approved, rejected, held."""
+    """Per author: how many of their comments stand approved, rejected, held (items_for leaves out the comment
+    being assessed)."""
     out: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     names = sorted({a for a in authors if a})
     for i in range(0, len(names), 2000):
@@ -43,8 +44,11 @@ def items_for(session: Session, comments: Sequence[Comment], *, parents: dict | 
               articles: dict | None = None) -> list["Item"]:
     """Pipeline items with what rules need: parent, thread participants, author history, article settings.
 
-    Parent and article rows (by id: text, author, language / language, premoderation) the caller has read
-    already can be passed in.
+    The one definition of a stored comment's context, for triage, the workers, the API and what-if alike.
+    `comments` may be rows with the columns used here (text, language, status, author, parent_id,
+    parent_external_id, article_id). Parent and article rows (by id: text, author, language / language,
+    premoderation) the caller has read already can be passed in. The author's history counts their other
+    comments: the comment's own decision says nothing about whether its author is new.
     """
     from moderation.pipeline import Item  # noqa: PLC0415 - the pipeline imports the store, not vice versa
 
@@ -62,20 +66,22 @@ def items_for(session: Session, comments: Sequence[Comment], *, parents: dict | 
     for art_id in article_ids:
         participants[art_id] = list(session.scalars(
             select(Comment.author).where(Comment.article_id == art_id, Comment.author.is_not(None))
-            .distinct().limit(MAX_THREAD_AUTHORS)))
+            .distinct().order_by(Comment.author).limit(MAX_THREAD_AUTHORS)))  # the same names every time
     history = author_history(session, [c.author for c in comments])
     items = []
     for c in comments:
         p = parents.get(c.parent_id)
         art = articles.get(c.article_id)
         stats = history.get(c.author or "", {})
+        own = c.status if c.author else None
         items.append(Item(
             text=c.text, language=c.language,
             context_language=(p.language if p and p.language else None) or (art.language if art else None),
             is_reply=c.parent_id is not None or c.parent_external_id is not None,
             parent_text=p.text if p else None, parent_author=p.author if p else None, author=c.author,
             thread_authors=tuple(a for a in participants[c.article_id] if a != c.author),
-            author_approved=stats.get("approved", 0), author_rejected=stats.get("rejected", 0),
+            author_approved=stats.get("approved", 0) - (own == "approved"),
+            author_rejected=stats.get("rejected", 0) - (own == "rejected"),
             premoderation=art.premoderation if art else None))
     return items
 
