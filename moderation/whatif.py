@@ -159,8 +159,8 @@ def _judge_chunk(chunk: list[_Row]) -> list[tuple]:
     known = [_known(row) for row in chunk]
     before = active.assess(items, known)
     # What the active pipeline's models just scored, the draft's same models need not score again.
-    known = [{**(k or {}), **{n: (active.scorer_versions[n], v) for n, v in b.scores.items()}}
-             for k, b in zip(known, before)]
+    versions = active.scorer_versions
+    known = [{**(k or {}), **{n: (versions[n], v) for n, v in b.scores.items()}} for k, b in zip(known, before)]
     after = draft.assess(items, known)
     return [(b.decision.value, [h.rule_id for h in b.hits], a.decision.value, [h.rule_id for h in a.hits],
              [h.rule_id for h in a.shadow_hits]) for b, a in zip(before, after)]

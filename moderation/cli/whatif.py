@@ -23,7 +23,7 @@ def _when(value: str | None) -> datetime | None:
 @click.option("--changes", "show", default=20, show_default=True, help="How many changed comments to list.")
 @click.option("--workers", default=1, show_default=True, help="Processes replaying in parallel.")
 @click.option("--model", "model_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="Score the texts again with this model file (default: reuse the stored scores).")
+              help="Judge with this model file instead of the configured one (its texts scored again).")
 @click.option("--json", "as_json", is_flag=True)
 @pass_state
 def whatif(state: State, rules_path: Path, since: str | None, until: str | None, show: int, workers: int,
