@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import TYPE_CHECKING, Callable, Iterable
 
 import regex
@@ -245,6 +246,12 @@ def fold_names(names: Iterable[str]) -> frozenset[str]:
     parts: set[str] = set()
     for name in names:
         if name:
-            lowercase = name == name.lower()
-            parts.update(fold(p) for p in _NAME_PARTS.findall(name) if lowercase or p[0].isupper())
+            parts.update(_name_parts(name))
     return frozenset(parts)
+
+
+@lru_cache(maxsize=100_000)
+def _name_parts(name: str) -> tuple[str, ...]:
+    # A busy thread names the same few hundred authors in every comment's context: fold each once.
+    lowercase = name == name.lower()
+    return tuple(fold(p) for p in _NAME_PARTS.findall(name) if lowercase or p[0].isupper())

@@ -62,11 +62,12 @@ def items_for(session: Session, comments: Sequence[Comment], *, parents: dict | 
     if articles is None:
         articles = {row.id: row for row in session.execute(
             select(Article.id, Article.language, Article.premoderation).where(Article.id.in_(article_ids)))}
-    participants: dict[int, list[str]] = defaultdict(list)
+    participants: dict[int, tuple[str, ...]] = {}
     for art_id in article_ids:
-        participants[art_id] = list(session.scalars(
+        participants[art_id] = tuple(session.scalars(
             select(Comment.author).where(Comment.article_id == art_id, Comment.author.is_not(None))
             .distinct().order_by(Comment.author).limit(MAX_THREAD_AUTHORS)))  # the same names every time
+    where = {art_id: {name: i for i, name in enumerate(names)} for art_id, names in participants.items()}
     history = author_history(session, [c.author for c in comments])
     items = []
     for c in comments:
@@ -74,12 +75,13 @@ def items_for(session: Session, comments: Sequence[Comment], *, parents: dict | 
         art = articles.get(c.article_id)
         stats = history.get(c.author or "", {})
         own = c.status if c.author else None
+        names, i = participants[c.article_id], where[c.article_id].get(c.author)
         items.append(Item(
             text=c.text, language=c.language,
             context_language=(p.language if p and p.language else None) or (art.language if art else None),
             is_reply=c.parent_id is not None or c.parent_external_id is not None,
             parent_text=p.text if p else None, parent_author=p.author if p else None, author=c.author,
-            thread_authors=tuple(a for a in participants[c.article_id] if a != c.author),
+            thread_authors=names if i is None else names[:i] + names[i + 1:],  # everyone but the author
             author_approved=stats.get("approved", 0) - (own == "approved"),
             author_rejected=stats.get("rejected", 0) - (own == "rejected"),
             premoderation=art.premoderation if art else None))
