@@ -204,3 +204,20 @@ def test_worker_triage_holds(fault, db, tmp_path):
     assert result.get("approve", 0) == 0 and result["hold"] == len(HARMLESS)
     with db.session() as s:
         assert set(s.scalars(select(Comment.status))) == {"held"}
+
+
+@pytest.mark.parametrize("db", ["sqlite"], indirect=True)
+def test_whatif_predicts_hold_for_a_draft_judged_by_a_failing_scorer(fault, db, tmp_path, ruleset):
+    """Stored scores of the healthy run must not stand in for a scorer that fails now: what-if predicts hold."""
+    from moderation.pipeline import triage_stored  # noqa: PLC0415
+    from moderation.whatif import judged  # noqa: PLC0415
+    from tests.test_store import batch, load  # noqa: PLC0415
+
+    settings, _, _ = fault
+    load(db, batch([(f"w{i}", None, t) for i, t in enumerate(HARMLESS)]))
+    healthy = Pipeline.from_config(Config(database_url=db.url, instance_path=tmp_path, rules_path=RULES), ruleset)
+    triage_stored(db, healthy)
+    failing = Pipeline.from_config(configured(settings, database_url=db.url, instance_path=tmp_path), ruleset)
+    verdicts = [v for _, v in judged(db, failing, healthy)]
+    assert [v[0] for v in verdicts] == ["approve"] * len(HARMLESS)
+    assert [v[2] for v in verdicts] == ["hold"] * len(HARMLESS)
