@@ -46,7 +46,8 @@ def _save(files: dict[str, str], message: str, activate: bool, parent: int) -> i
         revision = revisions.save(session, files, current_user.username, message, parent)
         failures = revisions.failing_examples(session, revision)
     if failures:
-        flash(f"Saved, but {len(failures)} rule examples fail: " + "; ".join(failures[:5]), "error")
+        flash(f"Saved, but {len(failures)} rule examples fail, so it is not active: " + "; ".join(failures[:5]),
+              "error")
     elif activate:
         with desk().db.session() as session:
             revisions.activate(session, revision.id, current_user.username, message)

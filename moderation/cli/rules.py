@@ -70,6 +70,7 @@ def activate(state: State, path: Path, message: str, author: str, force: bool) -
 
 
 def _activate(state: State, revision: int, actor: str, note: str, force: bool) -> None:
+    from moderation.rules import RuleError  # noqa: PLC0415
     from moderation.store import revisions  # noqa: PLC0415
 
     try:
@@ -77,6 +78,8 @@ def _activate(state: State, revision: int, actor: str, note: str, force: bool) -
             revisions.activate(session, revision, actor, note, force=force)
     except LookupError as exc:
         fail(str(exc))
+    except RuleError as exc:
+        fail(f"revision {revision} no longer compiles and stays inactive:\n{exc}", 1)
     except revisions.ExamplesFail as exc:
         listing = "\n".join(f"  {f}" for f in exc.failures)
         fail(f"revision {revision} is saved but not active: {len(exc.failures)} rule examples fail:\n{listing}\n"
