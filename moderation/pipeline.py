@@ -93,15 +93,28 @@ class Pipeline:
     def scorer_versions(self) -> dict[str, str]:
         return {s.name: s.version for s in self.scorers}
 
+    def reads_like(self, other: "Pipeline") -> bool:
+        """Whether a comment's context read by `other` (language, tokens, list hits, addressing, links) holds here."""
+        def reading(p: Pipeline) -> tuple:
+            d = p.detector
+            return ({k: v for k, v in p.ruleset.files.items() if k.startswith("wordlists/")}, p.ruleset.hosts,
+                    d.languages, d.default, d.seed, d.min_letters, d.min_probability)
+        return reading(self) == reading(other)
+
     def assess(self, items: Sequence[Item],
-               known: Sequence[dict[str, tuple[str, dict[str, float]]] | None] | None = None) -> list[Assessment]:
-        """Assess a batch; `known` (per item, scorer -> (version, scores)) spares re-running models, see run_scorers."""
-        langs = [LanguageResult(i.language, 1.0, "given") if i.language else
-                 self.detector.detect(i.text, i.context_language) for i in items]
-        contexts = [CommentContext(i.text, language=lang.language, is_reply=i.is_reply, parent_text=i.parent_text,
-                                   parent_author=i.parent_author, author=i.author, thread_authors=i.thread_authors,
-                                   author_approved=i.author_approved, author_rejected=i.author_rejected)
-                    for i, lang in zip(items, langs)]
+               known: Sequence[dict[str, tuple[str, dict[str, float]]] | None] | None = None,
+               read: Sequence[Assessment] | None = None) -> list[Assessment]:
+        """Assess a batch; `known` (per item, scorer -> (version, scores)) spares re-running models, see run_scorers;
+        `read`, these items' assessments by a pipeline that reads_like this one, spares reading them again."""
+        if read is not None:
+            langs, contexts = [a.language for a in read], [a.context for a in read]
+        else:
+            langs = [LanguageResult(i.language, 1.0, "given") if i.language else
+                     self.detector.detect(i.text, i.context_language) for i in items]
+            contexts = [CommentContext(i.text, language=lang.language, is_reply=i.is_reply,
+                                       parent_text=i.parent_text, parent_author=i.parent_author, author=i.author,
+                                       thread_authors=i.thread_authors, author_approved=i.author_approved,
+                                       author_rejected=i.author_rejected) for i, lang in zip(items, langs)]
         runs = run_scorers(self.scorers, contexts, known, timeout=self.timeout)
         # A scorer that is configured but did not load is missing evidence, exactly like one that failed.
         errors = [f"scorer {r.name} failed: {r.error}" for r in runs if r.error] + self.load_problems

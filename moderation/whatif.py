@@ -149,19 +149,19 @@ def _known(row: _Row) -> dict[str, tuple[str | None, dict[str, float]]] | None:
     return {name: (versions.get(name), scores) for name, scores in json.loads(row.stored_scores).items()}
 
 
-_WORKER: tuple[Pipeline, Pipeline] | None = None
+_WORKER: tuple[Pipeline, Pipeline, bool] | None = None
 
 
 def _judge_chunk(chunk: list[_Row]) -> list[tuple]:
     """Both verdicts for a chunk of rows; runs in a worker process when replaying in parallel."""
-    draft, active = _WORKER
+    draft, active, same_reading = _WORKER
     items = [row.item for row in chunk]
     known = [_known(row) for row in chunk]
     before = active.assess(items, known)
     # What the active pipeline's models just scored, the draft's same models need not score again.
     versions = active.scorer_versions
     known = [{**(k or {}), **{n: (versions[n], v) for n, v in b.scores.items()}} for k, b in zip(known, before)]
-    after = draft.assess(items, known)
+    after = draft.assess(items, known, before if same_reading else None)
     return [(b.decision.value, [h.rule_id for h in b.hits], a.decision.value, [h.rule_id for h in a.hits],
              [h.rule_id for h in a.shadow_hits]) for b, a in zip(before, after)]
 
@@ -184,7 +184,7 @@ def judged(db: Database, draft: Pipeline, active: Pipeline, *, since: datetime |
     triage (store.triage.items_for), stored model scores reused only from the identical scorer version.
     """
     global _WORKER
-    _WORKER = (draft, active)
+    _WORKER = (draft, active, draft.reads_like(active))  # most drafts keep the lists: read each comment once
     pool = multiprocessing.get_context("fork").Pool(workers) if workers > 1 else None
     try:
         chunks = _rows(db, since, until, batch)

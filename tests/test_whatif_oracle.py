@@ -202,3 +202,12 @@ def test_context_is_what_the_definition_says(store):
                            author_rejected=sum(o.status == "rejected" for o in others),
                            premoderation=article.premoderation)
         assert item == expected and set(item.thread_authors) == thread, c.external_id
+
+
+def test_a_comment_is_read_once_only_when_lists_links_and_languages_agree(store):
+    """The draft reuses the active side's reading (tokens, list hits, addressing, links) only when it must agree."""
+    _, config, active, *_ = store
+    same = Pipeline.from_config(config, compile_ruleset(_draft([("premoderation", "all")]), "d"))
+    assert same.reads_like(active)
+    for edit in (("empty", "wordlists/de/insults.txt"), ("drop", "no-video-links")):
+        assert not Pipeline.from_config(config, compile_ruleset(_draft([edit]), "d")).reads_like(active)
