@@ -388,3 +388,63 @@ def test_jsonl_text_round_trip(texts, ascii_only):
         path.write_text("".join(lines), encoding="utf-8")
         batch = parse(path)
     assert [c.text for c in batch.comments] == texts
+
+
+# --- Hostile input through the CLI: located errors, nothing written -----------------------------
+
+def cli_import(db, path: Path, *args: str):
+    from click.testing import CliRunner
+
+    from moderation.cli import main
+    return CliRunner().invoke(main, ["--database", db.url, "import", str(path), *args], catch_exceptions=False)
+
+
+def stored_comments(db) -> int:
+    from sqlalchemy import func, select
+
+    from moderation.store.models import Comment
+    with db.session() as session:
+        return session.scalar(select(func.count(Comment.id)))
+
+
+@pytest.mark.parametrize("name, row", [
+    ("deep_meta.jsonl", '{"id": "2", "article_id": "a", "text": "x", "meta": {"k": ' + "[" * 2000 + "]" * 2000
+     + "}}"),
+    ("deep_row.jsonl", "[" * 2000 + "]" * 2000),
+    ("deep_text.jsonl", '{"id": "2", "article_id": "a", "text": ' + "[" * 100 + "]" * 100 + "}"),
+])
+def test_deep_json_is_a_located_error_and_writes_nothing(db, tmp_path, name, row):
+    path = write(tmp_path, name, '{"id": "1", "article_id": "a", "text": "ok"}\n' + row + "\n")
+    result = cli_import(db, path)
+    assert result.exit_code == 2 and f"{path}:2: " in result.output and "nested deeper than 64" in result.output
+    assert "Traceback" not in result.output and stored_comments(db) == 0
+
+
+def test_nesting_up_to_the_limit_is_read():
+    from moderation.importers.jsonl import MAX_DEPTH, load_object
+    deep = '{"id": "1", "article_id": "a", "text": "x", "meta": {"k": ' + "[" * (MAX_DEPTH - 2) + "]" * (
+        MAX_DEPTH - 2) + "}}"
+    assert load_object(deep, "f", 1)["meta"]["k"]
+    # Brackets inside strings are text, not nesting.
+    assert load_object('{"id": "1", "text": "' + "[{" * 200 + '\\""}', "f", 1)["text"].startswith("[{")
+    with pytest.raises(ImportFormatError, match="nested deeper than 64"):
+        load_object(deep.replace("{\"k\": ", "{\"k\": [").replace("}}", "]}}"), "f", 1)
+
+
+def test_csv_meta_nesting_is_limited(tmp_path):
+    path = write(tmp_path, "deep.csv", 'id,article_id,text,meta\n1,a,x,"{""k"": ' + "[" * 3000 + "]" * 3000
+                 + '}"\n')
+    with pytest.raises(ImportFormatError, match=r"deep\.csv:2: .*nested deeper than 64"):
+        parse(path)
+
+
+@pytest.mark.parametrize("namespace", ["http://disqus.com{x}", "{http://disqus.com}", "http://disqus .com", ""])
+def test_disqus_mangled_namespace_is_located(db, tmp_path, namespace):
+    text = (FIXTURES / "disqus.xml").read_text(encoding="utf-8")
+    path = write(tmp_path, "mangled.xml", text.replace('xmlns="http://disqus.com"', f'xmlns="{namespace}"'))
+    result = cli_import(db, path, "--format", "disqus")
+    assert result.exit_code == 2 and f"{path}:" in result.output and "nothing was imported" in result.output
+    assert "Traceback" not in result.output and stored_comments(db) == 0
+    with pytest.raises(ImportFormatError) as info:
+        parse(path, format="disqus")
+    assert info.value.line >= 1 and "disqus" in info.value.message

@@ -9,6 +9,7 @@ from typing import BinaryIO, Iterator
 
 from moderation.comments import ImportBatch
 from moderation.importers import ImportFormatError
+from moderation.importers.jsonl import check_depth
 from moderation.importers.rows import REQUIRED, RowReader
 
 
@@ -74,6 +75,7 @@ def _header(reader: Iterator[list[str]], path: str) -> list[str]:
 
 def _meta(value: str, path: str, line: int) -> dict[str, object]:
     """The meta column: a JSON object written as a string."""
+    check_depth(value, path, line)
     try:
         meta = json.loads(value)
     except ValueError as err:

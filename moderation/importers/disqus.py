@@ -11,7 +11,7 @@ from moderation.importers import ImportFormatError
 from moderation.importers.common import Collector, parse_datetime
 from moderation.importers.html import html_to_text
 from moderation.importers.xmlread import (DISQUS_NAMESPACE, DISQUS_ROOT, DSQ_ID, iter_children, markup_of,
-                                          text_of)
+                                          split_tag, text_of)
 
 Fields = dict[str, etree._Element]
 
@@ -103,13 +103,14 @@ def _fields(element: etree._Element) -> Fields:
 
 def _key(element: etree._Element) -> str:
     """Local name for Disqus-namespace elements, "{ns}name" for anything else."""
-    return _name(element.tag)
+    tag = element.tag
+    return _name(tag) if isinstance(tag, str) else ""  # not a str: an unexpanded entity reference
 
 
 @lru_cache(maxsize=256)
 def _name(tag: str) -> str:
-    name = etree.QName(tag)
-    return name.localname if name.namespace == DISQUS_NAMESPACE else tag
+    namespace, local = split_tag(tag)
+    return local if namespace == DISQUS_NAMESPACE else tag
 
 
 def _line(element: etree._Element | None, fallback: etree._Element) -> int:

@@ -3,11 +3,15 @@ from __future__ import annotations
 
 import codecs
 import json
+import re
 from pathlib import Path
 
 from moderation.comments import ImportBatch
 from moderation.importers import ImportFormatError
 from moderation.importers.rows import RowReader
+
+MAX_DEPTH = 64  # far beyond any real export; json.loads recurses and would crash near 1,000
+_STRING_OR_BRACKET = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"?|[\[\]{}]')
 
 
 def parse_batches(path: str | Path, source: str | None = None) -> list[ImportBatch]:
@@ -31,7 +35,8 @@ def parse_batches(path: str | Path, source: str | None = None) -> list[ImportBat
 
 
 def load_object(line: str, path: str, number: int) -> dict[str, object]:
-    """One line as a JSON object, strictly: no duplicate keys, no NaN/Infinity."""
+    """One line as a JSON object, strictly: no duplicate keys, no NaN/Infinity, nesting at most MAX_DEPTH."""
+    check_depth(line, path, number)
     try:
         value = json.loads(line, object_pairs_hook=_unique_keys, parse_constant=_no_constant)
     except json.JSONDecodeError as err:
@@ -41,6 +46,20 @@ def load_object(line: str, path: str, number: int) -> dict[str, object]:
     if not isinstance(value, dict):
         raise ImportFormatError(path, number, f"expected a JSON object, got {type(value).__name__}")
     return value
+
+
+def check_depth(text: str, path: str, number: int) -> None:
+    """Refuse JSON nested deeper than MAX_DEPTH before parsing it."""
+    if text.count("[") + text.count("{") <= MAX_DEPTH:
+        return  # the usual case: too few brackets to nest that deep, no need to skip strings
+    depth = 0
+    for token in _STRING_OR_BRACKET.findall(text):
+        if token in "[{":
+            depth += 1
+            if depth > MAX_DEPTH:
+                raise ImportFormatError(path, number, f"invalid JSON: nested deeper than {MAX_DEPTH} levels")
+        elif token in "]}":
+            depth -= 1
 
 
 def _unique_keys(pairs: list[tuple[str, object]]) -> dict[str, object]:

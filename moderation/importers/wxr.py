@@ -13,7 +13,7 @@ from moderation.comments import ArticleRecord, CommentRecord, ImportBatch, Kind
 from moderation.importers import ImportFormatError
 from moderation.importers.common import Collector, parse_datetime
 from moderation.importers.html import html_to_text
-from moderation.importers.xmlread import WP_NAMESPACE, iter_children, markup_of, text_of
+from moderation.importers.xmlread import WP_NAMESPACE, iter_children, markup_of, split_tag, text_of
 
 CONTENT_NAMESPACE = "http://purl.org/rss/1.0/modules/content/"
 # WordPress-internal post types: not articles, unless readers somehow commented on them.
@@ -133,13 +133,13 @@ def _key(element: etree._Element) -> str:
 
 @lru_cache(maxsize=512)
 def _name(tag: str) -> str:
-    name = etree.QName(tag)
-    if name.namespace is None:
-        return name.localname
-    if WP_NAMESPACE.match(name.namespace):
-        return f"wp:{name.localname}"
-    if name.namespace == CONTENT_NAMESPACE:
-        return f"content:{name.localname}"
+    namespace, local = split_tag(tag)
+    if namespace is None:
+        return local
+    if WP_NAMESPACE.match(namespace):
+        return f"wp:{local}"
+    if namespace == CONTENT_NAMESPACE:
+        return f"content:{local}"
     return tag
 
 
