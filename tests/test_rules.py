@@ -300,3 +300,44 @@ def test_mentions_are_handles_and_apostrophes_are_words(tmp_path):
     rules = "- id: r\n  stated_rule: S\n  action: hold\n  when: {words: {terms: [\"you're dead\"]}}\n"
     rs = load_ruleset(make_rules(tmp_path, rules))
     assert rs.evaluate(CommentContext("Careful, you're dead meat", language="en")).hits
+
+
+def test_duplicate_rule_id_is_located_at_the_repeat(tmp_path):
+    rule = "- id: {}\n  stated_rule: X\n  action: hold\n  when: {{words: {{terms: [x]}}}}\n"
+    err = error_of(tmp_path, rule.format("a") + rule.format("b") + rule.format("a"))
+    (path, line, rule_id, message), = err.problems
+    lines = (tmp_path / "site.yaml").read_text().splitlines()
+    assert path.endswith("site.yaml") and rule_id == "a" and lines[line - 1].strip() == "- id: a"
+    assert line == len(lines) - 3  # the third rule, not the first
+    assert "repeated" in message and f"site.yaml:{len(lines) - 11}" in message  # where it was first defined
+    assert str(err).startswith(f"{path}:{line}: rule a:")
+
+
+def test_duplicate_rule_id_across_files_names_both(tmp_path):
+    make_rules(tmp_path, "- id: a\n  stated_rule: X\n  action: hold\n  when: {words: {terms: [x]}}\n")
+    (tmp_path / "zz.yaml").write_text("rules:\n  - id: b\n    stated_rule: Y\n    action: hold\n"
+                                      "    when: {words: {terms: [y]}}\n  - id: a\n    stated_rule: Z\n"
+                                      "    action: hold\n    when: {words: {terms: [z]}}\n", encoding="utf-8")
+    with pytest.raises(RuleError) as info:
+        load_ruleset(tmp_path)
+    (path, line, rule_id, message), = info.value.problems
+    assert path.endswith("zz.yaml") and line == 6 and rule_id == "a" and "site.yaml:8" in message
+
+
+def test_duplicate_rule_id_in_a_draft_keeps_the_live_rules(db):
+    from moderation.rules import read_files
+    from moderation.store import revisions
+    from tests.conftest import RULES
+    with db.session() as s:
+        live = revisions.active_ruleset(s, RULES).version
+    files = read_files(RULES)
+    first = next(line for line in files["site.yaml"].splitlines() if line.strip().startswith("- id:"))
+    files["site.yaml"] = files["site.yaml"].rstrip("\n") + "\n" + first + "\n    stated_rule: X\n" \
+        "    action: hold\n    when: {words: {terms: [x]}}\n"
+    with pytest.raises(RuleError) as info:
+        with db.session() as s:
+            revisions.save(s, files, "admin1", "duplicate")
+    (path, line, rule_id, message), = info.value.problems
+    assert line == len(files["site.yaml"].splitlines()) - 3 and rule_id == first.split(":", 1)[1].strip()
+    with db.session() as s:
+        assert revisions.active(s).id == 1 and revisions.active_ruleset(s, RULES).version == live
