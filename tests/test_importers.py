@@ -448,3 +448,66 @@ def test_disqus_mangled_namespace_is_located(db, tmp_path, namespace):
     with pytest.raises(ImportFormatError) as info:
         parse(path, format="disqus")
     assert info.value.line >= 1 and "disqus" in info.value.message
+
+
+# --- WXR: the same comment id under two posts (merged or hand-edited exports) --------------------
+
+def wxr_comment(cid: str, parent: str = "0", text: str = "x") -> str:
+    return (f"<wp:comment>\n<wp:comment_id>{cid}</wp:comment_id>\n<wp:comment_parent>{parent}</wp:comment_parent>\n"
+            f"<wp:comment_content>{text}</wp:comment_content>\n</wp:comment>\n")
+
+
+def wxr_post(post_id: str, *comments: str) -> str:
+    return f"<item>\n<wp:post_id>{post_id}</wp:post_id>\n{''.join(comments)}</item>\n"
+
+
+MERGED_WXR = WXR_HEAD + "<link>https://blog.example</link>\n" + wxr_post(
+    "10", wxr_comment("1", text="A1"), wxr_comment("2", "1", "A2"), wxr_comment("7", "2", "A7")) + wxr_post(
+    "11", wxr_comment("2", "1", "B2"), wxr_comment("1", text="B1"), wxr_comment("8", "2", "B8")) + "</channel></rss>\n"
+
+
+def test_wxr_repeated_comment_ids_across_posts_are_kept_apart(tmp_path):
+    path = write(tmp_path, "merged.xml", MERGED_WXR)
+    batch = parse(path)
+    assert_well_formed(batch, path)
+    c = {(r.article_id, r.meta.get("wxr_comment_id", r.external_id)): r for r in batch.comments}
+    assert len(c) == 6 and len({r.external_id for r in batch.comments}) == 6
+    assert {k: r.text for k, r in c.items()} == {("10", "1"): "A1", ("10", "2"): "A2", ("10", "7"): "A7",
+                                                 ("11", "2"): "B2", ("11", "1"): "B1", ("11", "8"): "B8"}
+    # A reply's parent is the comment of that id in its own post.
+    for post in ("10", "11"):
+        assert c[(post, "2")].parent_id == c[(post, "1")].external_id
+        assert c[(post, "7" if post == "10" else "8")].parent_id == c[(post, "2")].external_id
+    assert c[("10", "7")].external_id == "7"  # ids seen once keep their plain id
+    assert len(batch.notices) == 2 and all(n.startswith(f"{path}:") for n in batch.notices)
+    assert any("'1'" in n and "10" in n and "11" in n for n in batch.notices)
+
+
+def test_wxr_repeated_id_within_one_post_is_still_refused(tmp_path):
+    path = write(tmp_path, "twice.xml", WXR_HEAD + wxr_post("10", wxr_comment("1"), wxr_comment("1"))
+                 + "</channel></rss>\n")
+    with pytest.raises(ImportFormatError, match="duplicate id '1'"):
+        parse(path)
+
+
+def test_wxr_repeated_ids_import_idempotently_with_threads(db, tmp_path):
+    from sqlalchemy import select
+
+    from moderation.store.models import Article, Comment
+    path = write(tmp_path, "merged.xml", MERGED_WXR)
+    result = cli_import(db, path, "--json")
+    assert result.exit_code == 0, result.output
+    first = json.loads(result.output)
+    assert first["comments"] == 6 and first["replies"] == 4 and first["orphans"] == 0
+    assert len(first["notices"]) == 2
+    text = cli_import(db, path)
+    assert "comments 0" in text.output and "skipped 6" in text.output and "under several posts" in text.output
+    with db.session() as s:
+        rows = s.execute(select(Comment.text, Comment.depth, Comment.parent_id, Comment.id, Article.external_id)
+                         .join(Article, Comment.article_id == Article.id)).all()
+    by_text = {r.text: r for r in rows}
+    assert len(rows) == 6
+    for post, (top, mid, leaf) in {"10": ("A1", "A2", "A7"), "11": ("B1", "B2", "B8")}.items():
+        assert by_text[mid].parent_id == by_text[top].id and by_text[leaf].parent_id == by_text[mid].id
+        assert (by_text[top].depth, by_text[mid].depth, by_text[leaf].depth) == (0, 1, 2)
+        assert {by_text[t].external_id for t in (top, mid, leaf)} == {post}
