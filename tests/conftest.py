@@ -6,6 +6,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 from sqlalchemy import create_engine, text
 
 from moderation.store import Database
@@ -17,6 +18,13 @@ DATA = Path(os.environ.get("MODERATION_DATA", ROOT.parent / "shared" / "data"))
 POSTGRES_ADMIN_URL = os.environ.get("MODERATION_TEST_POSTGRES_URL",
                                     "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 IN_CI = bool(os.environ.get("CI"))
+
+# Case counts for the importer fuzz tests (tests/test_importer_fuzz.py), which read only this profile:
+# registered, not loaded, so other property tests keep their own sizes. See bench/FUZZ.md.
+settings.register_profile("dev", max_examples=200)
+settings.register_profile("ci", max_examples=2_000)
+settings.register_profile("nightly", max_examples=50_000)
+FUZZ_PROFILE = os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if IN_CI else "dev")
 
 
 def need(condition: bool, reason: str) -> None:

@@ -511,3 +511,25 @@ def test_wxr_repeated_ids_import_idempotently_with_threads(db, tmp_path):
         assert by_text[mid].parent_id == by_text[top].id and by_text[leaf].parent_id == by_text[mid].id
         assert (by_text[top].depth, by_text[mid].depth, by_text[leaf].depth) == (0, 1, 2)
         assert {by_text[t].external_id for t in (top, mid, leaf)} == {post}
+
+
+@pytest.mark.parametrize("name, content, message", [
+    ("surrogate_meta.jsonl", '{"id": "1", "article_id": "a", "text": "x", "meta": {"k": ["\\ud800"]}}\n',
+     "field 'meta' contains an unpaired surrogate"),
+    ("surrogate_extra.jsonl", '{"id": "1", "article_id": "a", "text": "x", "rating": {"\\udfff": 1}}\n',
+     "field 'rating' contains an unpaired surrogate"),
+    ("huge.jsonl", '{"id": "1", "article_id": "a", "text": "x", "meta": {"k": 1e999}}\n', "out of range"),
+    ("huge.csv", 'id,article_id,text,meta\n1,a,x,"{""k"": -1e999}"\n', "out of range"),
+    ("nan.csv", 'id,article_id,text,meta\n1,a,x,"{""k"": NaN}"\n', "NaN is not allowed"),
+    ("long_author.xml", WXR_HEAD + wxr_post("1", wxr_comment("1").replace(
+        "</wp:comment_id>", "</wp:comment_id><wp:comment_author>" + "a" * 201 + "</wp:comment_author>"))
+     + "</channel></rss>", "author is longer than 200"),
+    ("long_forum.xml", DISQUS_HEAD + '<thread dsq:id="1">\n<forum>' + "f" * 300 + "</forum></thread></disqus>",
+     "forum name is longer"),
+])
+def test_values_the_store_cannot_hold_are_located(tmp_path, name, content, message):
+    # Caught at the database these would be tracebacks on PostgreSQL (JSONB, VARCHAR(200)).
+    path = write(tmp_path, name, content)
+    with pytest.raises(ImportFormatError, match=message) as info:
+        parse(path)
+    assert info.value.line >= 1

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import codecs
 import json
+import math
 import re
 from pathlib import Path
 
@@ -38,7 +39,7 @@ def load_object(line: str, path: str, number: int) -> dict[str, object]:
     """One line as a JSON object, strictly: no duplicate keys, no NaN/Infinity, nesting at most MAX_DEPTH."""
     check_depth(line, path, number)
     try:
-        value = json.loads(line, object_pairs_hook=_unique_keys, parse_constant=_no_constant)
+        value = json.loads(line, **STRICT)
     except json.JSONDecodeError as err:
         raise ImportFormatError(path, number, f"invalid JSON: {err.msg} (column {err.colno})") from None
     except ValueError as err:  # from the hooks below
@@ -75,3 +76,14 @@ def _unique_keys(pairs: list[tuple[str, object]]) -> dict[str, object]:
 def _no_constant(name: str) -> object:
     # NaN and Infinity are not JSON, and the store's JSON columns would reject them later.
     raise ValueError(f"{name} is not allowed")
+
+
+def _finite(text: str) -> float:
+    # "1e999" is valid JSON but reads as infinity, which the store's JSON columns cannot hold either.
+    value = float(text)
+    if math.isinf(value):
+        raise ValueError(f"number {text[:20]} is out of range")
+    return value
+
+
+STRICT = dict(object_pairs_hook=_unique_keys, parse_constant=_no_constant, parse_float=_finite)

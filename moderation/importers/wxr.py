@@ -11,7 +11,7 @@ from lxml import etree
 
 from moderation.comments import ArticleRecord, CommentRecord, ImportBatch, Kind
 from moderation.importers import ImportFormatError
-from moderation.importers.common import Collector, parse_datetime
+from moderation.importers.common import LIMITS, SOURCE_LIMIT, Collector, check_length, parse_datetime
 from moderation.importers.html import html_to_text
 from moderation.importers.xmlread import WP_NAMESPACE, iter_children, markup_of, split_tag, text_of
 
@@ -38,8 +38,10 @@ def parse_batches(path: str | Path, source: str | None = None) -> list[ImportBat
             read += _item(element, path, collector)
         elif name == "link":
             host = _host(text_of(element))
+            check_length(host, SOURCE_LIMIT - len("wordpress:"), "the site's host", path, element.sourceline)
         elif name == "language":
             language = text_of(element).split("-")[0].lower() or None  # "de-DE" -> "de"
+            check_length(language, LIMITS["language"], "the language", path, element.sourceline)
     for record, line in _scoped(read, collector):
         collector.add(record, line)
     for article in collector.batch.articles.values():
@@ -82,6 +84,7 @@ def _item(item: etree._Element, path: str, collector: Collector) -> list[tuple[C
                   or text_of(fields.get("link")))
     if not article_id:
         raise ImportFormatError(path, item.sourceline, "item without wp:post_id, guid or link")
+    check_length(article_id, LIMITS["article_id"], "the post id", path, item.sourceline)
     created_at, _ = _date(fields, "wp:post_date", path)
     # WordPress stores titles and names with HTML entities ("&amp;").
     article = collector.batch.articles.setdefault(article_id, ArticleRecord(
