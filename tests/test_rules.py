@@ -334,10 +334,9 @@ def test_duplicate_rule_id_in_a_draft_keeps_the_live_rules(db):
     first = next(line for line in files["site.yaml"].splitlines() if line.strip().startswith("- id:"))
     files["site.yaml"] = files["site.yaml"].rstrip("\n") + "\n" + first + "\n    stated_rule: X\n" \
         "    action: hold\n    when: {words: {terms: [x]}}\n"
-    with pytest.raises(RuleError) as info:
-        with db.session() as s:
-            revisions.save(s, files, "admin1", "duplicate")
-    (path, line, rule_id, message), = info.value.problems
+    with pytest.raises(RuleError) as info, db.session() as s:
+        revisions.save(s, files, "admin1", "duplicate")
+    (_, line, rule_id, _), = info.value.problems
     assert line == len(files["site.yaml"].splitlines()) - 3 and rule_id == first.split(":", 1)[1].strip()
     with db.session() as s:
         assert revisions.active(s).id == 1 and revisions.active_ruleset(s, RULES).version == live

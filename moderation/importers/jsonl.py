@@ -86,4 +86,4 @@ def _finite(text: str) -> float:
     return value
 
 
-STRICT = dict(object_pairs_hook=_unique_keys, parse_constant=_no_constant, parse_float=_finite)
+STRICT = {"object_pairs_hook": _unique_keys, "parse_constant": _no_constant, "parse_float": _finite}

@@ -97,10 +97,8 @@ def split_tag(tag: str) -> tuple[str | None, str]:
     return None, tag
 
 
-def _describe(tag: object) -> str:
+def _describe(tag: str) -> str:
     """A tag for messages: "<disqus>" with its namespace, since a wrong namespace is the usual mistake."""
-    if not isinstance(tag, str):
-        return "no element"
     namespace, local = split_tag(tag)
     return f"<{local}> (namespace {namespace!r})" if namespace else f"<{local}>"
 
