@@ -543,3 +543,22 @@ def test_api_body_nested_too_deep_is_refused_as_invalid_json():
         parse_body(('{"id": "1", "article_id": "a", "text": "x", "meta": ' + "[" * 2000 + "]" * 2000 + "}")
                    .encode(), "site")
     assert (info.value.status, info.value.code) == (400, "invalid_json") and "nested deeper" in info.value.message
+
+
+def test_wxr_ids_stored_plain_before_are_not_duplicated_by_a_merged_export(db, tmp_path):
+    from sqlalchemy import select
+
+    from moderation.store.models import Comment
+    first = write(tmp_path, "site.xml", WXR_HEAD + "<link>https://blog.example</link>\n" + wxr_post(
+        "10", wxr_comment("1", text="A1"), wxr_comment("2", "1", "A2")) + "</channel></rss>\n")
+    assert json.loads(cli_import(db, first, "--json").output)["comments"] == 2
+    merged = write(tmp_path, "merged.xml", MERGED_WXR)
+    report = json.loads(cli_import(db, merged, "--json").output)
+    assert (report["comments"], report["skipped"]) == (4, 2)
+    again = json.loads(cli_import(db, merged, "--json").output)
+    assert (again["comments"], again["skipped"]) == (0, 6)
+    with db.session() as s:
+        rows = {r.text: r for r in s.execute(select(Comment.text, Comment.id, Comment.parent_id,
+                                                     Comment.external_id)).all()}
+    assert len(rows) == 6 and rows["A1"].external_id == "1" and rows["A7"].parent_id == rows["A2"].id
+    assert rows["B2"].parent_id == rows["B1"].id and rows["B1"].external_id == "11/1"

@@ -67,6 +67,7 @@ def _scoped(read: list[tuple[CommentRecord, int]], collector: Collector) -> list
         if record.external_id in repeated:
             record.meta["wxr_comment_id"] = record.external_id
             record.external_id = f"{record.article_id}/{record.external_id}"
+            collector.batch.scoped[record.external_id] = record.meta["wxr_comment_id"]
         if record.parent_id in repeated:
             record.parent_id = f"{record.article_id}/{record.parent_id}"
     return read
