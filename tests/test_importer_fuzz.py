@@ -1,8 +1,8 @@
 """Fuzzing every importer: any bytes either import or raise ImportFormatError naming the file and a line.
 
-Inputs start from valid files (the samples and the importer fixtures) and are mutated byte by byte, token
-by token (brackets, quotes, tags, entities, namespaces) and value by value; some are random bytes. Parsing
-runs in memory, with no database; tests/test_importers.py checks that a refused file writes nothing.
+Inputs start from valid files (the samples and the importer fixtures), mutated in their structure (elements,
+rows, fields) and their bytes (brackets, quotes, tags, entities, namespaces); some are random bytes. The fuzz
+tests parse with no database; the last tests import into one to check that a refused file writes nothing.
 Case counts come from the hypothesis profile (tests/conftest.py): HYPOTHESIS_PROFILE=ci (2,000, the CI
 default) or nightly (50,000); see bench/FUZZ.md.
 """
