@@ -44,7 +44,7 @@ TOKENS = {
             b"<item>", b"</item>", b"<wp:comment>", b"</wp:comment>", b"<wp:comment_id>1</wp:comment_id>",
             b"<wp:comment_parent>1</wp:comment_parent>", b"<wp:post_id>1</wp:post_id>", b'xmlns="x{y}z"',
             b'xmlns:wp="http://wordpress.org/export/9/"', b"<!DOCTYPE rss [<!ENTITY a 'b'>]>", b"&a;",
-            b"<?pi x?>", b"<!-- c -->", b"0000-00-00 00:00:00", b"\xff", b"\x00"],
+            b"<?pi x?>", b"<!-- c -->", b"0000-00-00 00:00:00", b"\xff", b"\x00", b"http://[", b"]:99999/"],
     "disqus": [b"<", b">", b"</", b"/>", b"&", b"&#0;", b"&nope;", b"]]>", b"<![CDATA[", b"<post>", b"</post>",
                b'<thread dsq:id="1"/>', b'<parent dsq:id="1"/>', b'dsq:id=""', b'dsq:id="7"',
                b'xmlns="http://disqus.com{x}"', b'xmlns:dsq="}"', b"<isSpam>ja</isSpam>",

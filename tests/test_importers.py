@@ -524,6 +524,8 @@ def test_wxr_repeated_ids_import_idempotently_with_threads(db, tmp_path):
     ("long_author.xml", WXR_HEAD + wxr_post("1", wxr_comment("1").replace(
         "</wp:comment_id>", "</wp:comment_id><wp:comment_author>" + "a" * 201 + "</wp:comment_author>"))
      + "</channel></rss>", "author is longer than 200"),
+    ("ipv6.xml", WXR_HEAD + "<title>x</title>\n<link>http://[2001:db8::1</link></channel></rss>",
+     "invalid channel link"),
     ("long_forum.xml", DISQUS_HEAD + '<thread dsq:id="1">\n<forum>' + "f" * 300 + "</forum></thread></disqus>",
      "forum name is longer"),
 ])

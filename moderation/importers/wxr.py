@@ -37,7 +37,7 @@ def parse_batches(path: str | Path, source: str | None = None) -> list[ImportBat
         if name == "item":
             read += _item(element, path, collector)
         elif name == "link":
-            host = _host(text_of(element))
+            host = _host(text_of(element), path, element.sourceline)
             check_length(host, SOURCE_LIMIT - len("wordpress:"), "the site's host", path, element.sourceline)
         elif name == "language":
             language = text_of(element).split("-")[0].lower() or None  # "de-DE" -> "de"
@@ -172,8 +172,11 @@ def _name(tag: str) -> str:
     return tag
 
 
-def _host(link: str) -> str | None:
+def _host(link: str, path: str, line: int) -> str | None:
     """The host of the channel link, also when it lacks a scheme."""
     if not link:
         return None
-    return urlsplit(link if "//" in link else f"//{link}").hostname
+    try:
+        return urlsplit(link if "//" in link else f"//{link}").hostname
+    except ValueError as err:  # "http://[2001:db8::1": an unclosed IPv6 address
+        raise ImportFormatError(path, line, f"invalid channel link {link[:100]!r}: {err}") from None
