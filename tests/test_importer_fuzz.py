@@ -137,7 +137,8 @@ def _csv(draw: st.DrawFn, data: bytes, delimiter: str) -> bytes:
         elif op == "drop" and row:
             del row[j]
         elif op == "refer" and row and len(rows) > 1:
-            row[j] = draw(st.sampled_from(rows[1:]))[0]
+            other = draw(st.sampled_from(rows[1:]))
+            row[j] = other[0] if other else ""  # a row may have lost all its cells to "drop"
         elif op == "copy":
             rows.append(list(row))
         elif len(rows) > 1:
