@@ -91,6 +91,8 @@ class ImportBatch:
     path: str
     articles: dict[str, ArticleRecord] = field(default_factory=dict)
     comments: list[CommentRecord] = field(default_factory=list)
+    notices: list[str] = field(default_factory=list)  # "path:line: what was read in an unusual way"
+    scoped: dict[str, str] = field(default_factory=dict)  # ids the file qualified ("POST/ID") -> the plain id
 
     def article(self, record: CommentRecord) -> ArticleRecord:
         """The article a comment belongs to, created from the comment's own fields if the file had none."""

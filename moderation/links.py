@@ -18,7 +18,8 @@ _PATH = r"(?:/[^\s<>\"')\]]*)?"
 
 URL_RE = regex.compile(
     rf"(?P<scheme>\bhttps?://[^\s<>\"']+)"
-    rf"|(?P<www>\bwww{_DOT}[^\s<>\"']+)"
+    # Labels may be joined by spaced dots too: "www . youtube . com".
+    rf"|(?P<www>\bwww{_DOT}(?:[a-z0-9\-]+{_DOT})*[^\s<>\"']+)"
     rf"|(?P<bare>(?<![\w@.\-/])(?:[a-z0-9](?:[a-z0-9\-]*[a-z0-9])?{_DOT})+(?:{_TLD})(?![\w\-]){_PATH})",
     regex.IGNORECASE | regex.V1,
 )

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Iterator
 
 import pytest
+from hypothesis import settings
 from sqlalchemy import create_engine, text
 
 from moderation.store import Database
@@ -19,6 +20,14 @@ DATA = Path(os.environ.get("MODERATION_DATA", ROOT.parent / "shared" / "data"))
 POSTGRES_ADMIN_URL = os.environ.get("MODERATION_TEST_POSTGRES_URL",
                                     "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 IN_CI = bool(os.environ.get("CI"))
+
+# Case counts for the importer fuzz tests (tests/test_importer_fuzz.py), chosen by HYPOTHESIS_PROFILE=dev|ci|nightly
+# (see bench/FUZZ.md). Registered under their own names and never loaded: hypothesis loads its built-in "ci"
+# profile under CI by itself, and every other property test keeps that profile and its own sizes.
+for _name, _cases in {"dev": 200, "ci": 2_000, "nightly": 50_000}.items():
+    settings.register_profile(f"fuzz-{_name}", settings.get_profile("ci") if _name == "ci" else None,
+                              max_examples=_cases)
+FUZZ_PROFILE = "fuzz-" + (os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if IN_CI else "dev"))
 
 
 def need(condition: bool, reason: str) -> None:

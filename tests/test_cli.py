@@ -30,10 +30,11 @@ def counts(result) -> dict:
 
 def test_import_counts_and_is_idempotent(run):
     first = counts(run("import", str(FIXTURES / "comments.jsonl"), "--json"))
-    assert set(first) == {"articles", "comments", "replies", "orphans", "skipped"}
+    assert set(first) == {"articles", "comments", "replies", "orphans", "skipped", "notices"}
     assert first["comments"] > 0 and first["skipped"] == 0
     again = counts(run("import", str(FIXTURES / "comments.jsonl"), "--json"))
-    assert again == {"articles": 0, "comments": 0, "replies": 0, "orphans": 0, "skipped": first["comments"]}
+    assert again == {"articles": 0, "comments": 0, "replies": 0, "orphans": 0, "skipped": first["comments"],
+                     "notices": []}
 
 
 def test_malformed_import_names_file_and_line_and_writes_nothing(run, tmp_path):

@@ -388,3 +388,179 @@ def test_jsonl_text_round_trip(texts, ascii_only):
         path.write_text("".join(lines), encoding="utf-8")
         batch = parse(path)
     assert [c.text for c in batch.comments] == texts
+
+
+# --- Hostile input through the CLI: located errors, nothing written -----------------------------
+
+def cli_import(db, path: Path, *args: str):
+    from click.testing import CliRunner
+
+    from moderation.cli import main
+    return CliRunner().invoke(main, ["--database", db.url, "import", str(path), *args], catch_exceptions=False)
+
+
+def stored_comments(db) -> int:
+    from sqlalchemy import func, select
+
+    from moderation.store.models import Comment
+    with db.session() as session:
+        return session.scalar(select(func.count(Comment.id)))
+
+
+@pytest.mark.parametrize("name, row", [
+    ("deep_meta.jsonl", '{"id": "2", "article_id": "a", "text": "x", "meta": {"k": ' + "[" * 2000 + "]" * 2000
+     + "}}"),
+    ("deep_row.jsonl", "[" * 2000 + "]" * 2000),
+    ("deep_text.jsonl", '{"id": "2", "article_id": "a", "text": ' + "[" * 100 + "]" * 100 + "}"),
+])
+def test_deep_json_is_a_located_error_and_writes_nothing(db, tmp_path, name, row):
+    path = write(tmp_path, name, '{"id": "1", "article_id": "a", "text": "ok"}\n' + row + "\n")
+    result = cli_import(db, path)
+    assert result.exit_code == 2 and f"{path}:2: " in result.output and "nested deeper than 64" in result.output
+    assert "Traceback" not in result.output and stored_comments(db) == 0
+
+
+def test_nesting_up_to_the_limit_is_read():
+    from moderation.importers.jsonl import MAX_DEPTH, load_object
+    deep = '{"id": "1", "article_id": "a", "text": "x", "meta": {"k": ' + "[" * (MAX_DEPTH - 2) + "]" * (
+        MAX_DEPTH - 2) + "}}"
+    assert load_object(deep, "f", 1)["meta"]["k"]
+    # Brackets inside strings are text, not nesting.
+    assert load_object('{"id": "1", "text": "' + "[{" * 200 + '\\""}', "f", 1)["text"].startswith("[{")
+    with pytest.raises(ImportFormatError, match="nested deeper than 64"):
+        load_object(deep.replace("{\"k\": ", "{\"k\": [").replace("}}", "]}}"), "f", 1)
+
+
+def test_csv_meta_nesting_is_limited(tmp_path):
+    path = write(tmp_path, "deep.csv", 'id,article_id,text,meta\n1,a,x,"{""k"": ' + "[" * 3000 + "]" * 3000
+                 + '}"\n')
+    with pytest.raises(ImportFormatError, match=r"deep\.csv:2: .*nested deeper than 64"):
+        parse(path)
+
+
+@pytest.mark.parametrize("namespace", ["http://disqus.com{x}", "{http://disqus.com}", "http://disqus .com", ""])
+def test_disqus_mangled_namespace_is_located(db, tmp_path, namespace):
+    text = (FIXTURES / "disqus.xml").read_text(encoding="utf-8")
+    path = write(tmp_path, "mangled.xml", text.replace('xmlns="http://disqus.com"', f'xmlns="{namespace}"'))
+    result = cli_import(db, path, "--format", "disqus")
+    assert result.exit_code == 2 and f"{path}:" in result.output and "nothing was imported" in result.output
+    assert "Traceback" not in result.output and stored_comments(db) == 0
+    with pytest.raises(ImportFormatError) as info:
+        parse(path, format="disqus")
+    assert info.value.line >= 1 and "disqus" in info.value.message
+
+
+# --- WXR: the same comment id under two posts (merged or hand-edited exports) --------------------
+
+def wxr_comment(cid: str, parent: str = "0", text: str = "x") -> str:
+    return (f"<wp:comment>\n<wp:comment_id>{cid}</wp:comment_id>\n<wp:comment_parent>{parent}</wp:comment_parent>\n"
+            f"<wp:comment_content>{text}</wp:comment_content>\n</wp:comment>\n")
+
+
+def wxr_post(post_id: str, *comments: str) -> str:
+    return f"<item>\n<wp:post_id>{post_id}</wp:post_id>\n{''.join(comments)}</item>\n"
+
+
+MERGED_WXR = WXR_HEAD + "<link>https://blog.example</link>\n" + wxr_post(
+    "10", wxr_comment("1", text="A1"), wxr_comment("2", "1", "A2"), wxr_comment("7", "2", "A7")) + wxr_post(
+    "11", wxr_comment("2", "1", "B2"), wxr_comment("1", text="B1"), wxr_comment("8", "2", "B8")) + "</channel></rss>\n"
+
+
+def test_wxr_repeated_comment_ids_across_posts_are_kept_apart(tmp_path):
+    path = write(tmp_path, "merged.xml", MERGED_WXR)
+    batch = parse(path)
+    assert_well_formed(batch, path)
+    c = {(r.article_id, r.meta.get("wxr_comment_id", r.external_id)): r for r in batch.comments}
+    assert len(c) == 6 and len({r.external_id for r in batch.comments}) == 6
+    assert {k: r.text for k, r in c.items()} == {("10", "1"): "A1", ("10", "2"): "A2", ("10", "7"): "A7",
+                                                 ("11", "2"): "B2", ("11", "1"): "B1", ("11", "8"): "B8"}
+    # A reply's parent is the comment of that id in its own post.
+    for post in ("10", "11"):
+        assert c[(post, "2")].parent_id == c[(post, "1")].external_id
+        assert c[(post, "7" if post == "10" else "8")].parent_id == c[(post, "2")].external_id
+    assert c[("10", "7")].external_id == "7"  # ids seen once keep their plain id
+    assert len(batch.notices) == 2 and all(n.startswith(f"{path}:") for n in batch.notices)
+    assert any("'1'" in n and "10" in n and "11" in n for n in batch.notices)
+
+
+def test_wxr_repeated_id_within_one_post_is_still_refused(tmp_path):
+    path = write(tmp_path, "twice.xml", WXR_HEAD + wxr_post("10", wxr_comment("1"), wxr_comment("1"))
+                 + "</channel></rss>\n")
+    with pytest.raises(ImportFormatError, match="duplicate id '1'"):
+        parse(path)
+
+
+def test_wxr_repeated_ids_import_idempotently_with_threads(db, tmp_path):
+    from sqlalchemy import select
+
+    from moderation.store.models import Article, Comment
+    path = write(tmp_path, "merged.xml", MERGED_WXR)
+    result = cli_import(db, path, "--json")
+    assert result.exit_code == 0, result.output
+    first = json.loads(result.output)
+    assert first["comments"] == 6 and first["replies"] == 4 and first["orphans"] == 0
+    assert len(first["notices"]) == 2
+    text = cli_import(db, path)
+    assert "comments 0" in text.output and "skipped 6" in text.output and "under several posts" in text.output
+    with db.session() as s:
+        rows = s.execute(select(Comment.text, Comment.depth, Comment.parent_id, Comment.id, Article.external_id)
+                         .join(Article, Comment.article_id == Article.id)).all()
+    by_text = {r.text: r for r in rows}
+    assert len(rows) == 6
+    for post, (top, mid, leaf) in {"10": ("A1", "A2", "A7"), "11": ("B1", "B2", "B8")}.items():
+        assert by_text[mid].parent_id == by_text[top].id and by_text[leaf].parent_id == by_text[mid].id
+        assert (by_text[top].depth, by_text[mid].depth, by_text[leaf].depth) == (0, 1, 2)
+        assert {by_text[t].external_id for t in (top, mid, leaf)} == {post}
+
+
+@pytest.mark.parametrize("name, content, message", [
+    ("surrogate_meta.jsonl", '{"id": "1", "article_id": "a", "text": "x", "meta": {"k": ["\\ud800"]}}\n',
+     "field 'meta' contains an unpaired surrogate"),
+    ("surrogate_extra.jsonl", '{"id": "1", "article_id": "a", "text": "x", "rating": {"\\udfff": 1}}\n',
+     "field 'rating' contains an unpaired surrogate"),
+    ("huge.jsonl", '{"id": "1", "article_id": "a", "text": "x", "meta": {"k": 1e999}}\n', "out of range"),
+    ("huge.csv", 'id,article_id,text,meta\n1,a,x,"{""k"": -1e999}"\n', "out of range"),
+    ("nan.csv", 'id,article_id,text,meta\n1,a,x,"{""k"": NaN}"\n', "NaN is not allowed"),
+    ("long_author.xml", WXR_HEAD + wxr_post("1", wxr_comment("1").replace(
+        "</wp:comment_id>", "</wp:comment_id><wp:comment_author>" + "a" * 201 + "</wp:comment_author>"))
+     + "</channel></rss>", "author is longer than 200"),
+    ("ipv6.xml", WXR_HEAD + "<title>x</title>\n<link>http://[2001:db8::1</link></channel></rss>",
+     "invalid channel link"),
+    ("long_forum.xml", DISQUS_HEAD + '<thread dsq:id="1">\n<forum>' + "f" * 300 + "</forum></thread></disqus>",
+     "forum name is longer"),
+])
+def test_values_the_store_cannot_hold_are_located(tmp_path, name, content, message):
+    # Caught at the database these would be tracebacks on PostgreSQL (JSONB, VARCHAR(200)).
+    path = write(tmp_path, name, content)
+    with pytest.raises(ImportFormatError, match=message) as info:
+        parse(path)
+    assert info.value.line >= 1
+
+
+def test_api_body_nested_too_deep_is_refused_as_invalid_json():
+    # The live API reads bodies with the JSONL row reader: a deep body is a 400, not a RecursionError.
+    from moderation.ingest import Refused
+    from moderation.ingest import parse as parse_body
+    with pytest.raises(Refused) as info:
+        parse_body(('{"id": "1", "article_id": "a", "text": "x", "meta": ' + "[" * 2000 + "]" * 2000 + "}")
+                   .encode(), "site")
+    assert (info.value.status, info.value.code) == (400, "invalid_json") and "nested deeper" in info.value.message
+
+
+def test_wxr_ids_stored_plain_before_are_not_duplicated_by_a_merged_export(db, tmp_path):
+    from sqlalchemy import select
+
+    from moderation.store.models import Comment
+    first = write(tmp_path, "site.xml", WXR_HEAD + "<link>https://blog.example</link>\n" + wxr_post(
+        "10", wxr_comment("1", text="A1"), wxr_comment("2", "1", "A2")) + "</channel></rss>\n")
+    assert json.loads(cli_import(db, first, "--json").output)["comments"] == 2
+    merged = write(tmp_path, "merged.xml", MERGED_WXR)
+    report = json.loads(cli_import(db, merged, "--json").output)
+    assert (report["comments"], report["skipped"]) == (4, 2)
+    again = json.loads(cli_import(db, merged, "--json").output)
+    assert (again["comments"], again["skipped"]) == (0, 6)
+    with db.session() as s:
+        rows = {r.text: r for r in s.execute(select(Comment.text, Comment.id, Comment.parent_id,
+                                                     Comment.external_id)).all()}
+    assert len(rows) == 6 and rows["A1"].external_id == "1" and rows["A7"].parent_id == rows["A2"].id
+    assert rows["B2"].parent_id == rows["B1"].id and rows["B1"].external_id == "11/1"

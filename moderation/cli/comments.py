@@ -30,7 +30,9 @@ def import_(state: State, path: Path, fmt: str, source: str | None, as_json: boo
         fail(f"{exc}\nnothing was imported")
     data = total.to_dict()
     sources = ", ".join(b.source for b in batches)
-    emit(data, as_json, f"imported {path} ({sources}): " + ", ".join(f"{k} {v}" for k, v in data.items()))
+    notices = [notice for batch in batches for notice in batch.notices]
+    emit({**data, "notices": notices}, as_json,
+         "\n".join([f"imported {path} ({sources}): " + ", ".join(f"{k} {v}" for k, v in data.items()), *notices]))
 
 
 @main.command()

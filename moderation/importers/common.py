@@ -6,6 +6,17 @@ from datetime import datetime, timezone
 from moderation.comments import CommentRecord, ImportBatch
 from moderation.importers import ImportFormatError
 
+# The store's column sizes: a longer value would fail only at the database (PostgreSQL), with no line.
+LIMITS = {"external_id": 200, "article_id": 200, "parent_id": 200, "author": 200, "source_status": 20,
+          "language": 8}
+SOURCE_LIMIT = 200
+
+
+def check_length(value: str | None, limit: int, what: str, path: str, line: int | None) -> None:
+    """Refuse a value longer than the column that will hold it."""
+    if value is not None and len(value) > limit:
+        raise ImportFormatError(path, line or 1, f"{what} is longer than {limit} characters")
+
 
 def parse_datetime(value: str | None, path: str, line: int) -> datetime | None:
     """An ISO 8601 or "YYYY-MM-DD HH:MM:SS" date as aware UTC datetime; None when empty."""
@@ -33,6 +44,8 @@ class Collector:
 
     def add(self, record: CommentRecord, line: int) -> None:
         """Check and keep one record read at `line`."""
+        for name, limit in LIMITS.items():
+            check_length(getattr(record, name), limit, name.replace("_", " "), self.path, line)
         if record.parent_id is not None and record.parent_id == record.external_id:
             raise ImportFormatError(self.path, line, f"comment {record.external_id!r} is its own parent")
         first = self._lines.get(record.external_id)

@@ -9,6 +9,7 @@ from typing import BinaryIO, Iterator
 
 from moderation.comments import ImportBatch
 from moderation.importers import ImportFormatError
+from moderation.importers.jsonl import STRICT, check_depth
 from moderation.importers.rows import REQUIRED, RowReader
 
 
@@ -74,8 +75,9 @@ def _header(reader: Iterator[list[str]], path: str) -> list[str]:
 
 def _meta(value: str, path: str, line: int) -> dict[str, object]:
     """The meta column: a JSON object written as a string."""
+    check_depth(value, path, line)
     try:
-        meta = json.loads(value)
+        meta = json.loads(value, **STRICT)
     except ValueError as err:
         raise ImportFormatError(path, line, f"column 'meta' is not valid JSON: {err}") from None
     if not isinstance(meta, dict):

@@ -8,10 +8,10 @@ from lxml import etree
 
 from moderation.comments import ArticleRecord, CommentRecord, ImportBatch
 from moderation.importers import ImportFormatError
-from moderation.importers.common import Collector, parse_datetime
+from moderation.importers.common import LIMITS, SOURCE_LIMIT, Collector, check_length, parse_datetime
 from moderation.importers.html import html_to_text
 from moderation.importers.xmlread import (DISQUS_NAMESPACE, DISQUS_ROOT, DSQ_ID, iter_children, markup_of,
-                                          text_of)
+                                          split_tag, text_of)
 
 Fields = dict[str, etree._Element]
 
@@ -41,12 +41,15 @@ def parse_batches(path: str | Path, source: str | None = None) -> list[ImportBat
 def _thread(element: etree._Element, path: str) -> tuple[ArticleRecord, str | None]:
     """One thread as an article, and the forum it belongs to."""
     thread_id = _dsq_id(element, path, "thread")
+    check_length(thread_id, LIMITS["article_id"], "the thread id", path, element.sourceline)
     fields = _fields(element)
+    forum = fields.get("forum")
+    check_length(text_of(forum), SOURCE_LIMIT - len("disqus:"), "the forum name", path, _line(forum, element))
     created = fields.get("createdAt")
     article = ArticleRecord(thread_id, title=text_of(fields.get("title")) or None,
                             url=text_of(fields.get("link")) or None,
                             created_at=parse_datetime(text_of(created), path, _line(created, element)))
-    return article, text_of(fields.get("forum")) or None
+    return article, text_of(forum) or None
 
 
 def _post(element: etree._Element, path: str) -> CommentRecord:
@@ -103,13 +106,14 @@ def _fields(element: etree._Element) -> Fields:
 
 def _key(element: etree._Element) -> str:
     """Local name for Disqus-namespace elements, "{ns}name" for anything else."""
-    return _name(element.tag)
+    tag = element.tag
+    return _name(tag) if isinstance(tag, str) else ""  # not a str: an unexpanded entity reference
 
 
 @lru_cache(maxsize=256)
 def _name(tag: str) -> str:
-    name = etree.QName(tag)
-    return name.localname if name.namespace == DISQUS_NAMESPACE else tag
+    namespace, local = split_tag(tag)
+    return local if namespace == DISQUS_NAMESPACE else tag
 
 
 def _line(element: etree._Element | None, fallback: etree._Element) -> int:

@@ -3,11 +3,16 @@ from __future__ import annotations
 
 import codecs
 import json
+import math
+import re
 from pathlib import Path
 
 from moderation.comments import ImportBatch
 from moderation.importers import ImportFormatError
 from moderation.importers.rows import RowReader
+
+MAX_DEPTH = 64  # far beyond any real export; json.loads recurses and would crash near 1,000
+_STRING_OR_BRACKET = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"?|[\[\]{}]')
 
 
 def parse_batches(path: str | Path, source: str | None = None) -> list[ImportBatch]:
@@ -31,9 +36,10 @@ def parse_batches(path: str | Path, source: str | None = None) -> list[ImportBat
 
 
 def load_object(line: str, path: str, number: int) -> dict[str, object]:
-    """One line as a JSON object, strictly: no duplicate keys, no NaN/Infinity."""
+    """One line as a JSON object, strictly: no duplicate keys, no NaN/Infinity, nesting at most MAX_DEPTH."""
+    check_depth(line, path, number)
     try:
-        value = json.loads(line, object_pairs_hook=_unique_keys, parse_constant=_no_constant)
+        value = json.loads(line, **STRICT)
     except json.JSONDecodeError as err:
         raise ImportFormatError(path, number, f"invalid JSON: {err.msg} (column {err.colno})") from None
     except ValueError as err:  # from the hooks below
@@ -41,6 +47,20 @@ def load_object(line: str, path: str, number: int) -> dict[str, object]:
     if not isinstance(value, dict):
         raise ImportFormatError(path, number, f"expected a JSON object, got {type(value).__name__}")
     return value
+
+
+def check_depth(text: str, path: str, number: int) -> None:
+    """Refuse JSON nested deeper than MAX_DEPTH before parsing it."""
+    if text.count("[") + text.count("{") <= MAX_DEPTH:
+        return  # the usual case: too few brackets to nest that deep, no need to skip strings
+    depth = 0
+    for token in _STRING_OR_BRACKET.findall(text):
+        if token in "[{":
+            depth += 1
+            if depth > MAX_DEPTH:
+                raise ImportFormatError(path, number, f"invalid JSON: nested deeper than {MAX_DEPTH} levels")
+        elif token in "]}":
+            depth -= 1
 
 
 def _unique_keys(pairs: list[tuple[str, object]]) -> dict[str, object]:
@@ -56,3 +76,14 @@ def _unique_keys(pairs: list[tuple[str, object]]) -> dict[str, object]:
 def _no_constant(name: str) -> object:
     # NaN and Infinity are not JSON, and the store's JSON columns would reject them later.
     raise ValueError(f"{name} is not allowed")
+
+
+def _finite(text: str) -> float:
+    # "1e999" is valid JSON but reads as infinity, which the store's JSON columns cannot hold either.
+    value = float(text)
+    if math.isinf(value):
+        raise ValueError(f"number {text[:20]} is out of range")
+    return value
+
+
+STRICT = {"object_pairs_hook": _unique_keys, "parse_constant": _no_constant, "parse_float": _finite}

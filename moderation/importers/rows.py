@@ -1,6 +1,7 @@
 """The flat row schema JSONL and CSV share: one row (a dict) becomes one CommentRecord."""
 from __future__ import annotations
 
+import json
 import re
 
 from moderation.comments import HISTORIC_DECISIONS, CommentRecord, ImportBatch, Kind
@@ -82,7 +83,8 @@ class RowReader:
         elif key == "meta" and not isinstance(value, dict):
             raise ImportFormatError(self.path, line,
                                     f"field 'meta' must be an object, got {_type_name(value)}")
-        if isinstance(value, str) and _SURROGATE.search(value):
+        # Nested values (meta, unknown fields) go to the store's JSON column, which cannot hold them either.
+        if _SURROGATE.search(value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)):
             raise ImportFormatError(self.path, line, f"field {key!r} contains an unpaired surrogate")
         if isinstance(value, str) and len(value) > _MAX_LENGTH.get(key, len(value)):
             raise ImportFormatError(self.path, line, f"field {key!r} is longer than {_MAX_LENGTH[key]} "

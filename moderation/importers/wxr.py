@@ -11,9 +11,9 @@ from lxml import etree
 
 from moderation.comments import ArticleRecord, CommentRecord, ImportBatch, Kind
 from moderation.importers import ImportFormatError
-from moderation.importers.common import Collector, parse_datetime
+from moderation.importers.common import LIMITS, SOURCE_LIMIT, Collector, check_length, parse_datetime
 from moderation.importers.html import html_to_text
-from moderation.importers.xmlread import WP_NAMESPACE, iter_children, markup_of, text_of
+from moderation.importers.xmlread import WP_NAMESPACE, iter_children, markup_of, split_tag, text_of
 
 CONTENT_NAMESPACE = "http://purl.org/rss/1.0/modules/content/"
 # WordPress-internal post types: not articles, unless readers somehow commented on them.
@@ -31,38 +31,67 @@ def parse_batches(path: str | Path, source: str | None = None) -> list[ImportBat
     path = str(path)
     collector = Collector(path)
     host = language = None
+    read: list[tuple[CommentRecord, int]] = []
     for element in iter_children(path, "rss", depth=2):  # <rss><channel><item>…
         name = _key(element)
         if name == "item":
-            _item(element, path, collector)
+            read += _item(element, path, collector)
         elif name == "link":
-            host = _host(text_of(element))
+            host = _host(text_of(element), path, element.sourceline)
+            check_length(host, SOURCE_LIMIT - len("wordpress:"), "the site's host", path, element.sourceline)
         elif name == "language":
             language = text_of(element).split("-")[0].lower() or None  # "de-DE" -> "de"
+            check_length(language, LIMITS["language"], "the language", path, element.sourceline)
+    for record, line in _scoped(read, collector):
+        collector.add(record, line)
     for article in collector.batch.articles.values():
         article.language = article.language or language
     return [collector.finish(source or (f"wordpress:{host}" if host else "wordpress"))]
 
 
-def _item(item: etree._Element, path: str, collector: Collector) -> None:
-    """One post or page and its comments."""
+def _scoped(read: list[tuple[CommentRecord, int]], collector: Collector) -> list[tuple[CommentRecord, int]]:
+    """Comment ids used under several posts become "post/id", parents resolved within their own post.
+
+    Merged or hand-edited exports repeat WordPress's per-site ids; Isso's importer keys them by post, too.
+    Ids seen under one post keep their plain id, so files imported before stay idempotent.
+    """
+    posts: dict[str, dict[str, int]] = {}  # comment id -> post -> first line
+    for record, line in read:
+        posts.setdefault(record.external_id, {}).setdefault(record.article_id, line)
+    repeated = {cid: where for cid, where in posts.items() if len(where) > 1}
+    for cid, where in repeated.items():
+        keys = ", ".join(f"{post}/{cid}" for post in where)
+        collector.batch.notices.append(f"{collector.path}:{min(where.values())}: comment id {cid!r} is used "
+                                       f"under several posts; imported as {keys}")
+    for record, _ in read:
+        if record.external_id in repeated:
+            record.meta["wxr_comment_id"] = record.external_id
+            record.external_id = f"{record.article_id}/{record.external_id}"
+            collector.batch.scoped[record.external_id] = record.meta["wxr_comment_id"]
+        if record.parent_id in repeated:
+            record.parent_id = f"{record.article_id}/{record.parent_id}"
+    return read
+
+
+def _item(item: etree._Element, path: str, collector: Collector) -> list[tuple[CommentRecord, int]]:
+    """One post or page, and its comments with their lines."""
     fields = _fields(item)
     comments = [child for child in item if _key(child) == "wp:comment"]
     post_type = text_of(fields.get("wp:post_type")) or "post"
     if not comments and (post_type in INTERNAL_TYPES or post_type.startswith("wp_")):
-        return
+        return []
     # Some exporters (Isso's tests show it) leave out post ids; guid and link identify the post too.
     article_id = (text_of(fields.get("wp:post_id")) or text_of(fields.get("guid"))
                   or text_of(fields.get("link")))
     if not article_id:
         raise ImportFormatError(path, item.sourceline, "item without wp:post_id, guid or link")
+    check_length(article_id, LIMITS["article_id"], "the post id", path, item.sourceline)
     created_at, _ = _date(fields, "wp:post_date", path)
     # WordPress stores titles and names with HTML entities ("&amp;").
     article = collector.batch.articles.setdefault(article_id, ArticleRecord(
         article_id, title=unescape(text_of(fields.get("title"))) or None,
         url=text_of(fields.get("link")) or None, created_at=created_at))
-    for comment in comments:
-        collector.add(_comment(comment, article, path), comment.sourceline)
+    return [(_comment(comment, article, path), comment.sourceline) for comment in comments]
 
 
 def _comment(element: etree._Element, article: ArticleRecord, path: str) -> CommentRecord:
@@ -133,18 +162,21 @@ def _key(element: etree._Element) -> str:
 
 @lru_cache(maxsize=512)
 def _name(tag: str) -> str:
-    name = etree.QName(tag)
-    if name.namespace is None:
-        return name.localname
-    if WP_NAMESPACE.match(name.namespace):
-        return f"wp:{name.localname}"
-    if name.namespace == CONTENT_NAMESPACE:
-        return f"content:{name.localname}"
+    namespace, local = split_tag(tag)
+    if namespace is None:
+        return local
+    if WP_NAMESPACE.match(namespace):
+        return f"wp:{local}"
+    if namespace == CONTENT_NAMESPACE:
+        return f"content:{local}"
     return tag
 
 
-def _host(link: str) -> str | None:
+def _host(link: str, path: str, line: int) -> str | None:
     """The host of the channel link, also when it lacks a scheme."""
     if not link:
         return None
-    return urlsplit(link if "//" in link else f"//{link}").hostname
+    try:
+        return urlsplit(link if "//" in link else f"//{link}").hostname
+    except ValueError as err:  # "http://[2001:db8::1": an unclosed IPv6 address
+        raise ImportFormatError(path, line, f"invalid channel link {link[:100]!r}: {err}") from None

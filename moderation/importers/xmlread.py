@@ -33,9 +33,8 @@ def iter_children(path: str, root_tag: str, depth: int) -> Iterator[etree._Eleme
                 if event == "start":
                     level += 1
                     if level == 0 and element.tag != root_tag:
-                        expected = etree.QName(root_tag).localname
                         raise ImportFormatError(path, element.sourceline or 1, f"expected root element "
-                                                f"<{expected}>, found <{_local(element)}>")
+                                                f"{_describe(root_tag)}, found {_describe(element.tag)}")
                     continue
                 level -= 1
                 if level + 1 == depth:
@@ -90,5 +89,19 @@ def markup_of(element: etree._Element | None) -> str:
     return (element.text or "") + "".join(inner)
 
 
+def split_tag(tag: str) -> tuple[str | None, str]:
+    """(namespace, local name) of a tag; unlike etree.QName it accepts any namespace text ("a{b}")."""
+    if tag.startswith("{"):
+        namespace, _, local = tag[1:].rpartition("}")
+        return namespace, local
+    return None, tag
+
+
+def _describe(tag: str) -> str:
+    """A tag for messages: "<disqus>" with its namespace, since a wrong namespace is the usual mistake."""
+    namespace, local = split_tag(tag)
+    return f"<{local}> (namespace {namespace!r})" if namespace else f"<{local}>"
+
+
 def _local(element: etree._Element) -> str:
-    return etree.QName(element).localname
+    return split_tag(element.tag)[1] if isinstance(element.tag, str) else "?"

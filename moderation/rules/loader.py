@@ -122,6 +122,25 @@ def _field(loc: tuple) -> str:
     return "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in parts).lstrip(".")
 
 
+def _repeated_ids(sources: list[_Source]) -> list[Problem]:
+    """Rule ids used before, each located at its repeat and naming where it was first defined."""
+    first: dict[str, str] = {}
+    problems: list[Problem] = []
+    for source in sources:
+        rules = source.data.get("rules")
+        for index, rule in enumerate(rules if isinstance(rules, list) else []):
+            rule_id = rule.get("id") if isinstance(rule, dict) else None
+            if not isinstance(rule_id, str):
+                continue  # the schema reports a missing or mistyped id
+            line = source.line(("rules", index))
+            if rule_id in first:
+                problems.append((str(source.path), line, rule_id,
+                                 f"rule ids must be unique; repeated: {rule_id}, first defined at {first[rule_id]}"))
+            else:
+                first[rule_id] = f"{source.path}:{line}"
+    return problems
+
+
 def _schema_problems(exc: ValidationError, sources: list[_Source]) -> list[Problem]:
     errors = exc.errors(include_url=False)
     locs = [tuple(e["loc"]) for e in errors]
@@ -160,6 +179,9 @@ def compile_ruleset(files: dict[str, str], origin: str, label: str | None = None
     merged, sources = _merge(root, {k: v for k, v in files.items() if is_rule_file(k)})
     if not sources:
         raise RuleError([(origin, None, None, "the rule files are empty")])
+    repeated = _repeated_ids(sources)
+    if repeated:  # the schema checks this too, but could only point at the document
+        raise RuleError(repeated)
     try:
         spec = RuleSetFile.model_validate(merged)
     except ValidationError as exc:

@@ -120,6 +120,7 @@ def load_batch(session: Session, batch: ImportBatch) -> ImportReport:
     report = ImportReport()
     for record in batch.comments:
         check_storable(record, batch.path)
+    _keep_plain_ids(session, batch)
     present = _existing(session, Comment, batch.source, (c.external_id for c in batch.comments))
     new = [c for c in batch.comments if c.external_id not in present]
     report.skipped = len(batch.comments) - len(new)
@@ -163,6 +164,22 @@ def load_batch(session: Session, batch: ImportBatch) -> ImportReport:
     report.comments = len(new)
     _adopt(session, batch.source, ids, {c.external_id for c in new})
     return report
+
+
+def _keep_plain_ids(session: Session, batch: ImportBatch) -> None:
+    """A comment the file scopes by post ("POST/ID") keeps the plain id it was stored under from that post."""
+    if not batch.scoped:
+        return
+    stored = set()
+    for part in _chunks(sorted(set(batch.scoped.values()))):
+        stored.update(session.execute(select(Comment.external_id, Article.external_id).join(
+            Article, Comment.article_id == Article.id).where(Comment.source == batch.source,
+                                                             Comment.external_id.in_(part))).all())
+    plain = {c.external_id: batch.scoped[c.external_id] for c in batch.comments
+             if c.external_id in batch.scoped and (batch.scoped[c.external_id], c.article_id) in stored}
+    for record in batch.comments:
+        record.external_id = plain.get(record.external_id, record.external_id)
+        record.parent_id = plain.get(record.parent_id, record.parent_id) if record.parent_id else None
 
 
 def insert_one(session: Session, record: CommentRecord, source: str) -> tuple[Comment, Row, Row | None] | None:
