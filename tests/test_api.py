@@ -235,17 +235,18 @@ _JSON = st.recursive(st.none() | st.integers() | _JSON_TEXT,
 @settings(max_examples=300, deadline=None, database=None)
 @given(value=_JSON, wraps=st.integers(min_value=0, max_value=70), indent=st.sampled_from([None, 1]))
 def test_the_nesting_check_agrees_with_the_parsed_depth(value, wraps, indent):
-    from moderation.ingest import MAX_NESTING, Refused, _check_nesting  # noqa: PLC0415
+    from moderation.importers import ImportFormatError  # noqa: PLC0415
+    from moderation.importers.jsonl import MAX_DEPTH, check_depth  # noqa: PLC0415
 
     for _ in range(wraps):
         value = [value] if wraps % 2 else {"k]": value}
     text = json.dumps(value, indent=indent)
     try:
-        _check_nesting(text)
+        check_depth(text, "body", 1)
         refused = False
-    except Refused:
+    except ImportFormatError:
         refused = True
-    assert refused == (_depth(json.loads(text)) > MAX_NESTING)
+    assert refused == (_depth(json.loads(text)) > MAX_DEPTH)
 
 
 def test_keys_are_checked_scoped_and_revocable(app, db):
