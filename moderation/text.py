@@ -60,11 +60,13 @@ def _folded(word: str, keep: int) -> str:
     cut = r"\1" * keep
     s = word.translate(_DROP)
     if not s.isascii():
-        s = unicodedata.normalize("NFKC", s).casefold().translate(_CONFUSABLES)
+        s = unicodedata.normalize("NFKC", s).casefold().translate(_CONFUSABLES).translate(_DROP)
         # Cut before expanding umlauts too, so "äääh" folds like "ääh", not to "aeaeaeh".
         s = _ELONGATED.sub(cut, s).translate(_UMLAUTS)
         if not s.isascii():
-            s = "".join(c for c in unicodedata.normalize("NFKD", s) if not unicodedata.combining(c))
+            # Without its accent a letter may be a look-alike ("ά" -> "α"), so map look-alikes once more.
+            s = "".join(c for c in unicodedata.normalize("NFKD", s)
+                        if not unicodedata.combining(c)).translate(_CONFUSABLES).translate(_UMLAUTS)
     else:
         s = s.lower()
     if not s.isalpha() and (_LEET_INSIDE.search(s) or _LEET_EDGE.match(s)):
