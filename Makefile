@@ -25,6 +25,7 @@ serve: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/moderation rules test rules/
+	$(BIN)/lint-imports --no-cache
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 bench: $(STAMP)

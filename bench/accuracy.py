@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from bench import corpora
-from moderation import learning
+from moderation.learning import training as learning
 from moderation.rules import load_ruleset
 from moderation.scoring.sklearn import PACKAGE_MODEL, lexicon_from_ruleset, load_model
 

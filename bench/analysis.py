@@ -7,12 +7,12 @@ import time
 from pathlib import Path
 
 from bench.generate import write_jsonl
-from moderation.analysis.frame import from_records, triage_records
-from moderation.analysis.report import write_report
-from moderation.analysis.results import compute
-from moderation.analysis.sources import file_records
+from moderation.research.frame import from_records, triage_records
+from moderation.research.report import write_report
+from moderation.research.results import compute
+from moderation.research.sources import file_records
 from moderation.config import PROJECT_ROOT, Config
-from moderation.pipeline import Pipeline
+from moderation.assess.pipeline import Pipeline
 
 RULES = Path(os.environ.get("BENCH_RULES", PROJECT_ROOT / "rules"))
 WORKERS = int(os.environ.get("BENCH_WORKERS", "2"))

@@ -11,7 +11,7 @@ from typing import Callable
 
 import numpy as np
 
-from moderation.learning import Dataset
+from moderation.learning.training import Dataset
 
 NAN = np.nan
 _ROOT = Path(__file__).resolve().parent.parent

@@ -24,7 +24,7 @@ from pathlib import Path
 from sqlalchemy import create_engine, func, select, text
 
 from bench.generate import import_rows
-from moderation import tasks
+from moderation.worker import tasks
 from moderation.config import PROJECT_ROOT, Config
 from moderation.store import Database
 from moderation.store.apikeys import create

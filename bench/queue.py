@@ -20,7 +20,7 @@ from sqlalchemy import insert, text
 
 from bench.generate import texts
 from moderation.config import PROJECT_ROOT, Config
-from moderation.pipeline import Item, Pipeline
+from moderation.assess.pipeline import Item, Pipeline
 from moderation.rules import load_ruleset
 from moderation.scoring.lexicon import LexiconScorer
 from moderation.store import Article, Comment, Database, Decision, RuleHit, TriageResult
@@ -134,7 +134,7 @@ def measure(db: Database, tmp: Path, n: int, requests: int = 200) -> list[str]:
     first = client.get("/queue")
     assert first.status_code == 200, first.status_code
     csrf = re.search(r'"X-CSRFToken": "([^"]+)"', first.get_data(as_text=True)).group(1)
-    from moderation.queue import QUEUES, counts  # noqa: PLC0415
+    from moderation.store.queue import QUEUES, counts  # noqa: PLC0415
 
     count_ms = {}
     with db.session() as session:

@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 from sklearn.metrics import f1_score
 
-from moderation.analysis.omp import read_posts, sentiment_gold
-from moderation.analysis.sentiment import EnglishSentiment, GermanSentiment, label
+from moderation.research.omp import read_posts, sentiment_gold
+from moderation.research.sentiment import EnglishSentiment, GermanSentiment, label
 
 DATA = Path(os.environ.get("MODERATION_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
 CLASSES = ("negative", "neutral", "positive")

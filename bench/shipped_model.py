@@ -6,7 +6,7 @@ import time
 from pathlib import Path
 
 from bench import corpora
-from moderation import learning
+from moderation.learning import training as learning
 from moderation.rules import load_ruleset
 from moderation.scoring.sklearn import PACKAGE_MODEL, lexicon_from_ruleset, save_model
 

@@ -8,14 +8,14 @@ import time
 from pathlib import Path
 
 from bench.generate import import_rows
-from moderation.comments import CommentRecord, ImportBatch
+from moderation.domain.comments import CommentRecord, ImportBatch
 from moderation.config import PROJECT_ROOT
-from moderation.pipeline import Pipeline, triage_stored
+from moderation.assess.pipeline import Pipeline, triage_stored
 from moderation.rules import load_ruleset
 from moderation.scoring.lexicon import LexiconScorer
 from moderation.store import Database
 from moderation.store.loading import load_batch
-from moderation.whatif import replay
+from moderation.services.whatif import replay
 
 RULES = PROJECT_ROOT / "rules"
 

@@ -26,7 +26,7 @@ errorlog = "-"
 
 def post_worker_init(worker) -> None:  # noqa: ANN001
     """Open the database and load the pipeline before the first request arrives."""
-    from moderation.pipeline import Item  # noqa: PLC0415
+    from moderation.assess.pipeline import Item  # noqa: PLC0415
 
     desk = worker.wsgi.extensions["desk"]
     desk.db  # noqa: B018 - opens the pool and checks the schema

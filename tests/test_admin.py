@@ -6,7 +6,7 @@ import re
 import pytest
 
 from moderation.config import Config
-from moderation.pipeline import Pipeline, triage_stored
+from moderation.assess.pipeline import Pipeline, triage_stored
 from moderation.scoring.lexicon import LexiconScorer
 from moderation.store import revisions
 from moderation.store.accounts import add_user

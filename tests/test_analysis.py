@@ -11,12 +11,12 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from moderation.analysis import outcomes, overview, people, threads
-from moderation.analysis.frame import from_records, pseudonymize
-from moderation.analysis.pseudonyms import ENV, Pseudonymizer, project_key
-from moderation.analysis.results import compute
-from moderation.analysis.sentiment import EnglishSentiment, GermanSentiment, Sentiment, label
-from moderation.analysis.topics import topics
+from moderation.research import outcomes, overview, people, threadmetrics as threads
+from moderation.research.frame import from_records, pseudonymize
+from moderation.research.pseudonyms import ENV, Pseudonymizer, project_key
+from moderation.research.results import compute
+from moderation.research.sentiment import EnglishSentiment, GermanSentiment, Sentiment, label
+from moderation.research.topics import topics
 from moderation.cli import main
 from tests.conftest import RULES, SAMPLES, corpus
 
@@ -227,7 +227,7 @@ def test_one_million_posts_end_to_end(tmp_path):
 
 
 def test_table_headers_match_the_tables_and_empty_tables_keep_them(thread, tmp_path):
-    from moderation.analysis.report import HEADERS, write_csvs
+    from moderation.research.report import HEADERS, write_csvs
 
     results = compute(thread, topics_k=2)
     assert set(results.tables) == set(HEADERS)
@@ -239,7 +239,7 @@ def test_table_headers_match_the_tables_and_empty_tables_keep_them(thread, tmp_p
 
 
 def test_parallel_sentiment_equals_serial():
-    from moderation.analysis.frame import add_sentiment
+    from moderation.research.frame import add_sentiment
 
     texts = ["Das ist sehr gut.", "Das ist nicht gut.", "Great!", "Terrible idea.", "Kein Problem.", "Na ja."] * 3
     frames = [from_records([rec(f"c{i}", text=t, lang="en" if t[0] in "GT" else "de") for i, t in enumerate(texts)])
@@ -250,7 +250,7 @@ def test_parallel_sentiment_equals_serial():
 
 
 def test_one_million_posts_reader_folds_labels_and_rejects_other_csv(tmp_path):
-    from moderation.analysis.omp import is_omp, read_posts, sentiment_gold
+    from moderation.research.omp import is_omp, read_posts, sentiment_gold
 
     path = tmp_path / "posts.csv"
     path.write_text(

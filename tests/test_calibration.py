@@ -5,9 +5,9 @@ import json
 
 from click.testing import CliRunner
 
-from moderation.calibration import from_decisions, threshold_for_precision
+from moderation.learning.calibration import from_decisions, threshold_for_precision
 from moderation.cli import main
-from moderation.pipeline import Pipeline, triage_stored
+from moderation.assess.pipeline import Pipeline, triage_stored
 from moderation.scoring.lexicon import LexiconScorer
 from moderation.store import TriageResult
 from moderation.store import revisions

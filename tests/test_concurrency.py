@@ -8,9 +8,9 @@ import time
 import pytest
 from sqlalchemy import func, select, update
 
-from moderation.pipeline import Pipeline
+from moderation.assess.pipeline import Pipeline
 from moderation.store import events
-from moderation.store import triage as repo
+from moderation.assess import persist as repo
 from moderation.store import webhooks as outbox
 from moderation.store.decisions import AlreadyDecided, decide
 from moderation.store.models import Comment, Decision, utcnow

@@ -6,7 +6,7 @@ import threading
 
 from sqlalchemy import func, select
 
-from moderation import review
+from moderation.services import review
 from moderation.store.decisions import DecisionError
 from moderation.store.models import Comment, Decision
 from tests.test_store import batch, comments, load

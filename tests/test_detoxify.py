@@ -9,7 +9,7 @@ pytest.importorskip("transformers")
 
 from bench.detoxify_model import build  # noqa: E402
 from moderation.config import Config  # noqa: E402
-from moderation.pipeline import Item, Pipeline  # noqa: E402
+from moderation.assess.pipeline import Item, Pipeline  # noqa: E402
 from moderation.scoring import LABELS, ScorerUnavailable, build_scorers  # noqa: E402
 from moderation.scoring import detoxify as detox_scorer  # noqa: E402
 

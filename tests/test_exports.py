@@ -7,7 +7,7 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from moderation.analysis.pseudonyms import ENV, Pseudonymizer
+from moderation.research.pseudonyms import ENV, Pseudonymizer
 from moderation.cli import main
 from moderation.store import Comment
 from moderation.store.decisions import decide

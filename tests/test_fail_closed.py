@@ -13,10 +13,11 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
 
-from moderation import jobs, tasks
+from moderation.services import jobs
+from moderation.worker import tasks
 from moderation.cli import main
 from moderation.config import Config
-from moderation.pipeline import Item, Pipeline
+from moderation.assess.pipeline import Item, Pipeline
 from moderation.scoring import LABELS, REGISTRY
 from moderation.scoring import detoxify as detox_scorer
 from moderation.scoring import sklearn as sklearn_scorer
@@ -209,8 +210,8 @@ def test_worker_triage_holds(fault, db, tmp_path):
 @pytest.mark.parametrize("db", ["sqlite"], indirect=True)
 def test_whatif_predicts_hold_for_a_draft_judged_by_a_failing_scorer(fault, db, tmp_path, ruleset):
     """Stored scores of the healthy run must not stand in for a scorer that fails now: what-if predicts hold."""
-    from moderation.pipeline import triage_stored  # noqa: PLC0415
-    from moderation.whatif import judged  # noqa: PLC0415
+    from moderation.assess.pipeline import triage_stored  # noqa: PLC0415
+    from moderation.services.whatif import judged  # noqa: PLC0415
     from tests.test_store import batch, load  # noqa: PLC0415
 
     settings, _, _ = fault

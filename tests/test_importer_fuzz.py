@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from lxml import etree
 
-from moderation.comments import ImportBatch
+from moderation.domain.comments import ImportBatch
 from moderation.importers import ImportFormatError, parse_batches
 from moderation.importers.html import html_to_text
 from moderation.importers.xmlread import DSQ_ID

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from moderation.comments import ImportBatch, Kind
+from moderation.domain.comments import ImportBatch, Kind
 from moderation.importers import FORMATS, ImportFormatError, detect_format, parse, parse_batches
 from moderation.importers.html import html_to_text
 
@@ -539,8 +539,8 @@ def test_values_the_store_cannot_hold_are_located(tmp_path, name, content, messa
 
 def test_api_body_nested_too_deep_is_refused_as_invalid_json():
     # The live API reads bodies with the JSONL row reader: a deep body is a 400, not a RecursionError.
-    from moderation.ingest import Refused
-    from moderation.ingest import parse as parse_body
+    from moderation.services.ingest import Refused
+    from moderation.services.ingest import parse as parse_body
     with pytest.raises(Refused) as info:
         parse_body(('{"id": "1", "article_id": "a", "text": "x", "meta": ' + "[" * 2000 + "]" * 2000 + "}")
                    .encode(), "site")

@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from langdetect.detector import Detector
 
-from moderation.language import FastDetector, LanguageDetector, _factory
+from moderation.domain.language import FastDetector, LanguageDetector, _factory
 from tests.conftest import corpus
 
 GERMAN = "Die Entlassungen treffen vor allem die Verwaltung, während die Lager weiter wachsen sollen."

@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 from sklearn.base import clone
 
-from moderation import learning
+from moderation.learning import training as learning
 from moderation.cli import main
 from moderation.config import Config
 from moderation.scoring import build_scorers

@@ -18,7 +18,7 @@ def shipped():
 @pytest.mark.parametrize("name,min_auc", [("wiki-toxicity-testset", 0.85), ("germeval2021-toxic", 0.6)])
 def test_shipped_model_separates_unseen_corpora(shipped, name, min_auc):
     from bench import corpora
-    from moderation import learning
+    from moderation.learning import training as learning
 
     root = corpus(name).parent
     model, card = shipped

@@ -210,7 +210,7 @@ def test_undo_restores_within_seconds_and_only_for_the_decider(app, mo, mo2, db)
 def test_reject_with_replies_rejects_the_subtree_and_undoes_together(mo, db):
     root = by_ext(db, "de-014")  # held, with replies below
     with db.session() as s:
-        from moderation.threads import descendants
+        from moderation.store.threads import descendants
         below = descendants(s, root.id)
         seen = s.scalar(select(Decision.id).where(Decision.comment_id == root.id).order_by(Decision.id.desc())) or 0
     assert below

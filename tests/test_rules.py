@@ -358,7 +358,7 @@ def _rules_hit(ruleset, text: str, language: str = "de") -> set[str]:
     ("w w w . youtube . com / watch?v=1", "youtube.com"),
 ])
 def test_video_links_with_spaced_dots_and_slashes_are_found(ruleset, text, host):
-    from moderation.links import find_links, host_matches
+    from moderation.domain.links import find_links, host_matches
     assert "no-video-links" in _rules_hit(ruleset, text)
     (link,) = find_links(text, ruleset.hosts)
     assert host_matches(link.host, [host]) and link.obfuscated

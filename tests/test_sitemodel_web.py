@@ -5,7 +5,7 @@ import json
 import re
 from pathlib import Path
 
-from moderation.pipeline import Pipeline, triage_stored
+from moderation.assess.pipeline import Pipeline, triage_stored
 from moderation.rules import load_ruleset
 from moderation.scoring.lexicon import LexiconScorer
 from moderation.store import models_registry as registry
@@ -76,7 +76,7 @@ def test_whatif_replays_a_trained_version(admin, db):  # noqa: F811
 
 
 def test_decision_counts_match_the_training_split(db):
-    from moderation import learning, sitemodel
+    from moderation.learning import training as learning, sitemodel
 
     decided(db)
     assert sitemodel.decision_counts(db) == (len(learning.from_decisions(db)),

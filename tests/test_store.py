@@ -7,8 +7,8 @@ import pytest
 from sqlalchemy import func, select, text, update
 from sqlalchemy.exc import DBAPIError
 
-from moderation.comments import ArticleRecord, CommentRecord, ImportBatch
-from moderation.pipeline import Pipeline, triage_stored
+from moderation.domain.comments import ArticleRecord, CommentRecord, ImportBatch
+from moderation.assess.pipeline import Pipeline, triage_stored
 from moderation.scoring.lexicon import LexiconScorer
 from moderation.store import Article, Comment, Decision, RuleSetVersion, TriageResult
 from moderation.store.decisions import AlreadyDecided, DecisionError, decide, history, undo

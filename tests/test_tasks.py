@@ -13,7 +13,9 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import func, select
 
-from moderation import jobs, tasks, webhooks
+from moderation.services import jobs
+from moderation.worker import tasks
+from moderation.integrations import webhooks
 from moderation.cli import main
 from moderation.store.decisions import decide
 from moderation.store.events import Event
@@ -202,7 +204,7 @@ def worker(db, tmp_path, queue):
            "MODERATION_TASK_QUEUE": queue, "MODERATION_DEEP_SCORERS": "fake-deep",
            "MODERATION_WEBHOOK_RETRY_SECONDS": "0.5", "MODERATION_RULES_PATH": str(RULES),
            "MODERATION_INSTANCE_PATH": str(tmp_path)}
-    code = ("import tests.live; from moderation.tasks import celery; celery.worker_main(['worker', '--pool=threads', "
+    code = ("import tests.live; from moderation.worker.tasks import celery; celery.worker_main(['worker', '--pool=threads', "
             f"'--concurrency=2', '-Q', '{queue}', '--loglevel=warning', '--without-gossip', '--without-mingle'])")
     log = open(tmp_path / "worker.log", "w")  # noqa: SIM115
     process = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, env=env, stdout=log, stderr=log)

@@ -4,8 +4,8 @@ from __future__ import annotations
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from moderation.links import find_links, host_matches
-from moderation.text import ZERO_WIDTH, caps_ratio, fold, fold_forms, repeated_run, tokenize
+from moderation.domain.links import find_links, host_matches
+from moderation.domain.text import ZERO_WIDTH, caps_ratio, fold, fold_forms, repeated_run, tokenize
 
 LETTERS = "abcdefghijklmnopqrstuvwxyzäöüß"
 words = st.text(alphabet=LETTERS, min_size=3, max_size=12)

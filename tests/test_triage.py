@@ -4,13 +4,13 @@ from __future__ import annotations
 import pytest
 
 from moderation import scoring
-from moderation.comments import Action
+from moderation.domain.comments import Action
 from moderation.config import Config
-from moderation.pipeline import Item, Pipeline
+from moderation.assess.pipeline import Item, Pipeline
 from moderation.rules import Evaluation, Hit
 from moderation.rules.schema import Policy
 from moderation.scoring import ScorerUnavailable
-from moderation.triage import decide
+from moderation.assess.triage import decide
 
 
 def hit(rule="r", action="hold", priority=50, confidence=1.0, experimental=False) -> Hit:

@@ -7,7 +7,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select, update
 
-from moderation import tasks, webhooks
+from moderation.worker import tasks
+from moderation.integrations import webhooks
 from moderation.config import Config
 from web import create_app
 from moderation.store import webhooks as outbox

@@ -7,11 +7,11 @@ import shutil
 from click.testing import CliRunner
 
 from moderation.cli import main
-from moderation.pipeline import Pipeline, triage_stored
+from moderation.assess.pipeline import Pipeline, triage_stored
 from moderation.rules import load_ruleset
 from moderation.scoring.lexicon import LexiconScorer
 from moderation.store import TriageResult
-from moderation.whatif import replay
+from moderation.services.whatif import replay
 from tests.conftest import RULES
 from tests.test_store import batch, load
 
@@ -109,7 +109,7 @@ def test_whatif_command_json_contract(db, tmp_path):
 
 
 def test_rule_statistics_count_confirmations_and_overturns(db, ruleset):
-    from moderation.rulestats import rule_stats
+    from moderation.store.rulestats import rule_stats
 
     load(db, batch(ROWS + [("c6", None, "WIR WOLLEN ENDLICH EHRLICHE ZAHLEN VOM VORSTAND SEHEN", "approved")]))
     triage_stored(db, Pipeline(ruleset, [LexiconScorer(ruleset)]))

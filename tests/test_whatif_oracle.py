@@ -17,17 +17,17 @@ import yaml
 from hypothesis import HealthCheck, given, settings, strategies as st
 from sqlalchemy import select, update
 
-from moderation.analysis.omp import read_posts
-from moderation.comments import CommentRecord, ImportBatch
+from moderation.research.omp import read_posts
+from moderation.domain.comments import CommentRecord, ImportBatch
 from moderation.config import Config
 from moderation.importers import parse_batches
-from moderation.pipeline import Pipeline, triage_stored
+from moderation.assess.pipeline import Pipeline, triage_stored
 from moderation.rules import RuleError, compile_ruleset, read_files
 from moderation.store import Article, Comment, Database
 from moderation.store.loading import load_batch
-from moderation.store.triage import items_for
-from moderation.text import tokenize
-from moderation.whatif import judged, replay
+from moderation.assess.persist import items_for
+from moderation.domain.text import tokenize
+from moderation.services.whatif import judged, replay
 from tests.conftest import DATA, RULES, SAMPLES, need
 
 FILES = read_files(RULES)

@@ -11,10 +11,10 @@ from sqlalchemy import select, update
 
 from moderation.cli import main
 from moderation.config import Config
-from moderation.pipeline import Pipeline
+from moderation.assess.pipeline import Pipeline
 from moderation.rules import load_ruleset
 from moderation.store import Article, Comment
-from moderation.store.triage import items_for
+from moderation.assess.persist import items_for
 from tests.conftest import RULES, SAMPLES
 from tests.test_store import batch, load
 

@@ -11,15 +11,15 @@ from flask_login import current_user
 import yaml
 from sqlalchemy import select
 
-from moderation.calibration import from_decisions
-from moderation.pipeline import Item, Pipeline
+from moderation.learning.calibration import from_decisions
+from moderation.assess.pipeline import Item, Pipeline
 from moderation.rules import RuleError, compile_ruleset
 from moderation.rules.edits import EditError, set_list_entries, set_policy, set_threshold
 from moderation.rules.loader import is_rule_file
-from moderation.rulestats import rule_stats
+from moderation.store.rulestats import rule_stats
 from moderation.store import Comment, RuleHit, TriageResult, revisions
 from moderation.store import models_registry as registry
-from moderation.whatif import replay, with_model
+from moderation.services.whatif import replay, with_model
 from web.auth import roles
 from web.desk import desk
 from web.highlight import hit_spans, pieces

@@ -7,8 +7,9 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, request
 
-from moderation import akismet, ingest
-from moderation.pipeline import Item
+from moderation.integrations import akismet
+from moderation.services import ingest
+from moderation.assess.pipeline import Item
 from moderation.store import apikeys, decisions
 from moderation.store.models import Comment
 from moderation.store.database import lock_for_write

@@ -16,7 +16,7 @@ from flask import Blueprint, Response, g, jsonify, make_response, request, url_f
 from sqlalchemy import select
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
-from moderation import ingest
+from moderation.services import ingest
 from moderation.store import apikeys, events
 from moderation.store.models import Decision
 from web import clients, csrf

@@ -9,8 +9,9 @@ from flask import Flask, Response, current_app
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from moderation import ingest, tasks
-from moderation.ratelimit import Allowance, limiter_for
+from moderation.services import ingest
+from moderation.worker import tasks
+from moderation.integrations.ratelimit import Allowance, limiter_for
 from moderation.store import apikeys
 from web.desk import desk
 

@@ -6,9 +6,9 @@ import time
 
 from flask import current_app
 
-from moderation import webhooks
+from moderation.integrations import webhooks
 from moderation.config import Config
-from moderation.pipeline import Pipeline
+from moderation.assess.pipeline import Pipeline
 from moderation.store import Database, revisions
 
 RULES_CHECK_SECONDS = 5.0  # how soon another process's rule activation reaches this one

@@ -11,9 +11,10 @@ from flask_login import current_user
 from markupsafe import Markup, escape
 from sqlalchemy import select
 
-from moderation import queue as q
-from moderation import review, threads
-from moderation.comments import REASON_CODES, Action
+from moderation.store import queue as q
+from moderation.services import review
+from moderation.store import threads
+from moderation.domain.comments import REASON_CODES, Action
 from moderation.store import Article, Comment, TriageResult, claims
 from moderation.store.decisions import AlreadyDecided, DecisionError
 from web.auth import _safe_next, roles

@@ -9,11 +9,11 @@ from datetime import date, datetime, time as clock, timezone
 import numpy as np
 from flask import Blueprint, Response, abort, render_template, request
 
-from moderation.analysis.frame import Frame, pseudonymize
-from moderation.analysis.pseudonyms import for_config
-from moderation.analysis.report import HEADERS, context, write_table
-from moderation.analysis.results import Results, compute
-from moderation.analysis.sources import load_db
+from moderation.research.frame import Frame, pseudonymize
+from moderation.research.pseudonyms import for_config
+from moderation.research.report import HEADERS, context, write_table
+from moderation.research.results import Results, compute
+from moderation.research.sources import load_db
 from web.auth import roles
 from web.desk import desk
 

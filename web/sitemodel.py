@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 
-from moderation import learning, sitemodel
+from moderation.learning import training as learning, sitemodel
 from moderation.scoring.sklearn import active_model_path, load_model
 from moderation.store import models_registry as registry
 from web.auth import roles

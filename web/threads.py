@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, render_template
 
-from moderation import threads
+from moderation.store import threads
 from web.auth import public
 from web.desk import desk
 

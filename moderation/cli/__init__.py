@@ -35,7 +35,7 @@ class State:
     @property
     def db(self):  # noqa: ANN201 - moderation.store.Database, imported lazily for a fast --help
         if self._db is None:
-            from moderation import webhooks  # noqa: PLC0415
+            from moderation.integrations import webhooks  # noqa: PLC0415
             from moderation.store import Database  # noqa: PLC0415
 
             self._db = webhooks.bind(Database(self.config.effective_database_url), self.config)

@@ -27,12 +27,12 @@ def analyze(state: State, inputs: tuple[Path, ...], out: Path, pseudonymize: boo
     INPUT is one or more import files (JSONL, CSV, WXR, Disqus) or the One Million Posts CSV (.csv or .csv.xz);
     without it, the stored comments are analysed with their stored scores, rule hits and decisions.
     """
-    from moderation.analysis.frame import from_records, triage_records  # noqa: PLC0415
-    from moderation.analysis.frame import pseudonymize as apply_pseudonyms  # noqa: PLC0415
-    from moderation.analysis.pseudonyms import for_config  # noqa: PLC0415
-    from moderation.analysis.report import write_report  # noqa: PLC0415
-    from moderation.analysis.results import STEPS, compute  # noqa: PLC0415
-    from moderation.analysis.sources import file_records, load_db  # noqa: PLC0415
+    from moderation.research.frame import from_records, triage_records  # noqa: PLC0415
+    from moderation.research.frame import pseudonymize as apply_pseudonyms  # noqa: PLC0415
+    from moderation.research.pseudonyms import for_config  # noqa: PLC0415
+    from moderation.research.report import write_report  # noqa: PLC0415
+    from moderation.research.results import STEPS, compute  # noqa: PLC0415
+    from moderation.research.sources import file_records, load_db  # noqa: PLC0415
     from moderation.importers import ImportFormatError  # noqa: PLC0415
 
     if not inputs:
@@ -50,7 +50,7 @@ def analyze(state: State, inputs: tuple[Path, ...], out: Path, pseudonymize: boo
                          "\nnothing was written")
             records += more
         provenance["input"] = ", ".join(str(p) for p in inputs)
-        from moderation.pipeline import Pipeline  # noqa: PLC0415
+        from moderation.assess.pipeline import Pipeline  # noqa: PLC0415
 
         pipeline = Pipeline.from_config(state.config, state.ruleset())
         if no_triage:  # languages are still needed: sentiment is per language

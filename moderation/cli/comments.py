@@ -48,7 +48,7 @@ def import_(state: State, path: Path, fmt: str, source: str | None, as_json: boo
 def triage(state: State, rescore: bool, batch_size: int, workers: int, queue: bool, deep: bool,
            as_json: bool) -> None:
     """Score and triage stored comments not yet triaged."""
-    from moderation.pipeline import Pipeline, triage_stored  # noqa: PLC0415
+    from moderation.assess.pipeline import Pipeline, triage_stored  # noqa: PLC0415
 
     if deep:
         _deep_catch_up(state, as_json)
@@ -57,7 +57,7 @@ def triage(state: State, rescore: bool, batch_size: int, workers: int, queue: bo
         if state.explicit_rules:
             fail("--queue runs the workers' rules, the active revision; activate these first "
                  "(moderation rules activate PATH) or drop --queue")
-        from moderation import tasks  # noqa: PLC0415
+        from moderation.worker import tasks  # noqa: PLC0415
 
         tasks.configure(state.config, db=lambda: state.db)
         summary = tasks.triage_queued(state.db, rescore=rescore, batch_size=batch_size)
@@ -73,8 +73,8 @@ def triage(state: State, rescore: bool, batch_size: int, workers: int, queue: bo
 def _deep_catch_up(state: State, as_json: bool) -> None:
     from dataclasses import replace  # noqa: PLC0415
 
-    from moderation.jobs import catch_up  # noqa: PLC0415
-    from moderation.pipeline import Pipeline  # noqa: PLC0415
+    from moderation.services.jobs import catch_up  # noqa: PLC0415
+    from moderation.assess.pipeline import Pipeline  # noqa: PLC0415
 
     config = state.config
     if not config.deep_scorers:
@@ -108,7 +108,7 @@ def format_summary(s: dict) -> str:
 @pass_state
 def explain(state: State, text: str, lang: str | None, reply_to: str | None, as_json: bool) -> None:
     """The decision for one text, with every hit: rule, stated rule, spans, score, threshold."""
-    from moderation.pipeline import Item, Pipeline  # noqa: PLC0415
+    from moderation.assess.pipeline import Item, Pipeline  # noqa: PLC0415
 
     pipeline = Pipeline.from_config(state.config, state.ruleset())
     a = pipeline.assess_one(Item(text, language=lang, is_reply=reply_to is not None, parent_text=reply_to))
@@ -136,6 +136,6 @@ def explain(state: State, text: str, lang: str | None, reply_to: str | None, as_
 def export(state: State, fmt: str, out: Path, pseudonymize: bool) -> None:
     """Export stored comments: JSONL in the import schema (re-importing it changes nothing), or CSV, Parquet or a
     ConvoKit corpus with every score, rule hit and decision and their versions."""
-    from moderation.analysis.exports import export_as  # noqa: PLC0415
+    from moderation.research.exportformats import export_as  # noqa: PLC0415
 
     click.echo(export_as(state.db, state.config, fmt, out, pseudonymize))

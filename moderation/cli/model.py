@@ -26,7 +26,7 @@ def model() -> None:
 def train(state: State, data_files: tuple[Path, ...], from_decisions: bool, out: Path | None, name: str,
           target_precision: float, as_json: bool) -> None:
     """Train a classifier; a fifth of the data is held out to choose thresholds and measure it."""
-    from moderation import learning, sitemodel  # noqa: PLC0415
+    from moderation.learning import training as learning, sitemodel  # noqa: PLC0415
 
     if not data_files and not from_decisions:
         fail("give --data FILE and/or --from-decisions")
@@ -57,7 +57,7 @@ def train(state: State, data_files: tuple[Path, ...], from_decisions: bool, out:
 def evaluate(state: State, model_path: Path | None, model_version: str | None, data_file: Path | None,
              threshold: float | None, as_json: bool) -> None:
     """ROC-AUC, official F1 (GermEval), macro F1 at the model's threshold, on a file or held-out decisions."""
-    from moderation import learning  # noqa: PLC0415
+    from moderation.learning import training as learning  # noqa: PLC0415
     from moderation.scoring.sklearn import active_model_path, load_model  # noqa: PLC0415
 
     if model_version:
@@ -87,7 +87,7 @@ def _line(r: dict) -> str:
 
 def _compare(state: State, version: str, data_file: Path | None, threshold: float | None, as_json: bool) -> None:
     """Candidate vs the active model on held-out decisions (never trained on); recorded in the registry."""
-    from moderation import learning, sitemodel  # noqa: PLC0415
+    from moderation.learning import training as learning, sitemodel  # noqa: PLC0415
 
     try:
         metrics = sitemodel.compare(state.db, state.config, version, data_file, threshold)
@@ -107,7 +107,7 @@ def _compare(state: State, version: str, data_file: Path | None, threshold: floa
 @pass_state
 def activate(state: State, version: str, force: bool) -> None:
     """Make a registered version the model triage uses (recorded; takes effect for newly started processes)."""
-    from moderation import sitemodel  # noqa: PLC0415
+    from moderation.learning import sitemodel  # noqa: PLC0415
 
     try:
         sitemodel.activate(state.db, state.config, version, force=force)

@@ -156,7 +156,7 @@ def export_revision(state: State, revision: int, out: Path) -> None:
 def stats(state: State, as_json: bool) -> None:
     """Per rule: hits, holds, rejections, moderators' confirmations and overturns, precision by week."""
     from moderation.cli import emit  # noqa: PLC0415
-    from moderation.rulestats import rule_stats  # noqa: PLC0415
+    from moderation.store.rulestats import rule_stats  # noqa: PLC0415
 
     rows = rule_stats(state.db)
     lines = [f"{'rule':<24} {'hits':>6} {'held':>6} {'rej':>5} {'conf':>5} {'over':>5}  precision"]
@@ -177,7 +177,7 @@ def stats(state: State, as_json: bool) -> None:
 def calibrate(state: State, target_precision: float, level: str, min_support: int, save: bool,
               as_json: bool) -> None:
     """Per label, the lowest threshold at which moderators' decisions show the target precision."""
-    from moderation.calibration import from_decisions  # noqa: PLC0415
+    from moderation.learning.calibration import from_decisions  # noqa: PLC0415
     from moderation.cli import emit  # noqa: PLC0415
 
     suggestions = from_decisions(state.db, target_precision, min_support)

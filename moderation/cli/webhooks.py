@@ -65,7 +65,7 @@ def remove(state: State, endpoint_id: int) -> None:
 @pass_state
 def deliver(state: State, as_json: bool) -> None:
     """Attempt every due delivery now (what workers do every 30 s; for cron when no broker runs)."""
-    from moderation.webhooks import deliver as run  # noqa: PLC0415
+    from moderation.integrations.webhooks import deliver as run  # noqa: PLC0415
 
     results = run(state.db, limit=1000, retry_base=state.config.webhook_retry_seconds)
     counts = {s: sum(1 for _, x in results if x == s) for s in ("delivered", "pending", "failed")}

@@ -29,9 +29,9 @@ def _when(value: str | None) -> datetime | None:
 def whatif(state: State, rules_path: Path, since: str | None, until: str | None, show: int, workers: int,
            model_path: Path | None, as_json: bool) -> None:
     """What a draft rule set (and model) would have decided, against the active one and the moderators."""
-    from moderation.pipeline import Pipeline  # noqa: PLC0415
+    from moderation.assess.pipeline import Pipeline  # noqa: PLC0415
     from moderation.rules import RuleError, load_ruleset  # noqa: PLC0415
-    from moderation.whatif import replay, with_model  # noqa: PLC0415
+    from moderation.services.whatif import replay, with_model  # noqa: PLC0415
 
     try:
         rules = load_ruleset(rules_path)

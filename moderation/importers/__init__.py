@@ -9,7 +9,7 @@ import codecs
 import importlib
 from pathlib import Path
 
-from moderation.comments import ImportBatch
+from moderation.domain.comments import ImportBatch
 
 FORMATS = ("jsonl", "csv", "wxr", "disqus")
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from moderation.comments import CommentRecord, ImportBatch
+from moderation.domain.comments import CommentRecord, ImportBatch
 from moderation.importers import ImportFormatError
 
 # The store's column sizes: a longer value would fail only at the database (PostgreSQL), with no line.

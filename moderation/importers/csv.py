@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from typing import BinaryIO, Iterator
 
-from moderation.comments import ImportBatch
+from moderation.domain.comments import ImportBatch
 from moderation.importers import ImportFormatError
 from moderation.importers.jsonl import STRICT, check_depth
 from moderation.importers.rows import REQUIRED, RowReader

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from lxml import etree
 
-from moderation.comments import ArticleRecord, CommentRecord, ImportBatch
+from moderation.domain.comments import ArticleRecord, CommentRecord, ImportBatch
 from moderation.importers import ImportFormatError
 from moderation.importers.common import LIMITS, SOURCE_LIMIT, Collector, check_length, parse_datetime
 from moderation.importers.html import html_to_text

@@ -7,7 +7,7 @@ import math
 import re
 from pathlib import Path
 
-from moderation.comments import ImportBatch
+from moderation.domain.comments import ImportBatch
 from moderation.importers import ImportFormatError
 from moderation.importers.rows import RowReader
 

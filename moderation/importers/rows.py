@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 import re
 
-from moderation.comments import HISTORIC_DECISIONS, CommentRecord, ImportBatch, Kind
+from moderation.domain.comments import HISTORIC_DECISIONS, CommentRecord, ImportBatch, Kind
 from moderation.importers import ImportFormatError
 from moderation.importers.common import Collector, parse_datetime
 

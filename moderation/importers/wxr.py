@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 
 from lxml import etree
 
-from moderation.comments import ArticleRecord, CommentRecord, ImportBatch, Kind
+from moderation.domain.comments import ArticleRecord, CommentRecord, ImportBatch, Kind
 from moderation.importers import ImportFormatError
 from moderation.importers.common import LIMITS, SOURCE_LIMIT, Collector, check_length, parse_datetime
 from moderation.importers.html import html_to_text

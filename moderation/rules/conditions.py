@@ -7,10 +7,10 @@ from typing import TYPE_CHECKING, Callable, Iterable
 
 import regex
 
-from moderation.links import find_links, host_matches
+from moderation.domain.links import find_links, host_matches
 from moderation.rules import schema as s
 from moderation.rules.context import CommentContext, Span, Unavailable
-from moderation.text import caps_ratio, fold, repeated_run
+from moderation.domain.text import caps_ratio, fold, repeated_run
 
 if TYPE_CHECKING:
     from moderation.rules.engine import RuleSet

@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import NamedTuple
 
-from moderation.text import Token, tokenize
+from moderation.domain.text import Token, tokenize
 
 
 class Span(NamedTuple):

@@ -229,7 +229,7 @@ class RuleSet:
     def context_for(self, case: ExampleCase) -> CommentContext:
         """An example as the engine sees it: language detected unless given; unscored labels read 0."""
         if case.lang is None and self._detector is None:
-            from moderation.language import LanguageDetector  # noqa: PLC0415 - only examples need it here
+            from moderation.domain.language import LanguageDetector  # noqa: PLC0415 - only examples need it here
 
             self._detector = LanguageDetector(self.languages, self.default_language)
         language = case.lang or self._detector.detect(case.text).language

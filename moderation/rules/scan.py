@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
-from moderation.text import ZERO_WIDTH, fold_forms
+from moderation.domain.text import ZERO_WIDTH, fold_forms
 
 if TYPE_CHECKING:
     from moderation.rules.wordlists import WordList

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 import regex
 
-from moderation.text import Token, fold, fold_emoji, fold_forms
+from moderation.domain.text import Token, fold, fold_emoji, fold_forms
 
 # Inflectional endings added to each plain entry, per language; other languages match exact forms only.
 INFLECTIONS: dict[str, tuple[str, ...]] = {

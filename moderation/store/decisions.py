@@ -6,7 +6,7 @@ from typing import Callable
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from moderation.comments import REASON_CODES, Action
+from moderation.domain.comments import REASON_CODES, Action
 from moderation.store.database import lock_for_write
 from moderation.store.models import Comment, Decision
 

@@ -8,7 +8,7 @@ from typing import Iterable, Iterator, Sequence
 from sqlalchemy import Row, insert, select, update
 from sqlalchemy.orm import Session
 
-from moderation.comments import HISTORIC_DECISIONS, CommentRecord, ImportBatch, ThreadError, resolve_depths
+from moderation.domain.comments import HISTORIC_DECISIONS, CommentRecord, ImportBatch, ThreadError, resolve_depths
 from moderation.store.models import Article, Comment, Decision, utcnow
 
 CHUNK = 2000  # ids per IN (...) query; SQLite allows 32,766 parameters

@@ -8,9 +8,9 @@ from sklearn.decomposition import NMF
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, TfidfVectorizer
 
-from moderation.analysis.frame import Frame
-from moderation.analysis.outcomes import rejected_share
-from moderation.analysis.threads import _r, nanmean_by
+from moderation.research.frame import Frame
+from moderation.research.outcomes import rejected_share
+from moderation.research.threadmetrics import _r, nanmean_by
 
 GERMAN_STOP_WORDS = frozenset("""
 aber alle allem allen aller alles als also am an ander andere anderem anderen anderer anderes anders auch auf aus bei

@@ -7,11 +7,11 @@ from datetime import timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from moderation.comments import Action
+from moderation.domain.comments import Action
 from moderation.store import claims
 from moderation.store.decisions import AlreadyDecided, DecisionError, decide, undo
 from moderation.store.models import Comment, Decision, utcnow
-from moderation.threads import descendants
+from moderation.store.threads import descendants
 
 UNDO_SECONDS = 15  # the toast shows for less; the server allows a little more for a slow network
 BULK_LIMIT = 5000

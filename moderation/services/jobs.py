@@ -12,13 +12,13 @@ from typing import TYPE_CHECKING, Sequence
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from moderation.ingest import record_ruleset
+from moderation.services.ingest import record_ruleset
 from moderation.store import taskruns
-from moderation.store import triage as repo
+from moderation.assess import persist as repo
 from moderation.store.models import Comment, TriageResult
 
 if TYPE_CHECKING:
-    from moderation.pipeline import Pipeline
+    from moderation.assess.pipeline import Pipeline
     from moderation.store import Database
 
 
@@ -48,7 +48,7 @@ def _twin(db: "Database", key: str) -> dict:
 
 def deep_assess(db: "Database", pipeline: "Pipeline", comment_id: int, deep: Sequence[str], *,
                 accept_incomplete: bool = False) -> dict:
-    """Assess a stored comment with every scorer, keeping the verdict the site was told (see store.triage.save).
+    """Assess a stored comment with every scorer, keeping the verdict the site was told (see assess.persist.save).
 
     `deep` names the slow scorers; when one of them produced nothing, Incomplete is raised unless
     accept_incomplete, when the result is written anyway and, its evidence incomplete, holds or flags.

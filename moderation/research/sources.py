@@ -7,8 +7,8 @@ from typing import Callable
 from sqlalchemy import func, select
 from sqlalchemy.orm import aliased
 
-from moderation.analysis.frame import Frame, from_records, top_score, triage_records
-from moderation.analysis.omp import is_omp, read_posts
+from moderation.research.frame import Frame, from_records, top_score, triage_records
+from moderation.research.omp import is_omp, read_posts
 
 OMP_DECISIONS = {"deleted": "rejected", "online": "approved"}
 

@@ -9,9 +9,9 @@ FORMATS = ("jsonl", "csv", "parquet", "convokit")
 
 def export_as(db, config, fmt: str, out: Path, pseudonymize: bool = False) -> str:  # noqa: ANN001
     """Write the export; returns a one-line summary for the command line."""
-    from moderation.analysis import convokit, provenance  # noqa: PLC0415
-    from moderation.analysis.export import export_jsonl  # noqa: PLC0415
-    from moderation.analysis.pseudonyms import for_config  # noqa: PLC0415
+    from moderation.research import convokit, provenance  # noqa: PLC0415
+    from moderation.research.commentexport import export_jsonl  # noqa: PLC0415
+    from moderation.research.pseudonyms import for_config  # noqa: PLC0415
 
     if fmt not in FORMATS:
         raise ValueError(f"unknown export format {fmt!r}; expected one of {', '.join(FORMATS)}")

@@ -1,7 +1,7 @@
 """Celery tasks: deep scoring, triage batches, webhook delivery, housekeeping.
 
 The broker comes from MODERATION_BROKER_URL (Redis); without one, every task runs inline where it is
-called. Start workers with `moderation worker` (or `celery -A moderation.tasks worker`); exactly one of
+called. Start workers with `moderation worker` (or `celery -A moderation.worker.tasks worker`); exactly one of
 them with `--beat` runs the periodic sweeps (webhook retries, expired idempotency keys).
 """
 from __future__ import annotations
@@ -17,7 +17,8 @@ from typing import Callable
 from celery import Celery, Task, group
 from sqlalchemy.exc import OperationalError
 
-from moderation import jobs, webhooks
+from moderation.services import jobs
+from moderation.integrations import webhooks
 from moderation.config import Config
 from moderation.store import Database, apikeys, revisions
 from moderation.store import webhooks as outbox
@@ -57,7 +58,7 @@ class Runtime:
 
     @property
     def pipeline(self):  # noqa: ANN201 - the full pipeline: fast and deep scorers, the active rule revision
-        from moderation.pipeline import Pipeline  # noqa: PLC0415
+        from moderation.assess.pipeline import Pipeline  # noqa: PLC0415
 
         now = time.monotonic()
         if self._pipeline is None or now - self._checked > RULES_CHECK_SECONDS:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from moderation.analysis.frame import Frame
+from moderation.research.frame import Frame
 
 ESCALATION_MARGIN = 0.1  # a reply escalates when its toxicity exceeds its parent's by more than this
 TOXIC = 0.5  # toxicity from which a comment counts as toxic

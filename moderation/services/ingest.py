@@ -1,7 +1,7 @@
 """Live ingestion: a comment from a site's CMS is validated, stored, assessed on the fast path, and answered.
 
 The fast path is the pipeline's configured scorers (rules, language, the shipped model); slow scorers run
-afterwards in a worker (moderation/jobs.py) and may flag a published comment, never silently unpublish it.
+afterwards in a worker (moderation/services/jobs.py) and may flag a published comment, never silently unpublish it.
 """
 from __future__ import annotations
 
@@ -11,17 +11,17 @@ from typing import TYPE_CHECKING
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from moderation.comments import ImportBatch
+from moderation.domain.comments import ImportBatch
 from moderation.importers import ImportFormatError
 from moderation.importers.jsonl import load_object
 from moderation.importers.rows import RowReader
-from moderation.store import triage as repo
+from moderation.assess import persist as repo
 from moderation.store.events import decision_of, reasons
 from moderation.store.loading import ImportConflict, check_storable, insert_one, load_batch
 from moderation.store.models import Article, Comment, TriageResult
 
 if TYPE_CHECKING:
-    from moderation.pipeline import Pipeline
+    from moderation.assess.pipeline import Pipeline
 
 WHERE = "request body"
 HISTORIC_FIELDS = ("decision", "status")  # a decision (or removal) taken at the source: it would stand unjudged

@@ -9,7 +9,7 @@ import matplotlib
 matplotlib.use("Agg")  # no display on servers; must precede pyplot
 import matplotlib.pyplot as plt  # noqa: E402
 
-from moderation.analysis.results import Results  # noqa: E402
+from moderation.research.results import Results  # noqa: E402
 
 BLUE, RED, GREY = "#2f6db5", "#c0392b", "#7f8c8d"
 

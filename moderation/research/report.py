@@ -8,10 +8,10 @@ from pathlib import Path
 
 import jinja2
 
-from moderation.analysis import charts
-from moderation.analysis.results import Results
-from moderation.analysis.threads import ESCALATION_MARGIN, TOXIC
-from moderation.analysis.topics import FIT_SAMPLE
+from moderation.research import charts
+from moderation.research.results import Results
+from moderation.research.threadmetrics import ESCALATION_MARGIN, TOXIC
+from moderation.research.topics import FIT_SAMPLE
 
 CARDS = (("comments", "comments"), ("threads", "threads"), ("articles", "articles"), ("authors", "authors"),
          ("reply_share", "share of replies"), ("max_depth", "deepest reply"),
@@ -69,7 +69,7 @@ def fmt(value: object) -> str:
 
 
 def environment() -> jinja2.Environment:
-    return jinja2.Environment(loader=jinja2.PackageLoader("moderation.analysis", "templates"),
+    return jinja2.Environment(loader=jinja2.PackageLoader("moderation.research", "templates"),
                               autoescape=True, trim_blocks=True, lstrip_blocks=True)
 
 

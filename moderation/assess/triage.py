@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from moderation.comments import Action
+from moderation.domain.comments import Action
 from moderation.rules import Evaluation, Hit
 from moderation.rules.schema import Policy
 

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Sequence
 
 from sqlalchemy import case, func, select
 
-from moderation import learning
+from moderation.learning import training as learning
 from moderation.scoring.sklearn import active_model_path, lexicon_from_ruleset, load_model, save_model
 from moderation.store import Comment
 from moderation.store import models_registry as registry

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from moderation.analysis.frame import Frame
-from moderation.analysis.threads import TOXIC, _r, nanmean_by
+from moderation.research.frame import Frame
+from moderation.research.threadmetrics import TOXIC, _r, nanmean_by
 
 
 def _authors(frame: Frame) -> tuple[np.ndarray, np.ndarray]:

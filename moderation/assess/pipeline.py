@@ -8,12 +8,12 @@ import multiprocessing
 from collections import Counter
 from typing import Callable
 
-from moderation.comments import Action
+from moderation.domain.comments import Action
 from moderation.config import Config
-from moderation.language import LanguageDetector, LanguageResult
+from moderation.domain.language import LanguageDetector, LanguageResult
 from moderation.rules import CommentContext, Hit, RuleSet, load_ruleset
 from moderation.scoring import Scorer, build_scorers, merged, run_scorers
-from moderation.triage import decide
+from moderation.assess.triage import decide
 
 if TYPE_CHECKING:
     from moderation.store import Database
@@ -153,7 +153,7 @@ def triage_stored(db: "Database", pipeline: Pipeline, *, rescore: bool = False, 
 
     With workers > 1 the assessing runs in that many forked processes; reading and writing stay here.
     """
-    from moderation.store import triage as repo  # noqa: PLC0415 - keeps the pipeline importable without a DB
+    from moderation.assess import persist as repo  # noqa: PLC0415 - keeps the pipeline importable without a DB
 
     global _WORKER_PIPELINE
     counts: Counter = Counter()

@@ -5,8 +5,8 @@ from collections import Counter
 
 import numpy as np
 
-from moderation.analysis.frame import Frame
-from moderation.analysis.threads import _r
+from moderation.research.frame import Frame
+from moderation.research.threadmetrics import _r
 
 MODEL_DECISIONS = ("approve", "hold", "reject")
 HUMAN_DECISIONS = ("approved", "rejected")

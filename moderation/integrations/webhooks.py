@@ -82,7 +82,7 @@ def dispatcher(db: "Database", config: "Config") -> Callable[[list[int]], None]:
     def send(delivery_ids: list[int]) -> None:
         try:
             if config.broker_url:
-                from moderation import tasks  # noqa: PLC0415 - Celery only where a broker is configured
+                from moderation.worker import tasks  # noqa: PLC0415 - Celery only where a broker is configured
 
                 tasks.enqueue_deliveries(delivery_ids)
             else:

@@ -7,13 +7,13 @@ from typing import TYPE_CHECKING, Sequence
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session, aliased
 
-from moderation.comments import Action
+from moderation.domain.comments import Action
 from moderation.store import events
 from moderation.store.database import lock_for_write, upsert
 from moderation.store.models import Article, Comment, RuleHit, RuleSetVersion, TriageResult
 
 if TYPE_CHECKING:
-    from moderation.pipeline import Assessment, Item
+    from moderation.assess.pipeline import Assessment, Item
     from moderation.rules import RuleSet
 
 MAX_THREAD_AUTHORS = 300  # enough to recognise names in a thread without loading a huge one
@@ -50,7 +50,7 @@ def items_for(session: Session, comments: Sequence[Comment], *, parents: dict | 
     premoderation) the caller has read already can be passed in. The author's history counts their other
     comments: the comment's own decision says nothing about whether its author is new.
     """
-    from moderation.pipeline import Item  # noqa: PLC0415 - the pipeline imports the store, not vice versa
+    from moderation.assess.pipeline import Item  # noqa: PLC0415 - the pipeline imports the store, not vice versa
 
     parent = aliased(Comment)
     parent_ids = {c.parent_id for c in comments if c.parent_id}

@@ -189,7 +189,7 @@ def train(data: Dataset, *, lexicon: Mapping[str, Sequence[str]] | None = None, 
     """
     from sklearn.model_selection import train_test_split  # noqa: PLC0415
 
-    from moderation.calibration import threshold_for_precision  # noqa: PLC0415
+    from moderation.learning.calibration import threshold_for_precision  # noqa: PLC0415
     from moderation.scoring.sklearn import ToxicityClassifier  # noqa: PLC0415
 
     labels = tuple(lb for lb in data.labels if _trainable(data.column(lb)))

@@ -6,8 +6,8 @@ from typing import Callable
 
 import numpy as np
 
-from moderation.analysis import outcomes, overview, people, threads, topics
-from moderation.analysis.frame import Frame, add_sentiment
+from moderation.research import outcomes, overview, people, threadmetrics as threads, topics
+from moderation.research.frame import Frame, add_sentiment
 
 STEPS = ("sentiment", "threads", "escalation", "network", "authors", "moderation", "topics", "time series")
 

@@ -5,9 +5,9 @@ from datetime import datetime, timezone
 
 import numpy as np
 
-from moderation.analysis.frame import Frame
-from moderation.analysis.outcomes import rejected_share
-from moderation.analysis.threads import TOXIC, _r, escalated, latency, nanmean_by
+from moderation.research.frame import Frame
+from moderation.research.outcomes import rejected_share
+from moderation.research.threadmetrics import TOXIC, _r, escalated, latency, nanmean_by
 
 
 def summary(frame: Frame) -> dict:

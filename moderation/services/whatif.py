@@ -20,9 +20,9 @@ from typing import Iterator
 
 from sqlalchemy import Text, cast, select
 
-from moderation.pipeline import Item, Pipeline
+from moderation.assess.pipeline import Item, Pipeline
 from moderation.store import Comment, Database, TriageResult
-from moderation.store.triage import items_for
+from moderation.assess.persist import items_for
 
 FLAGGING = ("hold", "reject")  # what counts as "the rules want a human to look / refuse"
 
@@ -181,7 +181,7 @@ def judged(db: Database, draft: Pipeline, active: Pipeline, *, since: datetime |
     """Each stored comment with (active decision, its rules, draft decision, its rules, draft's shadow rules).
 
     Each verdict is the one a fresh assessment of the comment with that pipeline gives: the same context as
-    triage (store.triage.items_for), stored model scores reused only from the identical scorer version.
+    triage (assess.persist.items_for), stored model scores reused only from the identical scorer version.
     """
     global _WORKER
     _WORKER = (draft, active, draft.reads_like(active))  # most drafts keep the lists: read each comment once

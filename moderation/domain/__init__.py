@@ -1,0 +1,1 @@
+"""Comment and thread types, text normalisation, links and language: no store, no I/O."""

@@ -1,0 +1,1 @@
+"""Talking to the outside: signed webhooks, Akismet, rate limits."""

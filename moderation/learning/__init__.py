@@ -1,0 +1,1 @@
+"""Training, calibration and the per-site model built from moderators' decisions."""
