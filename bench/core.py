@@ -8,7 +8,8 @@ from pathlib import Path
 
 from bench.generate import texts, write_jsonl
 from moderation.config import PROJECT_ROOT
-from moderation.assess.pipeline import Item, Pipeline, triage_stored
+from moderation.assess.pipeline import Item, Pipeline
+from moderation.services.jobs import triage_stored
 from moderation.rules import CommentContext, load_ruleset
 from moderation.scoring.lexicon import LexiconScorer
 

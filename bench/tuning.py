@@ -10,7 +10,8 @@ from pathlib import Path
 from bench.generate import import_rows
 from moderation.domain.comments import CommentRecord, ImportBatch
 from moderation.config import PROJECT_ROOT
-from moderation.assess.pipeline import Pipeline, triage_stored
+from moderation.assess.pipeline import Pipeline
+from moderation.services.jobs import triage_stored
 from moderation.rules import load_ruleset
 from moderation.scoring.lexicon import LexiconScorer
 from moderation.store import Database

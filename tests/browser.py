@@ -28,7 +28,8 @@ ACCOUNTS = {"mo": ("moderator-pass", "moderator"), "mo2": ("moderator2-pass", "m
 def seed(db: Database, accounts: dict[str, tuple[str, str]] = ACCOUNTS) -> None:
     """Import the samples, triage them with the project's rules, and create the test accounts."""
     from moderation.importers import parse_batches  # noqa: PLC0415
-    from moderation.assess.pipeline import Pipeline, triage_stored  # noqa: PLC0415
+    from moderation.assess.pipeline import Pipeline  # noqa: PLC0415
+    from moderation.services.jobs import triage_stored  # noqa: PLC0415
     from moderation.rules import load_ruleset  # noqa: PLC0415
     from moderation.store.loading import load_batch  # noqa: PLC0415
 

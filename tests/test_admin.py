@@ -6,7 +6,8 @@ import re
 import pytest
 
 from moderation.config import Config
-from moderation.assess.pipeline import Pipeline, triage_stored
+from moderation.assess.pipeline import Pipeline
+from moderation.services.jobs import triage_stored
 from moderation.scoring.lexicon import LexiconScorer
 from moderation.store import revisions
 from moderation.store.accounts import add_user

@@ -7,7 +7,8 @@ from click.testing import CliRunner
 
 from moderation.learning.calibration import from_decisions, threshold_for_precision
 from moderation.cli import main
-from moderation.assess.pipeline import Pipeline, triage_stored
+from moderation.assess.pipeline import Pipeline
+from moderation.services.jobs import triage_stored
 from moderation.scoring.lexicon import LexiconScorer
 from moderation.store import TriageResult
 from moderation.store import revisions

@@ -210,7 +210,7 @@ def test_worker_triage_holds(fault, db, tmp_path):
 @pytest.mark.parametrize("db", ["sqlite"], indirect=True)
 def test_whatif_predicts_hold_for_a_draft_judged_by_a_failing_scorer(fault, db, tmp_path, ruleset):
     """Stored scores of the healthy run must not stand in for a scorer that fails now: what-if predicts hold."""
-    from moderation.assess.pipeline import triage_stored  # noqa: PLC0415
+    from moderation.services.jobs import triage_stored  # noqa: PLC0415
     from moderation.services.whatif import judged  # noqa: PLC0415
     from tests.test_store import batch, load  # noqa: PLC0415
 

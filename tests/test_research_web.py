@@ -9,7 +9,8 @@ import pytest
 
 from moderation.config import Config
 from moderation.importers import parse_batches
-from moderation.assess.pipeline import Pipeline, triage_stored
+from moderation.assess.pipeline import Pipeline
+from moderation.services.jobs import triage_stored
 from moderation.store.accounts import add_user
 from moderation.store.loading import load_batch
 from tests.conftest import RULES, SAMPLES

@@ -5,7 +5,9 @@ import json
 import re
 from pathlib import Path
 
-from moderation.assess.pipeline import Pipeline, triage_stored
+from moderation.assess.pipeline import Pipeline
+
+from moderation.services.jobs import triage_stored
 from moderation.rules import load_ruleset
 from moderation.scoring.lexicon import LexiconScorer
 from moderation.store import models_registry as registry

@@ -8,7 +8,8 @@ from sqlalchemy import func, select, text, update
 from sqlalchemy.exc import DBAPIError
 
 from moderation.domain.comments import ArticleRecord, CommentRecord, ImportBatch
-from moderation.assess.pipeline import Pipeline, triage_stored
+from moderation.assess.pipeline import Pipeline
+from moderation.services.jobs import triage_stored
 from moderation.scoring.lexicon import LexiconScorer
 from moderation.store import Article, Comment, Decision, RuleSetVersion, TriageResult
 from moderation.store.decisions import AlreadyDecided, DecisionError, decide, history, undo

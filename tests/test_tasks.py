@@ -209,7 +209,7 @@ def worker(db, tmp_path, queue):
     log = open(tmp_path / "worker.log", "w")  # noqa: SIM115
     process = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, env=env, stdout=log, stderr=log)
     tasks.configure(config(db, tmp_path, **settings))
-    webhooks.bind(db, config(db, tmp_path, **settings))  # this process commits decisions the worker delivers
+    tasks.bind_webhooks(db, config(db, tmp_path, **settings))  # this process commits decisions the worker delivers
     try:
         yield settings
     finally:

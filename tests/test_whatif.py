@@ -7,7 +7,8 @@ import shutil
 from click.testing import CliRunner
 
 from moderation.cli import main
-from moderation.assess.pipeline import Pipeline, triage_stored
+from moderation.assess.pipeline import Pipeline
+from moderation.services.jobs import triage_stored
 from moderation.rules import load_ruleset
 from moderation.scoring.lexicon import LexiconScorer
 from moderation.store import TriageResult

@@ -21,7 +21,8 @@ from moderation.research.omp import read_posts
 from moderation.domain.comments import CommentRecord, ImportBatch
 from moderation.config import Config
 from moderation.importers import parse_batches
-from moderation.assess.pipeline import Pipeline, triage_stored
+from moderation.assess.pipeline import Pipeline
+from moderation.services.jobs import triage_stored
 from moderation.rules import RuleError, compile_ruleset, read_files
 from moderation.store import Article, Comment, Database
 from moderation.store.loading import load_batch

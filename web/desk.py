@@ -6,10 +6,10 @@ import time
 
 from flask import current_app
 
-from moderation.integrations import webhooks
-from moderation.config import Config
 from moderation.assess.pipeline import Pipeline
+from moderation.config import Config
 from moderation.store import Database, revisions
+from moderation.worker import tasks
 
 RULES_CHECK_SECONDS = 5.0  # how soon another process's rule activation reaches this one
 
@@ -31,7 +31,7 @@ class Desk:
         if self._db is None:
             with self._lock:
                 if self._db is None:
-                    self._db = webhooks.bind(Database(self._url), self.config)
+                    self._db = tasks.bind_webhooks(Database(self._url), self.config)
         return self._db
 
     @property

@@ -2,11 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Sequence
-
-import multiprocessing
-from collections import Counter
-from typing import Callable
+from typing import Sequence
 
 from moderation.domain.comments import Action
 from moderation.config import Config
@@ -14,9 +10,6 @@ from moderation.domain.language import LanguageDetector, LanguageResult
 from moderation.rules import CommentContext, Hit, RuleSet, load_ruleset
 from moderation.scoring import Scorer, build_scorers, merged, run_scorers
 from moderation.assess.triage import decide
-
-if TYPE_CHECKING:
-    from moderation.store import Database
 
 RISK_LABELS = ("toxicity", "severe_toxicity", "insult", "threat", "identity_attack")
 
@@ -134,64 +127,3 @@ class Pipeline:
 
     def assess_one(self, item: Item) -> Assessment:
         return self.assess([item])[0]
-
-
-_WORKER_PIPELINE: Pipeline | None = None
-
-
-def _assess_detached(items: list[Item]) -> list[Assessment]:
-    """In a worker process: assess with the pipeline inherited at fork; contexts stay behind."""
-    out = _WORKER_PIPELINE.assess(items)
-    for a in out:
-        a.context = None
-    return out
-
-
-def triage_stored(db: "Database", pipeline: Pipeline, *, rescore: bool = False, batch_size: int = 500,
-                  workers: int = 1, progress: Callable[[int], None] | None = None) -> dict:
-    """Assess stored comments not yet triaged (all with rescore); each batch is written in one transaction.
-
-    With workers > 1 the assessing runs in that many forked processes; reading and writing stay here.
-    """
-    from moderation.assess import persist as repo  # noqa: PLC0415 - keeps the pipeline importable without a DB
-
-    global _WORKER_PIPELINE
-    counts: Counter = Counter()
-    flagged = failed = 0
-    last_id = 0
-    with db.session() as session:
-        repo.record_ruleset(session, pipeline.ruleset)
-    pool = None
-    if workers > 1:
-        _WORKER_PIPELINE = pipeline
-        pool = multiprocessing.get_context("fork").Pool(workers)
-    try:
-        while True:
-            with db.session() as session:
-                batches = []
-                for _ in range(max(1, workers) * 2):  # enough work in flight to keep every worker busy
-                    batch = repo.pending(session, after_id=last_id, limit=batch_size, rescore=rescore)
-                    if not batch:
-                        break
-                    batches.append((batch, repo.items_for(session, batch)))
-                    last_id = batch[-1].id
-                if not batches:
-                    break
-                results = (pool.map(_assess_detached, [items for _, items in batches]) if pool
-                           else [pipeline.assess(items) for _, items in batches])
-                for (batch, _), assessments in zip(batches, results):
-                    repo.save(session, batch, assessments)
-                    for comment, a in zip(batch, assessments):
-                        counts[a.decision.value if not comment.decided_by_human else "kept_human_decision"] += 1
-                        flagged += a.flagged
-                        failed += bool(a.failures)
-            if progress:
-                progress(sum(len(b) for b, _ in batches))
-    finally:
-        if pool:
-            pool.close()
-            pool.join()
-    return {"triaged": sum(counts.values()), "approve": counts["approve"], "hold": counts["hold"],
-            "reject": counts["reject"], "kept_human_decision": counts["kept_human_decision"],
-            "flagged": flagged, "with_failures": failed, "ruleset_version": pipeline.ruleset.version,
-            "scorers": pipeline.scorer_versions, "scorer_problems": pipeline.load_problems}

@@ -38,8 +38,15 @@ class State:
             from moderation.integrations import webhooks  # noqa: PLC0415
             from moderation.store import Database  # noqa: PLC0415
 
-            self._db = webhooks.bind(Database(self.config.effective_database_url), self.config)
+            self._db = webhooks.bind(Database(self.config.effective_database_url), self.config,
+                                     _enqueue_deliveries if self.config.broker_url else None)
         return self._db
+
+
+def _enqueue_deliveries(delivery_ids: list[int]) -> None:
+    from moderation.worker import tasks  # noqa: PLC0415 - Celery is imported only when a broker is configured
+
+    tasks.enqueue_deliveries(delivery_ids)
 
 
 pass_state = click.make_pass_decorator(State)

@@ -41,7 +41,8 @@ def demo(ctx: click.Context, samples: Path, no_serve: bool, port: int) -> None:
     """Fresh SQLite database, the samples imported and triaged, then the web app served."""
     from moderation.cli.comments import format_summary  # noqa: PLC0415
     from moderation.importers import parse_batches  # noqa: PLC0415
-    from moderation.assess.pipeline import Pipeline, triage_stored  # noqa: PLC0415
+    from moderation.assess.pipeline import Pipeline  # noqa: PLC0415
+    from moderation.services.jobs import triage_stored  # noqa: PLC0415
     from moderation.store.loading import load_batch  # noqa: PLC0415
 
     state: State = ctx.obj

@@ -48,7 +48,8 @@ def import_(state: State, path: Path, fmt: str, source: str | None, as_json: boo
 def triage(state: State, rescore: bool, batch_size: int, workers: int, queue: bool, deep: bool,
            as_json: bool) -> None:
     """Score and triage stored comments not yet triaged."""
-    from moderation.assess.pipeline import Pipeline, triage_stored  # noqa: PLC0415
+    from moderation.assess.pipeline import Pipeline  # noqa: PLC0415
+    from moderation.services.jobs import triage_stored  # noqa: PLC0415
 
     if deep:
         _deep_catch_up(state, as_json)

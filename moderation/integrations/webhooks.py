@@ -76,15 +76,16 @@ def deliver(db: "Database", *, delivery_id: int | None = None, limit: int = 50,
     return results
 
 
-def dispatcher(db: "Database", config: "Config") -> Callable[[list[int]], None]:
-    """What `db` runs after a commit that queued deliveries: hand them to the workers (with a broker) or
-    deliver them here, always from and to this database."""
+Enqueue = Callable[[list[int]], None]
+
+
+def dispatcher(db: "Database", config: "Config", enqueue: Enqueue | None = None) -> Enqueue:
+    """What `db` runs after a commit that queued deliveries: hand them to the workers (`enqueue`, given by a
+    start-up point with a broker) or deliver them here, always from and to this database."""
     def send(delivery_ids: list[int]) -> None:
         try:
-            if config.broker_url:
-                from moderation.worker import tasks  # noqa: PLC0415 - Celery only where a broker is configured
-
-                tasks.enqueue_deliveries(delivery_ids)
+            if enqueue is not None:
+                enqueue(delivery_ids)
             else:
                 deliver(db, retry_base=config.webhook_retry_seconds)  # also retries whatever else is due
         except Exception:  # noqa: BLE001 - the outbox keeps them; the periodic sweep delivers them later
@@ -92,9 +93,9 @@ def dispatcher(db: "Database", config: "Config") -> Callable[[list[int]], None]:
     return send
 
 
-def bind(db: "Database", config: "Config") -> "Database":
+def bind(db: "Database", config: "Config", enqueue: Enqueue | None = None) -> "Database":
     """Send this database's committed deliveries (called where a process opens its database)."""
-    db.dispatch = dispatcher(db, config)
+    db.dispatch = dispatcher(db, config, enqueue)
     return db
 
 

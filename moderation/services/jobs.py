@@ -1,4 +1,4 @@
-"""The work background workers do, free of Celery: deep scores after the live verdict, and triage batches.
+"""Triage work, free of Celery: deep scores after the live verdict, triage batches, and all stored comments.
 
 Each job reads, assesses outside any transaction (models are slow; locks must be short), then writes in
 one transaction that also records the job's key: a job delivered twice writes its results once.
@@ -6,8 +6,9 @@ one transaction that also records the job's key: a job delivered twice writes it
 from __future__ import annotations
 
 import hashlib
+import multiprocessing
 from collections import Counter
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING, Callable, Sequence
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -18,7 +19,7 @@ from moderation.assess import persist as repo
 from moderation.store.models import Comment, TriageResult
 
 if TYPE_CHECKING:
-    from moderation.assess.pipeline import Pipeline
+    from moderation.assess.pipeline import Assessment, Item, Pipeline
     from moderation.store import Database
 
 
@@ -130,3 +131,62 @@ def triage_batch(db: "Database", pipeline: "Pipeline", ids: Sequence[int], run: 
     except IntegrityError:
         return _twin(db, key)
     return result
+
+
+_WORKER_PIPELINE: "Pipeline | None" = None
+
+
+def _assess_detached(items: list["Item"]) -> list["Assessment"]:
+    """In a worker process: assess with the pipeline inherited at fork; contexts stay behind."""
+    out = _WORKER_PIPELINE.assess(items)
+    for a in out:
+        a.context = None
+    return out
+
+
+def triage_stored(db: "Database", pipeline: "Pipeline", *, rescore: bool = False, batch_size: int = 500,
+                  workers: int = 1, progress: Callable[[int], None] | None = None) -> dict:
+    """Assess stored comments not yet triaged (all with rescore); each batch is written in one transaction.
+
+    With workers > 1 the assessing runs in that many forked processes; reading and writing stay here.
+    """
+    global _WORKER_PIPELINE
+    counts: Counter = Counter()
+    flagged = failed = 0
+    last_id = 0
+    with db.session() as session:
+        repo.record_ruleset(session, pipeline.ruleset)
+    pool = None
+    if workers > 1:
+        _WORKER_PIPELINE = pipeline
+        pool = multiprocessing.get_context("fork").Pool(workers)
+    try:
+        while True:
+            with db.session() as session:
+                batches = []
+                for _ in range(max(1, workers) * 2):  # enough work in flight to keep every worker busy
+                    batch = repo.pending(session, after_id=last_id, limit=batch_size, rescore=rescore)
+                    if not batch:
+                        break
+                    batches.append((batch, repo.items_for(session, batch)))
+                    last_id = batch[-1].id
+                if not batches:
+                    break
+                results = (pool.map(_assess_detached, [items for _, items in batches]) if pool
+                           else [pipeline.assess(items) for _, items in batches])
+                for (batch, _), assessments in zip(batches, results):
+                    repo.save(session, batch, assessments)
+                    for comment, a in zip(batch, assessments):
+                        counts[a.decision.value if not comment.decided_by_human else "kept_human_decision"] += 1
+                        flagged += a.flagged
+                        failed += bool(a.failures)
+            if progress:
+                progress(sum(len(b) for b, _ in batches))
+    finally:
+        if pool:
+            pool.close()
+            pool.join()
+    return {"triaged": sum(counts.values()), "approve": counts["approve"], "hold": counts["hold"],
+            "reject": counts["reject"], "kept_human_decision": counts["kept_human_decision"],
+            "flagged": flagged, "with_failures": failed, "ruleset_version": pipeline.ruleset.version,
+            "scorers": pipeline.scorer_versions, "scorer_problems": pipeline.load_problems}

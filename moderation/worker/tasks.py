@@ -53,7 +53,7 @@ class Runtime:
         with self._lock:
             if self._db is None:
                 self._db = (self._db_factory() if self._db_factory else
-                            webhooks.bind(Database(self.config.effective_database_url), self.config))
+                            bind_webhooks(Database(self.config.effective_database_url), self.config))
             return self._db
 
     @property
@@ -175,6 +175,11 @@ def _deliver_webhooks() -> list:
 def _purge_idempotency() -> int:
     with runtime.db.session() as session:
         return apikeys.purge_idempotency(session)
+
+
+def bind_webhooks(db: Database, config: Config) -> Database:
+    """The database sends its committed deliveries to the workers when there is a broker, else delivers them."""
+    return webhooks.bind(db, config, enqueue_deliveries if config.broker_url else None)
 
 
 def enqueue_deliveries(delivery_ids: list[int]) -> None:
