@@ -1,6 +1,8 @@
 """Shared fixtures: databases (SQLite and PostgreSQL), rule sets, corpus locations."""
 from __future__ import annotations
 
+import importlib
+
 import os
 import uuid
 from contextlib import contextmanager
@@ -36,6 +38,16 @@ def need(condition: bool, reason: str) -> None:
         if IN_CI:
             pytest.fail(f"required in CI: {reason}")
         pytest.skip(reason)
+
+
+def requires(module: str):  # noqa: ANN201 - the module
+    """Import a dependency the project declares; skip without it, except in CI, where that is a failure."""
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:
+        if IN_CI:
+            pytest.fail(f"required in CI: {module} ({exc})", pytrace=False)
+        pytest.skip(f"{module} not installed ({exc})", allow_module_level=True)
 
 
 def corpus(name: str) -> Path:

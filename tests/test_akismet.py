@@ -3,12 +3,14 @@ from __future__ import annotations
 
 import httpx
 import pytest
+
+from tests.conftest import requires
 from sqlalchemy import select
 
 from moderation.store.models import Comment, Decision
 from tests.live import api_key, make_app, serve
 
-akismet = pytest.importorskip("akismet")
+akismet = requires("akismet")
 
 BLOG = "https://example-news.test"
 CLEAN = "Danke für die gründliche Recherche, das hat mir geholfen."

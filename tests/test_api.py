@@ -8,6 +8,8 @@ import time
 from urllib.parse import urlsplit
 
 import pytest
+
+from tests.conftest import requires
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
@@ -384,7 +386,7 @@ def test_openapi_document_is_valid_and_covers_every_route(app):
 
 def test_answers_conform_to_the_openapi_document(app, key):
     """Schemathesis sends generated requests (valid and odd ones): no 500s, every answer as documented."""
-    schemathesis = pytest.importorskip("schemathesis")
+    schemathesis = requires("schemathesis")
     from hypothesis import HealthCheck, given, settings  # noqa: PLC0415
     from schemathesis.specs.openapi import checks  # noqa: PLC0415
 

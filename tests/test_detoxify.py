@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-pytest.importorskip("detoxify")
-pytest.importorskip("transformers")
+from tests.conftest import requires
+
+requires("detoxify")
+requires("transformers")
 
 from bench.detoxify_model import build  # noqa: E402
 from moderation.config import Config  # noqa: E402
