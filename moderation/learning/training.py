@@ -235,6 +235,7 @@ def train(data: Dataset, *, lexicon: Mapping[str, Sequence[str]] | None = None, 
         report["thresholds"][label] = {"target_precision": target_precision, "threshold": cut,
                                        "precision": precision, "recall": recall, "flagged": flagged}
     report["threshold"] = report["heldout"]["toxicity"]["threshold"]
+    model.set_params(thresholds={label: m["threshold"] for label, m in report["heldout"].items()})  # as the card's
     model.fit_features(features, y)
     return model, report
 
