@@ -11,11 +11,20 @@ from sklearn.base import clone
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.exceptions import NotFittedError
 from sklearn.linear_model import LogisticRegression
-from sklearn.utils.estimator_checks import (check_get_params_invariance, check_no_attributes_set_in_init,
-                                            check_parameters_default_constructible, check_set_params)
+from sklearn.utils.estimator_checks import (
+    check_get_params_invariance,
+    check_no_attributes_set_in_init,
+    check_parameters_default_constructible,
+    check_set_params,
+)
 from sklearn.utils.validation import check_is_fitted
 
-from moderation.scoring.sklearn import PACKAGE_MODEL, ToxicityClassifier, load_model, save_model
+from moderation.scoring.sklearn import (
+    PACKAGE_MODEL,
+    ToxicityClassifier,
+    load_model,
+    save_model,
+)
 from tests.test_models import SMALL, synthetic
 
 FIXTURE = Path(__file__).parent / "fixtures" / "shipped_scores.json"
