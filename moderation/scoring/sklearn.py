@@ -6,7 +6,7 @@ import json
 import re
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Mapping, Sequence
+from typing import TYPE_CHECKING, Callable, Mapping, Sequence
 
 import numpy as np
 import scipy.sparse as sp
@@ -90,7 +90,7 @@ class CharHasher:
 
 
 @lru_cache(maxsize=4)
-def _word_hasher(bits: int) -> tuple:
+def _word_hasher(bits: int) -> tuple[Callable[[str], list[str]], FeatureHasher]:
     """(analyzer, hasher) for word uni- and bigrams: HashingVectorizer's, via public API, built once per size.
 
     HashingVectorizer.transform validates its parameters on every call (a millisecond per comment); its
