@@ -79,8 +79,9 @@ def test_a_key_hammered_from_threads_through_two_instances_never_exceeds_its_lim
         stop = time.time() + 3 * WINDOW
         list(pool.map(hammer, [url_a, url_b] * 4))
     accepted = sum(1 for *_, status in answers if status == 200)
-    assert {status for *_, status in answers} == {200, 429}
-    assert most_accepted_in_a_window(answers) <= LIMIT
+    statuses = sorted({status for *_, status in answers})
+    assert statuses == [200, 429], statuses
+    assert most_accepted_in_a_window(answers) <= LIMIT, sorted(a for a in answers if a[2] == 200)
     assert LIMIT <= accepted <= LIMIT * 3  # under three windows: the limit refills, nothing starves it
 
 
