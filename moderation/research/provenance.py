@@ -109,8 +109,7 @@ def write_csv(rows: list[dict], out: Path) -> None:
 
 
 def write_parquet(rows: list[dict], out: Path) -> None:
-    import pyarrow as pa  # noqa: PLC0415
-    import pyarrow.parquet as pq  # noqa: PLC0415
+    pa, pq = require("pyarrow", "Parquet export"), require("pyarrow.parquet", "Parquet export")
 
     out.parent.mkdir(parents=True, exist_ok=True)
     names = columns(rows)
