@@ -14,9 +14,10 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip wheel
 
-# What the demo runs: web desk, CLI, sklearn model and the research page. No torch, no PostgreSQL driver.
+# What the demo runs: the core (web desk, CLI, sklearn model). No torch, no PostgreSQL driver; its research page
+# names the extra to add: .venv/bin/pip install -e '.[research]'.
 $(DEMO): pyproject.toml | $(BIN)/python
-	$(BIN)/pip install -q -e '.[research]'
+	$(BIN)/pip install -q -e .
 	touch $@
 
 # Everything the tests exercise ([dev] pulls research, detoxify, postgres and convokit). torch first, from the
