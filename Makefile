@@ -12,7 +12,6 @@ DEMO_ARGS ?=
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install -q --upgrade pip wheel
 
 # What the demo runs: the core (web desk, CLI, sklearn model). No torch, no PostgreSQL driver; its research page
 # names the extra to add: .venv/bin/pip install -e '.[research]'.
