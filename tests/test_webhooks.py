@@ -41,6 +41,15 @@ def held_comment(db, external_id: str = "c1", site: str = SITE) -> int:  # noqa:
         return comment.id
 
 
+def approve_with_a_hook(db, url: str) -> None:  # noqa: ANN001
+    """A held comment, an endpoint at url, then a moderator's approval, each committed on its own."""
+    cid = held_comment(db)
+    with db.session() as s:
+        add_endpoint(s, SITE, f"{url}/hook", secret=SECRET)
+    with db.session() as s:
+        decide(s, cid, "approve", "mod")
+
+
 def test_deliveries_go_from_the_database_written_to_not_the_task_runtimes(db, tmp_path):
     """Two desks in one process: the task runtime points at the one set up last; each still delivers its own."""
     app = make_app(db, tmp_path / "b")
@@ -49,12 +58,8 @@ def test_deliveries_go_from_the_database_written_to_not_the_task_runtimes(db, tm
                TESTING=True)
     written_to = app.extensions["desk"].db
     receiver = Receiver()
-    cid = held_comment(written_to)
     with serve(receiver) as url:
-        with written_to.session() as s:
-            add_endpoint(s, SITE, f"{url}/hook", secret=SECRET)
-        with written_to.session() as s:
-            decide(s, cid, "approve", "mod")
+        approve_with_a_hook(written_to, url)
         [call] = receiver.delivered()
     assert (call["id"], call["decision"]) == ("c1", "approve")
     with written_to.session() as s:
@@ -64,12 +69,8 @@ def test_deliveries_go_from_the_database_written_to_not_the_task_runtimes(db, tm
 def test_without_a_dispatcher_deliveries_wait_in_the_outbox(db, tmp_path):
     tasks.configure(config(db, tmp_path))
     receiver = Receiver()
-    cid = held_comment(db)
     with serve(receiver) as url:
-        with db.session() as s:
-            add_endpoint(s, SITE, f"{url}/hook", secret=SECRET)
-        with db.session() as s:
-            decide(s, cid, "approve", "mod")
+        approve_with_a_hook(db, url)
         assert receiver.received == []
         assert [state for _, state in webhooks.deliver(db)] == ["delivered"]  # the sweep sends it
     assert len(receiver.delivered()) == 1
