@@ -11,6 +11,8 @@ from typing import Callable
 from sqlalchemy import select
 from sqlalchemy.orm import aliased
 
+from moderation.research import require
+
 Pseudonym = Callable[[str | None], str | None]
 
 
