@@ -1,38 +1,50 @@
-# Two commands on a fresh machine: `make demo` and `make test`. Both create/update .venv first.
+# Two commands on a fresh machine: `make demo` and `make test`. Each creates .venv and installs what it needs.
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
-STAMP  := $(VENV)/.installed
+DEMO   := $(VENV)/.installed-demo
+TEST   := $(VENV)/.installed-test
+TORCH  := torch==2.13.0
 PYTEST_ARGS ?=
+DEMO_ARGS ?=
 
 .PHONY: install demo test serve bench model clean
 
-$(STAMP): pyproject.toml
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install -q --upgrade pip wheel
-	# torch first, pinned: the CPU wheel; an unpinned torch would pull the CUDA stack.
-	$(BIN)/pip install -q torch==2.13.0
-	$(BIN)/pip install -q -e '.[dev,postgres,detoxify]'
-	touch $(STAMP)
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
 
-install: $(STAMP)
+# What the demo runs: the core (web desk, CLI, sklearn model) and the research page. No torch, no PostgreSQL driver.
+$(DEMO): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e '.[research]'
+	touch $@
 
-demo: $(STAMP)
-	$(BIN)/moderation demo
+# Everything the tests exercise ([dev] pulls research, detoxify, postgres and convokit). torch first, from the
+# CPU wheel index: PyPI's Linux torch pulls the CUDA stack. Where that index is unreachable (an offline machine
+# with local wheels), the same pinned release from the configured indexes.
+$(TEST): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q --timeout 15 --retries 1 $(TORCH) --index-url https://download.pytorch.org/whl/cpu \
+		|| $(BIN)/pip install -q $(TORCH)
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $@
 
-serve: $(STAMP)
+install: $(DEMO)
+
+demo: $(DEMO)
+	$(BIN)/moderation demo $(DEMO_ARGS)
+
+serve: $(DEMO)
 	$(BIN)/moderation serve
 
-test: $(STAMP)
+test: $(TEST)
 	$(BIN)/moderation rules test rules/
 	$(BIN)/lint-imports --no-cache
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-bench: $(STAMP)
+bench: $(TEST)
 	$(BIN)/python -m bench.run
 
 # The shipped model, from the permissively licensed corpora in ../shared/data (see bench/corpora.py TRAIN).
-model: $(STAMP)
+model: $(TEST)
 	$(BIN)/python -m bench.shipped_model $(if $(DATA),--data $(DATA))
 
 clean:

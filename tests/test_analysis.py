@@ -5,6 +5,7 @@ import csv
 import math
 import os
 import re
+import sys
 from datetime import datetime, timedelta, timezone
 
 import numpy as np
@@ -277,6 +278,47 @@ def test_analyze_without_triage_leaves_toxicity_empty(tmp_path):
         summary = dict(csv.reader(fh))
     assert summary["mean_toxicity"] == "" and summary["comments"] == "21" and summary["mean_sentiment"] != ""
     assert "none" in (out / "index.html").read_text(encoding="utf-8").split("<b>Toxicity</b>")[1][:300]
+
+
+def test_analyze_without_its_extra_says_what_to_install(tmp_path, monkeypatch):
+    """Installed without [research]: the command names the extra to install and writes nothing."""
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # as if matplotlib were not installed
+    monkeypatch.setitem(sys.modules, "matplotlib.pyplot", None)
+    out = tmp_path / "report"
+    result = CliRunner().invoke(main, ["--rules", str(RULES), "analyze", str(SAMPLES / "de_thread.jsonl"),
+                                       "--out", str(out), "--no-triage"])
+    assert result.exit_code == 2, result.output
+    assert "pip install 'moderation-desk[research]'" in result.output and "matplotlib" in result.output
+    assert not isinstance(result.exception, ImportError) and not out.exists()
+
+
+def test_german_lexicon_is_package_data_not_textblob_de(monkeypatch):
+    """The lexicon ships inside this package: found with textblob-de absent."""
+    from moderation.research import sentiment
+
+    monkeypatch.setitem(sys.modules, "textblob_de", None)
+    sentiment.german_lexicon.cache_clear()
+    try:
+        assert GermanSentiment().compound("Das ist gut.") > 0.2
+    finally:
+        sentiment.german_lexicon.cache_clear()
+
+
+@pytest.mark.corpus
+def test_shipped_lexicon_scores_german_comments_exactly_as_textblob_de_did():
+    """Before/after: the same compound score on 200 real German comments, and the very file textblob-de ships."""
+    import hashlib
+
+    from moderation.research.omp import read_posts
+    from moderation.research.sentiment import LEXICON
+
+    original = corpus("lex-de-uzh-polarity") / "de-sentiment.xml"  # byte-identical to textblob-de 0.4.3's file
+    assert hashlib.sha256(LEXICON.read_bytes()).digest() == hashlib.sha256(original.read_bytes()).digest()
+    posts = [p.text for p in read_posts(corpus("one-million-posts") / "posts_labeled.csv.xz")[:200]]
+    before, after = GermanSentiment(original), GermanSentiment()
+    scores = [after.compound(t) for t in posts]
+    assert scores == [before.compound(t) for t in posts]
+    assert sum(s != 0 for s in scores) > 100  # most comments carry polarity: the comparison is not vacuous
 
 
 def test_kappa_is_scikit_learns_and_matches_the_textbook_formula():

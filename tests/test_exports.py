@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import csv
 import json
+import sys
 
 import pytest
 from click.testing import CliRunner
@@ -134,3 +135,13 @@ def test_analyze_an_empty_database_writes_nothing(db, tmp_path):
     result = CliRunner().invoke(main, ["--database", db.url, "--rules", str(RULES), "analyze", "--out",
                                        str(tmp_path / "r")])
     assert result.exit_code == 2 and "no comments" in result.output and not (tmp_path / "r").exists()
+
+
+def test_parquet_without_its_extra_says_what_to_install(run, db, tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "pyarrow", None)  # as if pyarrow were not installed
+    monkeypatch.setitem(sys.modules, "pyarrow.parquet", None)
+    out = tmp_path / "c.parquet"
+    result = CliRunner().invoke(main, ["--database", db.url, "--rules", str(RULES), "export", "--format", "parquet",
+                                       "--out", str(out)])
+    assert result.exit_code == 2 and "pip install 'moderation-desk[research]'" in result.output
+    assert "pyarrow" in result.output and not out.exists()

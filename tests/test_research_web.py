@@ -4,6 +4,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+import sys
 
 import pytest
 
@@ -94,3 +95,14 @@ def test_table_download_follows_the_filters(researcher, db):
     rows = list(csv.DictReader(io.StringIO(response.get_data(as_text=True))))
     assert sum(int(r["comments"]) for r in rows) == english(db)
     assert researcher.get("/research/tables/nonsense.csv").status_code == 404
+
+
+def test_research_page_without_its_extra_says_what_to_install(researcher, monkeypatch):
+    """A web node installed without [research]: the page names the extra to install, not a traceback."""
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # as if matplotlib were not installed
+    monkeypatch.setitem(sys.modules, "matplotlib.pyplot", None)
+    response = researcher.get("/research/")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 503
+    assert "pip install &#39;moderation-desk[research]&#39;" in page or "pip install 'moderation-desk[research]'" in page
+    assert "Traceback" not in page

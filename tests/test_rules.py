@@ -382,3 +382,12 @@ def test_video_links_with_spaced_dots_and_slashes_are_found(ruleset, text, host)
 ])
 def test_prose_with_spaced_slashes_and_dots_is_no_video_link(ruleset, text, language):
     assert "no-video-links" not in _rules_hit(ruleset, text, language)
+
+
+def test_a_key_given_twice_is_an_error_at_its_line(tmp_path):
+    """One YAML library (ruamel.yaml): a repeated key is reported where it repeats, never silently overwritten."""
+    err = error_of(tmp_path, "- id: a\n  stated_rule: A\n  action: hold\n  action: reject\n"
+                             "  when: {words: {list: insults}}\n")
+    path, line, _, message = err.problems[0]
+    repeat = (tmp_path / "site.yaml").read_text(encoding="utf-8").splitlines().index("    action: reject") + 1
+    assert path.endswith("site.yaml") and line == repeat and "duplicate key" in message and "action" in message

@@ -13,8 +13,8 @@ from collections import Counter
 from dataclasses import replace
 
 import pytest
-import yaml
 from hypothesis import HealthCheck, given, settings, strategies as st
+from ruamel.yaml import YAML
 from sqlalchemy import select, update
 
 from moderation.research.omp import read_posts
@@ -24,6 +24,7 @@ from moderation.importers import parse_batches
 from moderation.assess.pipeline import Pipeline
 from moderation.services.jobs import triage_stored
 from moderation.rules import RuleError, compile_ruleset, read_files
+from moderation.rules.loader import dump_yaml
 from moderation.store import Article, Comment, Database
 from moderation.store.loading import load_batch
 from moderation.assess.persist import items_for
@@ -32,7 +33,7 @@ from moderation.services.whatif import judged, replay
 from tests.conftest import DATA, RULES, SAMPLES, need
 
 FILES = read_files(RULES)
-SPEC = yaml.safe_load(FILES["site.yaml"])
+SPEC = YAML(typ="safe").load(FILES["site.yaml"])
 LISTS = sorted(n for n in FILES if n.startswith("wordlists/"))
 RULE_IDS = [r["id"] for r in SPEC["rules"]]
 LABELS = sorted(SPEC["policy"]["thresholds"])
@@ -87,7 +88,7 @@ def store(tmp_path_factory):
 
 def _draft(edits: list[tuple]) -> dict[str, str]:
     files = dict(FILES)
-    spec = yaml.safe_load(files["site.yaml"])
+    spec = YAML(typ="safe").load(files["site.yaml"])
     policy = spec["policy"]
     for edit in edits:
         kind, *args = edit
@@ -110,7 +111,7 @@ def _draft(edits: list[tuple]) -> dict[str, str]:
             policy["hold_only"] = [r for r in policy.get("hold_only", []) if r != args[0]]
         else:  # premoderation, reject_at, new_author_approvals
             policy[kind] = args[0]
-    files["site.yaml"] = yaml.safe_dump(spec, allow_unicode=True, sort_keys=False)
+    files["site.yaml"] = dump_yaml(spec)
     return files
 
 

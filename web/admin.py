@@ -8,14 +8,13 @@ from pathlib import Path
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-import yaml
 from sqlalchemy import select
 
 from moderation.learning.calibration import from_decisions
 from moderation.assess.pipeline import Item, Pipeline
 from moderation.rules import RuleError, compile_ruleset
 from moderation.rules.edits import EditError, set_list_entries, set_policy, set_threshold
-from moderation.rules.loader import is_rule_file
+from moderation.rules.loader import dump_yaml, is_rule_file
 from moderation.store.rulestats import rule_stats
 from moderation.store import Comment, RuleHit, TriageResult, revisions
 from moderation.store import models_registry as registry
@@ -276,9 +275,8 @@ def rule(rule_id: str):  # noqa: ANN201
             if len(recent) < 25:
                 recent.append({"id": row.id, "decision": row.decision, "status": row.status,
                                "human": row.decided_by_human, "pieces": pieces(row.text, hit_spans(hits))})
-    definition = yaml.safe_dump(spec.model_dump(mode="json", by_alias=True, exclude_defaults=True,
-                                                exclude={"examples"}), allow_unicode=True, sort_keys=False) \
-        if spec else ""
+    definition = dump_yaml(spec.model_dump(mode="json", by_alias=True, exclude_defaults=True,
+                                           exclude={"examples"})) if spec else ""
     return render_template("admin/rule.html", spec=spec, stats=stats, recent=recent, effect=effect,
                            definition=definition, weeks=stats.to_dict()["precision_by_week"] if stats else {})
 

@@ -11,8 +11,8 @@ from functools import lru_cache, wraps
 from pathlib import Path
 from typing import Callable
 
-import yaml
 from flask import Blueprint, Response, g, jsonify, make_response, request, url_for
+from ruamel.yaml import YAML
 from sqlalchemy import select
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
@@ -149,7 +149,7 @@ def decisions() -> Response:
 
 @lru_cache(maxsize=1)
 def _spec() -> str:
-    return json.dumps(yaml.safe_load(SPEC.read_text(encoding="utf-8")))
+    return json.dumps(YAML(typ="safe").load(SPEC.read_text(encoding="utf-8")))
 
 
 @bp.get("/openapi.json")

@@ -9,6 +9,7 @@ from datetime import date, datetime, time as clock, timezone
 import numpy as np
 from flask import Blueprint, Response, abort, render_template, request
 
+from moderation.research import MissingExtra
 from moderation.research.frame import Frame, pseudonymize
 from moderation.research.pseudonyms import for_config
 from moderation.research.report import HEADERS, context, write_table
@@ -22,6 +23,12 @@ CACHE_SECONDS = 60.0  # the stored comments are read again at most once a minute
 _cache: dict[str, tuple[float, Frame]] = {}
 _results_cache: dict[tuple, tuple[float, Results | None]] = {}
 _lock = threading.Lock()
+
+
+@bp.errorhandler(MissingExtra)
+def _missing_extra(error: MissingExtra):  # noqa: ANN202
+    """A web node installed without [research]: say what to install instead of failing with a traceback."""
+    return render_template("errors/extra.html", message=str(error)), 503
 
 
 def _frame() -> Frame:

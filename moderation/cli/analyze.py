@@ -34,6 +34,7 @@ def analyze(state: State, inputs: tuple[Path, ...], out: Path, pseudonymize: boo
     from moderation.research.results import STEPS, compute  # noqa: PLC0415
     from moderation.research.sources import file_records, load_db  # noqa: PLC0415
     from moderation.importers import ImportFormatError  # noqa: PLC0415
+    from moderation.research import MissingExtra  # noqa: PLC0415
 
     if not inputs:
         frame = load_db(state.db)
@@ -71,6 +72,9 @@ def analyze(state: State, inputs: tuple[Path, ...], out: Path, pseudonymize: boo
         def step(name: str) -> None:
             bar.update(1, name)
 
-        results = compute(frame, topics_k, step, workers)
-    path = write_report(results, out, title)
+        try:
+            results = compute(frame, topics_k, step, workers)
+            path = write_report(results, out, title)
+        except MissingExtra as exc:
+            fail(f"{exc}\nnothing was written")
     click.echo(f"analysed {len(frame):,} comments: report {path}, tables in {out}")

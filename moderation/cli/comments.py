@@ -137,6 +137,10 @@ def explain(state: State, text: str, lang: str | None, reply_to: str | None, as_
 def export(state: State, fmt: str, out: Path, pseudonymize: bool) -> None:
     """Export stored comments: JSONL in the import schema (re-importing it changes nothing), or CSV, Parquet or a
     ConvoKit corpus with every score, rule hit and decision and their versions."""
+    from moderation.research import MissingExtra  # noqa: PLC0415
     from moderation.research.exportformats import export_as  # noqa: PLC0415
 
-    click.echo(export_as(state.db, state.config, fmt, out, pseudonymize))
+    try:
+        click.echo(export_as(state.db, state.config, fmt, out, pseudonymize))
+    except MissingExtra as exc:
+        fail(str(exc))

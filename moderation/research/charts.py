@@ -3,21 +3,24 @@ from __future__ import annotations
 
 import base64
 import io
+from types import ModuleType
 
-import matplotlib
-
-matplotlib.use("Agg")  # no display on servers; must precede pyplot
-import matplotlib.pyplot as plt  # noqa: E402
-
-from moderation.research.results import Results  # noqa: E402
+from moderation.research import require
+from moderation.research.results import Results
 
 BLUE, RED, GREY = "#2f6db5", "#c0392b", "#7f8c8d"
+
+
+def _pyplot() -> ModuleType:
+    """matplotlib's pyplot, imported on first use: web and CLI start without the research extra."""
+    require("matplotlib", "Charts").use("Agg")  # no display on servers; must precede pyplot (cheap when set)
+    return require("matplotlib.pyplot", "Charts")
 
 
 def _png(fig) -> str:  # noqa: ANN001
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=96, bbox_inches="tight")
-    plt.close(fig)
+    _pyplot().close(fig)
     return base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
@@ -29,7 +32,7 @@ def by_depth(results: Results) -> str | None:
     rows = results.tables["by_depth"]
     if not rows:
         return None
-    fig, (top, bottom) = plt.subplots(2, 1, figsize=(7, 4.6), sharex=True)
+    fig, (top, bottom) = _pyplot().subplots(2, 1, figsize=(7, 4.6), sharex=True)
     labels = [r["depth"] for r in rows]
     top.bar(labels, [r["comments"] for r in rows], color=GREY)
     top.set_ylabel("comments")
@@ -47,7 +50,7 @@ def timeseries(results: Results) -> str | None:
     rows = results.tables["timeseries"]
     if len(rows) < 2:
         return None
-    fig, (top, bottom) = plt.subplots(2, 1, figsize=(7, 4.6), sharex=True)
+    fig, (top, bottom) = _pyplot().subplots(2, 1, figsize=(7, 4.6), sharex=True)
     x = list(range(len(rows)))
     top.bar(x, [r["comments"] for r in rows], color=GREY)
     top.set_ylabel(f"comments per {rows[0]['unit']}")
@@ -65,7 +68,7 @@ def topics(results: Results) -> str | None:
     rows = results.tables["topics"]
     if not rows:
         return None
-    fig, ax = plt.subplots(figsize=(7, 0.45 * len(rows) + 1.2))
+    fig, ax = _pyplot().subplots(figsize=(7, 0.45 * len(rows) + 1.2))
     labels = [f"{r['topic']}: {', '.join(r['top_words'].split(', ')[:3])}" for r in rows]
     y = list(range(len(rows)))
     ax.barh([v - 0.2 for v in y], _num(rows, "mean_toxicity"), height=0.4, color=RED, label="mean toxicity")
@@ -93,7 +96,7 @@ def network(results: Results, top: int = 15) -> str | None:
     for e in edges:
         if e["source"] in pos and e["target"] in pos:
             matrix[pos[e["source"]]][pos[e["target"]]] = e["replies"]
-    fig, ax = plt.subplots(figsize=(6.5, 5.5))
+    fig, ax = _pyplot().subplots(figsize=(6.5, 5.5))
     image = ax.imshow(matrix, cmap="Blues")
     short = [n if len(n) <= 16 else n[:15] + "…" for n in names]
     ax.set_xticks(range(len(names)), short, rotation=60, ha="right", fontsize=7)
@@ -110,7 +113,7 @@ def moderation(results: Results) -> str | None:
     agreement = results.tables["agreement"]
     if not rows and not any(r["approved"] + r["rejected"] for r in agreement):
         return None
-    fig, (left, right) = plt.subplots(1, 2, figsize=(8, 3.4), gridspec_kw={"width_ratios": [3, 2]})
+    fig, (left, right) = _pyplot().subplots(1, 2, figsize=(8, 3.4), gridspec_kw={"width_ratios": [3, 2]})
     left.barh([r["rule"] for r in rows], [r["hits"] for r in rows], color=RED)
     left.invert_yaxis()
     left.tick_params(axis="y", labelsize=8)
@@ -133,6 +136,7 @@ ALL = {"by_depth": by_depth, "timeseries": timeseries, "topics": topics, "networ
 
 def render(results: Results) -> dict[str, str]:
     """Every chart that has data: name -> base64 PNG."""
+    _pyplot()  # missing matplotlib is reported before any work
     out = {}
     for name, draw in ALL.items():
         image = draw(results)

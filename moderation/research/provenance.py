@@ -11,6 +11,8 @@ from typing import Callable
 from sqlalchemy import select
 from sqlalchemy.orm import aliased
 
+from moderation.research import require
+
 Pseudonym = Callable[[str | None], str | None]
 
 
@@ -109,8 +111,7 @@ def write_csv(rows: list[dict], out: Path) -> None:
 
 
 def write_parquet(rows: list[dict], out: Path) -> None:
-    import pyarrow as pa  # noqa: PLC0415
-    import pyarrow.parquet as pq  # noqa: PLC0415
+    pa, pq = require("pyarrow", "Parquet export"), require("pyarrow.parquet", "Parquet export")
 
     out.parent.mkdir(parents=True, exist_ok=True)
     names = columns(rows)

@@ -111,8 +111,8 @@ def write_csvs(results: Results, out: Path) -> list[Path]:
 
 def write_report(results: Results, out: Path, title: str = "Discourse analysis") -> Path:
     """Write index.html and the CSVs into `out`; returns the HTML path."""
+    html = environment().get_template("report.html.j2").render(**context(results, title))  # may lack an extra
     write_csvs(results, out)
-    html = environment().get_template("report.html.j2").render(**context(results, title))
     path = out / "index.html"
     path.write_text(html, encoding="utf-8")
     return path

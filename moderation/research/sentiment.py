@@ -1,11 +1,10 @@
 """Sentiment per comment, offline: VADER for English, a lexicon scorer with negation and intensifiers for German.
 
-German uses the Zurich German Polarity Lexicon (Klenner, Clematide, Wiegand, Peters; Apache-2.0), read from the
-data folder of the PyPI package textblob-de, which ships it. Both give VADER's compound score in [-1, 1].
+German uses the Zurich German Polarity Lexicon (Klenner, Clematide, Wiegand, Peters; Apache-2.0), shipped in
+data/ as textblob-de 0.4.3 distributes it (see data/NOTICE). Both give VADER's compound score in [-1, 1].
 """
 from __future__ import annotations
 
-import importlib.util
 import math
 import re
 import xml.etree.ElementTree as ET
@@ -14,6 +13,8 @@ from pathlib import Path
 from typing import Sequence
 
 import numpy as np
+
+from moderation.research import require
 
 POSITIVE, NEGATIVE = 0.05, -0.05  # VADER's conventional thresholds on the compound score
 ALPHA = 15.0  # VADER's normalisation constant
@@ -34,22 +35,14 @@ EMOJI = {"🤡": -1.5, "🖕": -2.5, "😡": -2.5, "🤬": -3.0, "😠": -2.0, "
 TOKEN = re.compile(r"\w+(?:-\w+)*|[:;]-?[()DP]|[^\w\s]", re.UNICODE)
 CLAUSE_END = frozenset(".,;:!?")
 UMLAUT = str.maketrans("äöü", "aou")
+LEXICON = Path(__file__).with_name("data") / "de-sentiment.xml"
 
 
-def _textblob_de_lexicon() -> Path:
-    """The lexicon file inside the installed textblob-de package (located without importing the package)."""
-    spec = importlib.util.find_spec("textblob_de")
-    if spec is None or not spec.submodule_search_locations:
-        raise RuntimeError("German sentiment needs the package textblob-de (it ships the Zurich polarity "
-                           "lexicon): pip install textblob-de")
-    return Path(list(spec.submodule_search_locations)[0]) / "data" / "de-sentiment.xml"
-
-
-@lru_cache(maxsize=1)
-def german_lexicon() -> dict[str, float]:
+@lru_cache(maxsize=2)
+def german_lexicon(path: Path = LEXICON) -> dict[str, float]:
     """Lower-cased word form -> valence on VADER's −4…+4 scale (the lexicon's −1…+1 times 2.5)."""
     values: dict[str, list[float]] = {}
-    for word in ET.parse(_textblob_de_lexicon()).getroot().iter("word"):
+    for word in ET.parse(path).getroot().iter("word"):
         polarity = float(word.get("polarity") or 0)
         if polarity:
             values.setdefault(word.get("form", "").lower(), []).append(polarity)
@@ -62,8 +55,8 @@ class GermanSentiment:
     name = "lexicon-de-uzh"
     version = "uzh-polarity-1.1+rules-1"
 
-    def __init__(self) -> None:
-        self.lexicon = german_lexicon()
+    def __init__(self, lexicon: Path = LEXICON) -> None:
+        self.lexicon = german_lexicon(lexicon)
         self._seen: dict[str, float] = {}  # token -> valence: comments repeat their words, lookups are the cost
 
     def valence(self, token: str) -> float:
@@ -141,12 +134,8 @@ class EnglishSentiment:
     name = "vader"
 
     def __init__(self) -> None:
-        try:
-            from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer  # noqa: PLC0415
-        except ImportError as exc:  # pragma: no cover - a declared dependency
-            raise RuntimeError("English sentiment needs the package vaderSentiment: pip install vaderSentiment") \
-                from exc
-        self.analyzer = SentimentIntensityAnalyzer()
+        vader = require("vaderSentiment.vaderSentiment", "English sentiment")
+        self.analyzer = vader.SentimentIntensityAnalyzer()
         self.version = "vaderSentiment-3.3.2"
 
     def compound(self, text: str) -> float:

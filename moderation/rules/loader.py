@@ -3,10 +3,12 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from io import StringIO
 from pathlib import Path
 
-import yaml
 from pydantic import ValidationError
+from ruamel.yaml import YAML, MappingNode, Node, SequenceNode
+from ruamel.yaml.error import YAMLError
 
 from moderation.rules.engine import RuleCompileError, RuleSet
 from moderation.rules.schema import RuleSetFile
@@ -35,16 +37,16 @@ class _Source:
 
     path: Path
     data: dict
-    node: yaml.Node
+    node: Node
     first_rule: int
 
     def line(self, loc: tuple) -> int:
         """Line of the deepest YAML node along a pydantic location (union tags that are not keys skipped)."""
         node = self.node
         for part in loc:
-            if isinstance(node, yaml.MappingNode) and isinstance(part, str):
+            if isinstance(node, MappingNode) and isinstance(part, str):
                 node = next((v for k, v in node.value if k.value == part), node)
-            elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
+            elif isinstance(node, SequenceNode) and isinstance(part, int) and part < len(node.value):
                 node = node.value[part]
         return node.start_mark.line + 1
 
@@ -54,18 +56,25 @@ class _Source:
         return str(rule.get("id", f"#{index + 1}")) if isinstance(rule, dict) else f"#{index + 1}"
 
 
-def _parse(path: Path, text: str) -> tuple[object, yaml.Node | None]:
+def _parse(path: Path, text: str) -> tuple[object, Node | None]:
+    """The document and its node tree (which knows the line of every value)."""
+    yaml = YAML(typ="safe", pure=True)  # pure: the nodes keep their marks
     try:
-        loader = yaml.SafeLoader(text)
-        try:
-            node = loader.get_single_node()
-            return (loader.construct_document(node) if node is not None else None), node
-        finally:
-            loader.dispose()
-    except yaml.YAMLError as exc:
+        node = yaml.compose(text)
+        return (yaml.constructor.construct_document(node) if node is not None else None), node
+    except YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         raise RuleError([(str(path), mark.line + 1 if mark else None, None,
                           f"not valid YAML: {getattr(exc, 'problem', None) or exc}")]) from None
+
+
+def dump_yaml(data: object) -> str:
+    """Plain data as block-style YAML, keys in their given order (a rule's definition as the desk shows it)."""
+    yaml = YAML(typ="safe", pure=True)
+    yaml.default_flow_style, yaml.sort_base_mapping_type_on_output = False, False
+    out = StringIO()
+    yaml.dump(data, out)
+    return out.getvalue()
 
 
 def read_files(path: Path) -> dict[str, str]:
