@@ -38,7 +38,7 @@ def test_retrain_compare_activate(admin, app, db):  # noqa: F811
     admin.post("/admin/model/site-1/activate", data={"csrf_token": token(admin)})
     with db.session() as s:
         assert registry.get(s, "site-1").active
-    assert json.loads((Path(app.instance_path) / "models" / "active.json").read_text())["version"] == "site-1"
+        assert [(a.action, a.actor) for a in registry.history(s)] == [("activate", "ad")]
     assert app.extensions["desk"].pipeline.scorer_versions["sklearn"].startswith("site-1")
 
 

@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_login import current_user
 
 from moderation.learning import training as learning, sitemodel
-from moderation.scoring.sklearn import active_model_path, load_model
+from moderation.learning.registry import active_scorer
 from moderation.store import models_registry as registry
 from web.auth import roles
 from web.desk import desk
@@ -13,11 +14,12 @@ bp = Blueprint("sitemodel", __name__, url_prefix="/admin/model")
 
 
 def _active_card() -> dict:
-    path = active_model_path(desk().config)
     try:
-        return {**load_model(path)[1], "path": str(path)}
+        with desk().db.session() as session:
+            scorer = active_scorer(session, desk().config)
     except (OSError, ValueError, KeyError) as exc:
-        return {"error": f"cannot load {path}: {exc}"}
+        return {"error": f"cannot load the active model: {exc}"}
+    return {**scorer.card, "scorer_version": scorer.version} if scorer else {"error": "no model active and none shipped"}
 
 
 @bp.get("/")
@@ -37,7 +39,8 @@ def train():  # noqa: ANN201
     """Train on the decisions, then compare with the active model on the held-out ones; nothing goes live."""
     d = desk()
     try:
-        version = sitemodel.train(d.db, d.config, d.pipeline.ruleset, from_decisions=True)["version"]
+        version = sitemodel.train(d.db, d.config, d.pipeline.ruleset, from_decisions=True,
+                                  actor=current_user.username)["version"]
     except (sitemodel.SiteModelError, learning.DataError) as exc:
         flash(f"Not trained: {exc}", "error")
         return redirect(url_for("sitemodel.index"))
@@ -52,7 +55,7 @@ def train():  # noqa: ANN201
 @roles("admin")
 def activate(version: str):  # noqa: ANN201
     try:
-        sitemodel.activate(desk().db, desk().config, version)
+        sitemodel.activate(desk().db, version, current_user.username)
     except sitemodel.SiteModelError as exc:
         flash(f"Not activated: {exc}", "error")
         return redirect(url_for("sitemodel.index", version=version))
