@@ -25,7 +25,7 @@ from moderation.store import models_registry as registry
 from moderation.store.accounts import add_user
 from moderation.store.models import Comment, TriageResult
 from tests.conftest import RULES, fresh_postgres
-from tests.live import api_key, bearer
+from tests.live import api_key, bearer, make_app
 from tests.test_models import SMALL, synthetic
 from tests.test_race_http import free_port, running
 
@@ -150,6 +150,24 @@ def test_tampered_registry_bytes_hold_every_comment(db, tiny_bytes, tmp_path, ta
     assessment = pipeline.assess_one(Item(HARMLESS))
     assert "sklearn" not in pipeline.scorer_versions and assessment.decision.value == "hold"
     assert any("from the registry" in f for f in assessment.failures), assessment.failures
+
+
+def test_the_api_holds_when_the_active_models_bytes_were_altered(db, tiny_bytes, tmp_path, monkeypatch):
+    """The live path too: a registry row whose bytes no longer match its sha256 holds the comment, never approves."""
+    monkeypatch.setattr(sklearn_scorer, "_LOADED", {})
+    register(db, tiny_bytes)
+    with db.session() as s:
+        row = registry.get(s, "site-1")
+        registry.activate(s, row, "ann")
+        data = bytearray(tiny_bytes["site-1"])
+        data[len(data) // 2] ^= 0xFF  # one byte altered in the database
+        row.data = bytes(data)
+    client = make_app(db, tmp_path, scorers=("lexicon", "sklearn")).test_client()
+    answer = client.post("/api/v1/comments", json={"id": "live-1", "article_id": "a1", "text": HARMLESS},
+                         headers=bearer(api_key(db)))
+    verdict = answer.get_json()
+    assert answer.status_code == 201 and verdict["decision"] == "hold", verdict
+    assert "model site-1 from the registry" in verdict["explanation"]
 
 
 def test_the_model_path_setting_overrides_the_registry(db, tiny_bytes, tmp_path):
