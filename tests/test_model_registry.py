@@ -72,7 +72,7 @@ def test_activation_and_rollback_are_logged_and_stored_bytes_score(db, tiny_byte
     assert "rolled back to site-1" in run("rollback", "--actor", "cy")
     with db.session() as s:
         assert registry.active(s).version == "site-1"
-        log = [(a.action, a.actor) for a in reversed(registry.history(s))]
+        log = [(a["action"], a["actor"]) for a in reversed(registry.history(s))]
         stored = stored_models(s, Config(instance_path=tmp_path))["sklearn"]
     assert log == [("activate", "ann"), ("activate", "bob"), ("rollback", "cy")]
     assert stored.sha256 == hashlib.sha256(tiny_bytes["site-1"]).hexdigest()
@@ -110,7 +110,7 @@ def test_a_file_era_instance_is_adopted_on_first_open(db, tiny_bytes, tmp_path):
         stored = stored_models(s, config)["sklearn"]
     assert (stored.version, stored.sha256, stored.data) == ("site-1", sha, tiny_bytes["site-1"])
     with db.session() as s:
-        assert [a.action for a in registry.history(s)] == ["import"]
+        assert [a["action"] for a in registry.history(s)] == ["import"]
         registry.rollback(s, "ann")
     (folder / "site-1.skops").unlink()  # the file era is over: the bytes live in the database
     with db.session() as s:

@@ -27,10 +27,11 @@ def _active_card() -> dict:
 def index():  # noqa: ANN201
     with desk().db.session() as session:
         versions = [r.to_dict() for r in registry.all_versions(session)]
+        log = registry.history(session)
     shown = next((v for v in versions if v["version"] == request.args.get("version")), None)
     decided, held = sitemodel.decision_counts(desk().db)
     return render_template("sitemodel/index.html", active=_active_card(), versions=versions, shown=shown,
-                           decided=decided, held=held, minimum=sitemodel.MIN_TRAINING)
+                           decided=decided, held=held, minimum=sitemodel.MIN_TRAINING, log=log)
 
 
 @bp.post("/train")
@@ -61,4 +62,18 @@ def activate(version: str):  # noqa: ANN201
         return redirect(url_for("sitemodel.index", version=version))
     desk().models_changed()
     flash(f"{version} is now the active model; new comments are scored with it.", "ok")
+    return redirect(url_for("sitemodel.index"))
+
+
+@bp.post("/rollback")
+@roles("admin")
+def rollback():  # noqa: ANN201
+    """Back to the model active before the newest activation; every process follows within seconds."""
+    try:
+        version = sitemodel.rollback(desk().db, current_user.username)
+    except sitemodel.SiteModelError as exc:
+        flash(f"Not rolled back: {exc}", "error")
+        return redirect(url_for("sitemodel.index"))
+    desk().models_changed()
+    flash(f"Rolled back: {version or 'the shipped model'} is the active model again.", "ok")
     return redirect(url_for("sitemodel.index"))

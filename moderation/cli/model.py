@@ -150,9 +150,7 @@ def list_models(state: State, as_json: bool) -> None:
 
     with state.db.session() as session:
         rows = [r.to_dict() for r in registry.all_versions(session)]
-        names = {r.id: r.version for r in registry.all_versions(session)}
-        log = [{"action": a.action, "version": names.get(a.model_id), "previous": names.get(a.previous_id),
-                "actor": a.actor, "at": a.created_at.isoformat(), "note": a.note} for a in registry.history(session)]
+        log = registry.history(session)
     text = "\n".join(f"{'*' if r['active'] else ' '} {r['version']}  {r['created_at']}  by {r['created_by']}  "
                      f"{'evaluated' if r['evaluated'] else 'not evaluated'}  sha256 {r['sha256'][:12]}" for r in rows)
     text += "".join(f"\n  {e['at']}  {e['action']} {e['version'] or 'shipped model'} (was "

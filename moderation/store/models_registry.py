@@ -89,8 +89,12 @@ def all_versions(session: Session) -> list[ModelVersion]:
     return list(session.scalars(select(ModelVersion).order_by(ModelVersion.id)))
 
 
-def history(session: Session, limit: int = 50) -> list[ModelActivation]:
-    return list(session.scalars(select(ModelActivation).order_by(ModelActivation.id.desc()).limit(limit)))
+def history(session: Session, limit: int = 50) -> list[dict]:
+    """The activation log, newest first: action, version, previous (None: the shipped model), actor, at, note."""
+    names = {i: v for i, v in session.execute(select(ModelVersion.id, ModelVersion.version))}
+    entries = session.scalars(select(ModelActivation).order_by(ModelActivation.id.desc()).limit(limit))
+    return [{"action": a.action, "version": names.get(a.model_id), "previous": names.get(a.previous_id),
+             "actor": a.actor, "at": a.created_at.isoformat(), "note": a.note} for a in entries]
 
 
 def activate(session: Session, row: ModelVersion | None, actor: str, action: str = "activate",
