@@ -3,7 +3,7 @@
 Per corpus: the shipped model (never trained on it, unless it is a training corpus: then skipped), our
 architecture trained in-domain and a plain TF-IDF + logistic regression baseline (both 5-fold cross-validated,
 each fold choosing its threshold on a held-out fifth of its own training part), and the tiny random Detoxify
-model (a plumbing check: about chance by construction).
+model (a plumbing check: about chance by construction; fixed threshold 0.5, as it has no training data).
 """
 from __future__ import annotations
 
@@ -22,6 +22,7 @@ from moderation.scoring.sklearn import PACKAGE_MODEL, lexicon_from_ruleset, load
 
 ROOT = Path(__file__).resolve().parent.parent
 FOLDS = 5
+DETOXIFY_THRESHOLD = 0.5  # fixed, never tuned on the rows scored (see ACCURACY.md)
 
 
 def _known(data: learning.Dataset) -> tuple[list[str], np.ndarray]:
@@ -94,7 +95,9 @@ def detoxify_tiny(data: learning.Dataset, limit: int = 1000) -> dict:
         checkpoint, config_dir = build(Path(folder))
         scorer = load("", str(checkpoint), str(config_dir), "cpu", 1)
         probs = np.array([s["toxicity"] for s in scorer.score([texts[i] for i in pick])])
-    return learning.binary_metrics(y[pick], probs, float(np.median(probs)))
+    # A random model has no training data to choose a threshold on, and one tuned on these rows would flatter
+    # it: Detoxify's usual fixed 0.5.
+    return learning.binary_metrics(y[pick], probs, DETOXIFY_THRESHOLD)
 
 
 def row(corpus: str, model: str, m: dict, command: str, seconds: float) -> str:

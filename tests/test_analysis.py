@@ -277,3 +277,24 @@ def test_analyze_without_triage_leaves_toxicity_empty(tmp_path):
         summary = dict(csv.reader(fh))
     assert summary["mean_toxicity"] == "" and summary["comments"] == "21" and summary["mean_sentiment"] != ""
     assert "none" in (out / "index.html").read_text(encoding="utf-8").split("<b>Toxicity</b>")[1][:300]
+
+
+def test_kappa_is_scikit_learns_and_matches_the_textbook_formula():
+    from moderation.research.frame import Frame
+
+    rng = np.random.default_rng(4)
+    for trial in range(200):
+        n = int(rng.integers(1, 30))
+        human = rng.choice(["approved", "rejected", ""], size=n, p=[0.5, 0.4, 0.1] if trial % 4 else [1, 0, 0])
+        model = rng.choice(["approve", "hold", "reject", ""], size=n, p=[0.4, 0.3, 0.2, 0.1] if trial % 5 else
+                           [1, 0, 0, 0])
+        _, got = outcomes.agreement(Frame({"human_decision": human, "model_decision": model}))
+        both = (human != "") & (model != "")
+        if not both.any():
+            assert got["kappa"] is None
+            continue
+        stop, reject = model[both] != "approve", human[both] == "rejected"
+        observed = (stop == reject).mean()
+        expected = stop.mean() * reject.mean() + (1 - stop.mean()) * (1 - reject.mean())
+        want = None if expected == 1 else round((observed - expected) / (1 - expected), 4)
+        assert got["kappa"] == (pytest.approx(want, abs=1e-4) if want is not None else None), trial

@@ -60,3 +60,29 @@ def test_calibrate_command_saves_an_inactive_revision(db, ruleset):
         patch = revisions.diff(s, history[0][0])
     expected = f"{insult['threshold']:.2f}".rstrip("0")
     assert f"+    insult: {{hold: {expected}, reject: 0.97}}" in patch
+
+
+def _reference_scan(scores, labels, target, min_support):
+    """The plain loop the library call replaced: walk down the sorted scores, cut only between distinct ones."""
+    pairs = sorted(zip(scores, labels), key=lambda p: -p[0])
+    positives, best, tp = sum(labels), (None, None, None, 0), 0
+    for i, (score, label) in enumerate(pairs, start=1):
+        tp += label
+        if i < len(pairs) and pairs[i][0] == score:
+            continue
+        if i >= min_support and tp / i >= target:
+            best = (round(score, 4), round(tp / i, 4), round(tp / positives, 4) if positives else None, i)
+    return best
+
+
+def test_precision_scan_equals_the_plain_loop_on_random_data():
+    import random
+
+    rnd = random.Random(9)
+    for trial in range(300):
+        n = rnd.randint(0, 60)
+        scores = [round(rnd.random(), rnd.choice([1, 2, 4])) for _ in range(n)]  # coarse rounding makes ties
+        labels = [int(rnd.random() < (0.3 + 0.6 * s if trial % 7 else 0.0)) for s in scores]
+        target, support = rnd.choice([0.5, 0.75, 0.9, 1.0]), rnd.choice([1, 3, 10])
+        assert threshold_for_precision(scores, labels, target, support) == \
+            _reference_scan(scores, labels, target, support), trial

@@ -252,3 +252,18 @@ def test_evaluate_without_model_uses_the_configured_one(tmp_path):
     assert out.exit_code == 0, out.output
     result = json.loads(out.output)
     assert result["model"] == "site-9" and result["threshold"] == 0.42 and result["n"] == 40
+
+
+def test_best_f1_threshold_equals_a_brute_force_scan_of_every_cut():
+    rng = np.random.default_rng(2)
+    for trial in range(60):
+        n = int(rng.integers(4, 80))
+        truth = (rng.random(n) < rng.uniform(0.1, 0.9)).astype(int)
+        truth[:2] = [0, 1]
+        probs = np.clip(truth * rng.uniform(0, 0.4) + rng.random(n) * 0.7, 0, 1)
+        if trial % 3 == 0:
+            probs = np.round(probs, 2)  # ties
+        cuts = np.unique(np.round(probs, 4))
+        reference = max(cuts, key=lambda t: (learning.binary_metrics(truth, np.round(probs, 4), t)["f1_official"],
+                                             -abs(t - 0.5)))
+        assert learning.best_f1_threshold(truth, probs) == pytest.approx(float(reference), abs=1e-9), trial

@@ -56,7 +56,7 @@ def keyed(scope: str) -> Callable[[Callable], Callable]:
                 return error(403, "forbidden", f"this key may not {scope} (scopes: {', '.join(client.scopes)})")
             allowed = clients.allowance(client)
             if not allowed.allowed:
-                return error(429, "rate_limited", f"more than {allowed.limit} requests this minute; retry in "
+                return error(429, "rate_limited", f"more than {allowed.limit} requests in the last minute; retry in "
                                                   f"{allowed.reset} s", clients.rate_headers(allowed))
             g.client = client
             response = make_response(view(*args, **kwargs))

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from moderation.services import ingest
 from moderation.worker import tasks
-from moderation.integrations.ratelimit import Allowance, limiter_for
+from moderation.integrations.ratelimit import Allowance, Limiter
 from moderation.store import apikeys
 from web.desk import desk
 
@@ -26,7 +26,7 @@ def setup(app: Flask) -> None:
     if "ratelimit" in app.extensions:
         return
     the_desk = app.extensions["desk"]
-    app.extensions["ratelimit"] = limiter_for(the_desk.config.effective_redis_url)
+    app.extensions["ratelimit"] = Limiter(the_desk.config.effective_redis_url, prefix=the_desk.config.task_queue)
     app.extensions["api_keys"] = {}  # key digest -> (client or None, valid until)
     tasks.configure(the_desk.config, db=lambda: the_desk.db)
 

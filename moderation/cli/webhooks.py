@@ -19,8 +19,8 @@ def webhooks_group() -> None:
 @click.option("--event", "event_types", multiple=True, type=click.Choice(TYPES), help="Repeat; default: all.")
 @pass_state
 def add(state: State, site: str, url: str, secret: str | None, event_types: tuple[str, ...]) -> None:
-    """Send SITE's events to URL, signed with a secret (header Moderation-Signature: t=…,v1=…)."""
-    from moderation.store.webhooks import WebhookError, add_endpoint  # noqa: PLC0415
+    """Send SITE's events to URL, signed as Standard Webhooks (headers webhook-id, -timestamp, -signature)."""
+    from moderation.store.webhooks import WebhookError, add_endpoint, standard_secret  # noqa: PLC0415
 
     try:
         with state.db.session() as session:
@@ -29,6 +29,8 @@ def add(state: State, site: str, url: str, secret: str | None, event_types: tupl
     except WebhookError as exc:
         fail(str(exc))
     click.echo(f"endpoint {endpoint_id} for site {site}: {url}\nsigning secret: {secret}")
+    if standard_secret(secret) != secret:  # a raw key: what Standard Webhooks libraries take instead
+        click.echo(f"as a Standard Webhooks secret: {standard_secret(secret)}")
 
 
 @webhooks_group.command("list")

@@ -1,13 +1,18 @@
-"""Request limits per API key: fixed one-minute windows, counted in Redis so every instance shares them."""
+"""Request limits per API key: a moving window (the `limits` library), counted in Redis so every instance shares it."""
 from __future__ import annotations
 
 import logging
-import threading
+import math
 import time
 from dataclasses import dataclass
 
+from limits import RateLimitItemPerSecond
+from limits.storage import MemoryStorage, storage_from_string
+from limits.strategies import MovingWindowRateLimiter
+
 log = logging.getLogger(__name__)
-WINDOW = 60  # seconds
+WINDOW = 60  # seconds: limits are requests per minute
+TIMEOUT = 0.5  # seconds to reach Redis before counting in this process instead
 
 
 @dataclass(frozen=True)
@@ -15,51 +20,31 @@ class Allowance:
     allowed: bool
     limit: int
     remaining: int
-    reset: int  # seconds until the window ends
+    reset: int  # seconds until the oldest counted request leaves the window (a request is allowed again)
 
 
-def _window(now: float) -> tuple[int, int]:
-    start = int(now // WINDOW)
-    return start, WINDOW - int(now % WINDOW)
+class Limiter:
+    """At most `limit` requests per key in any `window` seconds, counted in `uri` (Redis: shared by every
+    instance; empty: this process only). While Redis is unreachable each process counts alone: requests are let
+    through (a process sees no more than all of them did), yet one process alone past the limit is stopped."""
 
-
-class MemoryLimiter:
-    """Counts in this process only: right for one process (development), wrong for several."""
-
-    def __init__(self) -> None:
-        self._counts: dict[tuple[str, int], int] = {}
-        self._lock = threading.Lock()
-
-    def hit(self, key: str, limit: int) -> Allowance:
-        window, reset = _window(time.time())
-        with self._lock:
-            if len(self._counts) > 10_000:  # old windows
-                self._counts = {k: v for k, v in self._counts.items() if k[1] == window}
-            count = self._counts[(key, window)] = self._counts.get((key, window), 0) + 1
-        return Allowance(count <= limit, limit, max(0, limit - count), reset)
-
-
-class RedisLimiter:
-    """INCR and EXPIRE on one key per window, in one round trip; shared by every app instance."""
-
-    def __init__(self, url: str) -> None:
-        import redis  # noqa: PLC0415 - only when configured
-
-        self.redis = redis.Redis.from_url(url, socket_timeout=0.5, socket_connect_timeout=0.5)
+    def __init__(self, uri: str = "", *, window: int = WINDOW, prefix: str = "moderation") -> None:
+        self.uri, self.prefix, self.window = uri, prefix, window
+        options = {"socket_timeout": TIMEOUT, "socket_connect_timeout": TIMEOUT} if uri else {}
+        storage = storage_from_string(uri, key_prefix=f"{prefix}:ratelimit", **options) if uri else MemoryStorage()
+        self.shared = MovingWindowRateLimiter(storage)
+        self.local = MovingWindowRateLimiter(MemoryStorage())
 
     def hit(self, key: str, limit: int) -> Allowance:
-        window, reset = _window(time.time())
-        name = f"moderation:ratelimit:{key}:{window}"
+        item = RateLimitItemPerSecond(limit, self.window)
         try:
-            pipe = self.redis.pipeline(transaction=True)
-            pipe.incr(name)
-            pipe.expire(name, WINDOW * 2)
-            count = pipe.execute()[0]
+            return self._hit(self.shared, item, key)
         except Exception as exc:  # noqa: BLE001 - a Redis outage must not stop comments from arriving
-            log.warning("rate limit not checked, Redis unavailable: %s", exc)
-            return Allowance(True, limit, limit, reset)
-        return Allowance(count <= limit, limit, max(0, limit - count), reset)
+            log.warning("rate limit counted in this process only, Redis unavailable: %s", exc)
+            return self._hit(self.local, item, key)
 
-
-def limiter_for(redis_url: str) -> MemoryLimiter | RedisLimiter:
-    return RedisLimiter(redis_url) if redis_url else MemoryLimiter()
+    @staticmethod
+    def _hit(strategy: MovingWindowRateLimiter, item: RateLimitItemPerSecond, key: str) -> Allowance:
+        allowed = strategy.hit(item, key)
+        reset_at, remaining = strategy.get_window_stats(item, key)
+        return Allowance(allowed, item.amount, max(0, remaining), max(1, math.ceil(reset_at - time.time())))

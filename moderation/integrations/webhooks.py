@@ -1,16 +1,18 @@
-"""Webhook delivery: signed POSTs (Stripe-style `t=…,v1=…`), retried with exponential backoff from the outbox."""
+"""Webhook delivery: POSTs signed as Standard Webhooks, retried with exponential backoff from the outbox."""
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import json
 import logging
 import time
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING, Callable, Mapping
 
 import httpx
 
 from moderation.store import webhooks as outbox
+from moderation.store.webhooks import signing_key
 
 if TYPE_CHECKING:
     from moderation.config import Config
@@ -18,35 +20,37 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-SIGNATURE_HEADER = "Moderation-Signature"
 TIMEOUT = 5.0  # seconds per attempt; a slow receiver is retried later, it does not hold a worker
-TOLERANCE = 300  # seconds a receiver should accept between the signature's time and its clock
+TOLERANCE = 300  # seconds a receiver should accept between the signature's time and its clock (the standard's 5 min)
 
 
-def sign(secret: str, body: bytes, timestamp: int | None = None) -> str:
-    """The signature header for a body: HMAC-SHA256 of "<timestamp>.<body>" with the endpoint's secret."""
-    timestamp = int(time.time()) if timestamp is None else timestamp
-    mac = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
-    return f"t={timestamp},v1={mac}"
+def sign(secret: str, msg_id: str, timestamp: int, body: bytes) -> str:
+    """The webhook-signature value: "v1," + base64 HMAC-SHA256 of "<id>.<timestamp>.<body>"."""
+    mac = hmac.new(signing_key(secret), f"{msg_id}.{timestamp}.".encode() + body, hashlib.sha256).digest()
+    return "v1," + base64.b64encode(mac).decode()
 
 
-def verify(secret: str, header: str, body: bytes, *, tolerance: int = TOLERANCE, now: float | None = None) -> bool:
-    """What a receiver does: the signature matches and is recent (against replays)."""
+def verify(secret: str, headers: Mapping[str, str], body: bytes, *, tolerance: int = TOLERANCE,
+           now: float | None = None) -> bool:
+    """What a receiver does: one of the listed signatures matches, and it is recent (against replays)."""
+    headers = {name.lower(): value for name, value in headers.items()}
     try:
-        parts = dict(item.split("=", 1) for item in header.split(","))
-        timestamp = int(parts["t"])
+        msg_id, timestamp = headers["webhook-id"], int(headers["webhook-timestamp"])
+        signatures = headers["webhook-signature"].split()
     except (KeyError, ValueError):
         return False
     if abs((time.time() if now is None else now) - timestamp) > tolerance:
         return False
-    expected = sign(secret, body, timestamp).split(",", 1)[1].removeprefix("v1=")
-    return hmac.compare_digest(expected, parts.get("v1", ""))
+    expected = sign(secret, msg_id, timestamp, body).encode()
+    return any(hmac.compare_digest(expected, given.encode()) for given in signatures)
 
 
 def _post(client: httpx.Client, job: outbox.Job) -> tuple[int | None, str | None, float]:
     body = json.dumps(job.payload, ensure_ascii=False, separators=(",", ":")).encode()
-    headers = {"Content-Type": "application/json", SIGNATURE_HEADER: sign(job.secret, body),
-               "Moderation-Event": job.event, "Moderation-Delivery": str(job.delivery_id),
+    msg_id, timestamp = str(job.delivery_id), int(time.time())  # the id is the same on every retry: receivers dedupe
+    headers = {"Content-Type": "application/json", "webhook-id": msg_id, "webhook-timestamp": str(timestamp),
+               "webhook-signature": sign(job.secret, msg_id, timestamp, body),
+               "Moderation-Event": job.event, "Moderation-Delivery": msg_id,
                "User-Agent": "moderation-desk-webhooks"}
     start = time.perf_counter()
     try:
@@ -62,7 +66,7 @@ def deliver(db: "Database", *, delivery_id: int | None = None, limit: int = 50,
     """Attempt the due deliveries (or just the one given, if it is due): [(delivery id, new state)].
 
     Delivery is at least once: a receiver may see an event twice (after a lost answer) and should skip
-    deliveries it has seen by their `cursor` or the Moderation-Delivery header.
+    deliveries it has seen by their `cursor` or the webhook-id header.
     """
     with db.session() as session:
         jobs = outbox.claim(session, delivery_id=delivery_id, limit=limit)

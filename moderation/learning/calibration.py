@@ -1,9 +1,12 @@
 """Thresholds from moderators' decisions: per label, the lowest score that keeps a target precision."""
 from __future__ import annotations
 
+import warnings
 from dataclasses import asdict, dataclass
 from typing import Sequence
 
+import numpy as np
+from sklearn.metrics import precision_recall_curve
 from sqlalchemy import select
 
 from moderation.store import Comment, Database, TriageResult
@@ -29,22 +32,22 @@ def threshold_for_precision(scores: Sequence[float], labels: Sequence[int], targ
                             min_support: int = MIN_SUPPORT) -> tuple[float | None, float | None, float | None, int]:
     """(threshold, precision, recall, flagged) for the lowest threshold whose precision reaches `target`.
 
-    Lower thresholds catch more; so the scan walks from the highest score down and keeps the last point (the
-    lowest threshold) where precision still holds, among thresholds that flag at least `min_support` items.
+    Lower thresholds catch more; among the distinct scores (everything at one score is flagged together) that
+    flag at least `min_support` items, the lowest one where precision still holds.
     """
-    pairs = sorted(zip(scores, labels), key=lambda p: -p[0])
-    positives = sum(labels)
-    best = (None, None, None, 0)
-    tp = 0
-    for i, (score, label) in enumerate(pairs, start=1):
-        tp += label
-        # Only cut between different scores: everything at one score is flagged together.
-        if i < len(pairs) and pairs[i][0] == score:
-            continue
-        precision = tp / i
-        if i >= min_support and precision >= target:
-            best = (round(score, 4), round(precision, 4), round(tp / positives, 4) if positives else None, i)
-    return best
+    if not len(scores):
+        return None, None, None, 0
+    truth, values = np.asarray(labels, dtype=int), np.asarray(scores, dtype=float)
+    with warnings.catch_warnings():  # no positives: recall is undefined, reported as None below
+        warnings.filterwarnings("ignore", "No positive class found")
+        precision, recall, thresholds = precision_recall_curve(truth, values)
+    flagged = len(values) - np.searchsorted(np.sort(values), thresholds, side="left")
+    hits = np.flatnonzero((flagged >= min_support) & (precision[:-1] >= target))
+    if not hits.size:
+        return None, None, None, 0
+    i = hits[0]  # thresholds ascend: the first hit is the lowest
+    return (round(float(thresholds[i]), 4), round(float(precision[i]), 4),
+            round(float(recall[i]), 4) if truth.any() else None, int(flagged[i]))
 
 
 def from_decisions(db: Database, target: float = 0.9, min_support: int = MIN_SUPPORT) -> list[Suggestion]:

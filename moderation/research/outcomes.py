@@ -4,6 +4,7 @@ from __future__ import annotations
 from collections import Counter
 
 import numpy as np
+from sklearn.metrics import cohen_kappa_score
 
 from moderation.research.frame import Frame
 from moderation.research.threadmetrics import _r
@@ -68,8 +69,9 @@ def agreement(frame: Frame) -> tuple[list[dict], dict]:
     model_stop = model != "approve"
     human_stop = human == "rejected"
     observed = float((model_stop == human_stop).mean())
-    expected = float(model_stop.mean() * human_stop.mean() + (1 - model_stop.mean()) * (1 - human_stop.mean()))
-    kappa = (observed - expected) / (1 - expected) if expected < 1 else None
+    # Both sides all one class: chance agreement is 1 and kappa undefined (scikit-learn would return NaN).
+    undefined = len(set(model_stop.tolist()) | set(human_stop.tolist())) < 2
+    kappa = None if undefined else float(cohen_kappa_score(model_stop, human_stop))
     recall = float(model_stop[human_stop].mean()) if human_stop.any() else None
     precision = float(human_stop[model_stop].mean()) if model_stop.any() else None
     return table, {"compared": n, "agreement": _r(observed), "kappa": _r(kappa) if kappa is not None else None,

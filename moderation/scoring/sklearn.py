@@ -4,17 +4,20 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Mapping, Sequence
 
 import numpy as np
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, ClassifierMixin
-from sklearn.calibration import CalibratedClassifierCV
+from sklearn.feature_extraction import FeatureHasher
 from sklearn.feature_extraction.text import HashingVectorizer
 from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import cross_val_predict
 from sklearn.utils import murmurhash3_32
 from sklearn.utils.sparsefuncs_fast import inplace_csr_row_normalize_l2
+from sklearn.utils.validation import check_is_fitted
 
 from moderation.scoring import ScorerUnavailable, StoredModel, register
 from moderation.scoring.wordfeatures import LexiconCounter, lexicon_from_ruleset  # noqa: F401 - re-exported
@@ -86,16 +89,64 @@ class CharHasher:
         return matrix
 
 
+@lru_cache(maxsize=4)
+def _word_hasher(bits: int) -> tuple[Callable[[str], list[str]], FeatureHasher]:
+    """(analyzer, hasher) for word uni- and bigrams: HashingVectorizer's, via public API, built once per size.
+
+    HashingVectorizer.transform validates its parameters on every call (a millisecond per comment); its
+    analyzer and an equal FeatureHasher give the same matrix without that (a test compares the two).
+    """
+    words = ToxicityClassifier(word_bits=bits)._vectorizers()[0]
+    hasher = FeatureHasher(n_features=words.n_features, input_type="string", dtype=words.dtype,
+                           alternate_sign=words.alternate_sign)
+    return words.build_analyzer(), hasher
+
+
+@lru_cache(maxsize=4)
+def _char_hasher(lo: int, hi: int, n_features: int) -> CharHasher:
+    """One word cache per shape and process, shared by every model (transform itself keeps no state)."""
+    return CharHasher(lo, hi, n_features)
+
+
+_LEXICONS: dict[int, tuple[object, LexiconCounter]] = {}  # id -> (the mapping, kept alive so the id stays its own)
+
+
+def _lexicon_counter(lexicon: Mapping[str, Sequence[str]] | None) -> LexiconCounter:
+    """The counter for a lexicon mapping, built once (6 ms for the shipped lists) and reused while it lives."""
+    hit = _LEXICONS.get(id(lexicon))
+    if hit is None or hit[0] is not lexicon:
+        if len(_LEXICONS) >= 8:
+            _LEXICONS.pop(next(iter(_LEXICONS)))
+        hit = _LEXICONS[id(lexicon)] = (lexicon, LexiconCounter(lexicon or {}))
+    return hit[1]
+
+
+def platt(decision: np.ndarray, target: np.ndarray) -> tuple[float, float]:
+    """Platt's (a, b) with P = 1 / (1 + exp(a f + b)), fitted with his smoothed targets.
+
+    Each row enters twice, as positive with weight t and negative with weight 1 - t: the same log loss that
+    scikit-learn's sigmoid calibration minimises, through the public LogisticRegression.
+    """
+    pos = int(target.sum())
+    t = np.where(target == 1, (pos + 1.0) / (pos + 2.0), 1.0 / (len(target) - pos + 2.0))
+    f = np.concatenate([decision, decision])[:, None]
+    fit = LogisticRegression(C=np.inf, tol=1e-10, max_iter=1000).fit(
+        f, np.r_[np.ones(len(t)), np.zeros(len(t))], sample_weight=np.r_[t, 1.0 - t])
+    return -float(fit.coef_[0, 0]), -float(fit.intercept_[0])
+
+
 class ToxicityClassifier(ClassifierMixin, BaseEstimator):
     """Multi-label toxicity classifier; `fit(texts, Y)` with Y (n, k) of 0/1 (NaN = not annotated for that label).
 
     No vocabulary is stored: n-grams are hashed. Each label gets its own logistic regression, calibrated by
-    Platt scaling on cross-validated predictions, trained only on rows that carry that label.
+    Platt scaling on cross-validated predictions, trained only on rows that carry that label. `predict` cuts at
+    `thresholds` (label -> probability; 0.5 for labels not named), which a loaded model takes from its card.
     """
 
     def __init__(self, labels: Sequence[str] = ("toxicity",), word_bits: int = 18, char_bits: int = 19,
                  char_ngrams: tuple[int, int] = (2, 5), lexicon: Mapping[str, Sequence[str]] | None = None,
-                 C: float = 4.0, calibration_folds: int = 3, max_iter: int = 300) -> None:
+                 C: float = 4.0, calibration_folds: int = 3, max_iter: int = 300,
+                 thresholds: Mapping[str, float] | None = None) -> None:
         self.labels = labels
         self.word_bits = word_bits
         self.char_bits = char_bits
@@ -104,6 +155,7 @@ class ToxicityClassifier(ClassifierMixin, BaseEstimator):
         self.C = C
         self.calibration_folds = calibration_folds
         self.max_iter = max_iter
+        self.thresholds = thresholds
 
     # -- features -------------------------------------------------------------------------------------------
     def _vectorizers(self) -> tuple[HashingVectorizer, HashingVectorizer]:
@@ -115,22 +167,17 @@ class ToxicityClassifier(ClassifierMixin, BaseEstimator):
                                   ngram_range=tuple(self.char_ngrams), **common)
         return words, chars
 
-
     def transform(self, texts: Sequence[str]) -> sp.csr_matrix:
-        """The feature matrix: word n-grams, character n-grams, log1p lexicon hit counts per list."""
-        if not hasattr(self, "_vec"):
-            # HashingVectorizer.transform, minus per-call parameter validation (a millisecond per comment).
-            words, _chars = self._vectorizers()
-            self._vec = [(words.build_analyzer(), words._get_hasher())]
-            self._chars = CharHasher(*self.char_ngrams, 2 ** self.char_bits)
-            self._lex = LexiconCounter(self.lexicon or {})
+        """The feature matrix: word n-grams, character n-grams, log1p lexicon hit counts per list (stateless)."""
+        words = _word_hasher(self.word_bits)
+        lexicon = _lexicon_counter(self.lexicon)
         lowered = [preprocess(t) for t in texts]
-        blocks = [hasher.transform(analyzer(t) for t in lowered) for analyzer, hasher in self._vec]
-        blocks.append(self._chars.transform(lowered))
+        blocks = [words[1].transform(words[0](t) for t in lowered),
+                  _char_hasher(*self.char_ngrams, 2 ** self.char_bits).transform(lowered)]
         for block in blocks:
             inplace_csr_row_normalize_l2(block)
-        if self._lex.matchers:
-            blocks.append(sp.csr_matrix(self._lex.counts(lowered)))
+        if lexicon.matchers:
+            blocks.append(sp.csr_matrix(lexicon.counts(lowered)))
         return sp.hstack(blocks, format="csr", dtype=np.float32)
 
     # -- estimator ------------------------------------------------------------------------------------------
@@ -151,14 +198,15 @@ class ToxicityClassifier(ClassifierMixin, BaseEstimator):
             if len(set(target)) < 2:
                 raise ValueError(f"label {label!r} needs positive and negative examples")
             base = LogisticRegression(C=self.C, max_iter=self.max_iter, solver="liblinear", random_state=0)
-            cal = CalibratedClassifierCV(base, method="sigmoid", cv=self.calibration_folds, ensemble=False)
-            cal.fit(features[known], target)
-            inner = cal.calibrated_classifiers_[0]
-            coefs.append(sp.csr_matrix(inner.estimator.coef_.astype(np.float32)))
-            intercepts.append(float(inner.estimator.intercept_[0]))
-            calib.append((float(inner.calibrators[0].a_), float(inner.calibrators[0].b_)))
-        self.coef_ = sp.vstack(coefs, format="csr")
-        self._weights = None
+            # As CalibratedClassifierCV(method="sigmoid", ensemble=False): Platt on out-of-fold decisions,
+            # the model itself fitted on all rows.
+            held = cross_val_predict(base, features[known], target, cv=self.calibration_folds,
+                                     method="decision_function")
+            calib.append(platt(held, target))
+            base.fit(features[known], target)
+            coefs.append(sp.csr_matrix(base.coef_.astype(np.float32)))
+            intercepts.append(float(base.intercept_[0]))
+        self._set_coef(sp.vstack(coefs, format="csr"))
         self.intercept_ = np.array(intercepts, dtype=np.float64)
         self.calibration_ = np.array(calib, dtype=np.float64)
         self.labels_ = tuple(self.labels)
@@ -168,10 +216,13 @@ class ToxicityClassifier(ClassifierMixin, BaseEstimator):
     def decision_function(self, X: Sequence[str]) -> np.ndarray:
         return self._decision(self.transform(list(X)))
 
+    def _set_coef(self, coef: sp.csr_matrix) -> None:
+        self.coef_ = coef  # sparse: most hashed n-grams never occur, and the file stays small
+        # Dense (features x labels) beside it: a sparse row times a dense matrix costs microseconds.
+        self._weights = np.ascontiguousarray(coef.T.toarray(), dtype=np.float32)
+
     def _decision(self, features: sp.csr_matrix) -> np.ndarray:
-        if getattr(self, "_weights", None) is None or self._weights.shape[0] != self.coef_.shape[1]:
-            # Dense (features x labels): a sparse row times a dense matrix costs microseconds.
-            self._weights = np.ascontiguousarray(self.coef_.T.toarray(), dtype=np.float32)
+        check_is_fitted(self)
         return np.asarray(features @ self._weights, dtype=np.float64) + self.intercept_
 
     def predict_proba(self, X: Sequence[str]) -> np.ndarray:
@@ -183,11 +234,15 @@ class ToxicityClassifier(ClassifierMixin, BaseEstimator):
         return 1.0 / (1.0 + np.exp(self.calibration_[:, 0] * f + self.calibration_[:, 1]))
 
     def predict(self, X: Sequence[str]) -> np.ndarray:
-        return (self.predict_proba(X) >= 0.5).astype(int)
+        """0/1 per text and label: the probability at or above that label's threshold."""
+        cuts = np.array([(self.thresholds or {}).get(label, 0.5) for label in self.labels_])
+        return (self.predict_proba(X) >= cuts).astype(int)
 
     # -- persistence (skops: arrays and plain values only, nothing executable) ------------------------------
     def to_state(self) -> dict:
-        return {"format": "moderation-sklearn/1", "params": json.loads(json.dumps(self.get_params())),
+        # Thresholds live in the model card (chosen after fitting); the state keeps its first format.
+        params = {k: v for k, v in self.get_params().items() if k != "thresholds"}
+        return {"format": "moderation-sklearn/1", "params": json.loads(json.dumps(params)),
                 "coef": self.coef_, "intercept": self.intercept_, "calibration": self.calibration_,
                 "labels": list(self.labels_)}
 
@@ -199,7 +254,7 @@ class ToxicityClassifier(ClassifierMixin, BaseEstimator):
         params["char_ngrams"] = tuple(params["char_ngrams"])
         params["labels"] = tuple(params["labels"])
         model = cls(**params)
-        model.coef_ = sp.csr_matrix(state["coef"], dtype=np.float32)
+        model._set_coef(sp.csr_matrix(state["coef"], dtype=np.float32))
         model.intercept_ = np.asarray(state["intercept"], dtype=np.float64)
         model.calibration_ = np.asarray(state["calibration"], dtype=np.float64)
         model.labels_ = tuple(state["labels"])
@@ -242,7 +297,17 @@ def load_model_bytes(data: bytes) -> tuple[ToxicityClassifier, dict]:
         state = sio.loads(data, trusted=allowed)
     except sio.exceptions.UntrustedTypesFoundException as exc:
         raise ValueError(f"refusing to load untrusted types: {exc}") from None
-    return ToxicityClassifier.from_state(state["model"]), json.loads(state["card"])
+    card = json.loads(state["card"])
+    return ToxicityClassifier.from_state(state["model"]).set_params(thresholds=card_thresholds(card)), card
+
+
+def card_thresholds(card: Mapping) -> dict[str, float]:
+    """Decision threshold per label from a model card: each label's held-out best-F1 cut, `threshold` for toxicity."""
+    cuts = {label: float(m["threshold"]) for label, m in card.get("metrics_heldout", {}).items()
+            if m.get("threshold") is not None}
+    if card.get("threshold") is not None:
+        cuts["toxicity"] = float(card["threshold"])
+    return cuts
 
 
 def model_version(card: dict, sha256: str) -> str:

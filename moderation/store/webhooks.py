@@ -1,6 +1,8 @@
 """Webhook endpoints per site, and the outbox: one delivery per (event, endpoint), with every attempt logged."""
 from __future__ import annotations
 
+import base64
+import binascii
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -16,6 +18,7 @@ from moderation.store.models import Base, Json, UTCDateTime, utcnow
 MAX_ATTEMPTS = 10
 MAX_DELAY = timedelta(hours=6)
 PENDING_KEY = "webhook_deliveries"  # session.info: deliveries to dispatch once the transaction commits
+SECRET_PREFIX = "whsec_"  # Standard Webhooks: the prefix, then the HMAC key in base64
 
 
 class WebhookError(ValueError):
@@ -28,7 +31,7 @@ class WebhookEndpoint(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     site: Mapped[str] = mapped_column(String(200), index=True)
     url: Mapped[str] = mapped_column(Text)
-    secret: Mapped[str] = mapped_column(String(100))  # HMAC key; needed in clear to sign, like Stripe's
+    secret: Mapped[str] = mapped_column(String(100))  # HMAC key (see signing_key); needed in clear to sign
     events: Mapped[list] = mapped_column(Json, default=list)  # event types to send; empty: all
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
@@ -77,6 +80,25 @@ class Job:
     payload: dict
 
 
+def signing_key(secret: str) -> bytes:
+    """The HMAC key of a secret: whsec_ + base64 decoded, as Standard Webhooks verifiers read it; any other
+    secret (chosen before the standard, e.g. with --secret) is its own UTF-8 bytes, so it keeps working."""
+    if secret.startswith(SECRET_PREFIX):
+        encoded = secret[len(SECRET_PREFIX):]
+        try:
+            key = base64.b64decode(encoded + "=" * (-len(encoded) % 4), validate=True)
+        except binascii.Error:
+            key = b""
+        if key:
+            return key
+    return secret.encode()
+
+
+def standard_secret(secret: str) -> str:
+    """The same key as a Standard Webhooks secret, for a receiver's ready verifier (itself when already one)."""
+    return SECRET_PREFIX + base64.b64encode(signing_key(secret)).decode()
+
+
 def add_endpoint(session: Session, site: str, url: str, *, secret: str | None = None,
                  event_types: tuple[str, ...] = ()) -> WebhookEndpoint:
     parts = urlsplit(url)
@@ -85,7 +107,10 @@ def add_endpoint(session: Session, site: str, url: str, *, secret: str | None = 
     unknown = set(event_types) - set(events.TYPES)
     if unknown:
         raise WebhookError(f"unknown event types {', '.join(sorted(unknown))}; known: {', '.join(events.TYPES)}")
-    endpoint = WebhookEndpoint(site=site.strip(), url=url, secret=secret or "whsec_" + secrets.token_hex(24),
+    if secret and secret.startswith(SECRET_PREFIX) and signing_key(secret) == secret.encode():
+        raise WebhookError(f"a secret starting with {SECRET_PREFIX} is followed by the key in base64")
+    secret = secret or SECRET_PREFIX + base64.b64encode(secrets.token_bytes(32)).decode()
+    endpoint = WebhookEndpoint(site=site.strip(), url=url, secret=secret,
                                events=list(event_types))
     session.add(endpoint)
     session.flush()

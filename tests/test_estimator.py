@@ -1,0 +1,102 @@
+"""ToxicityClassifier keeps scikit-learn's estimator rules and the shipped model file scores as before."""
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from sklearn.base import clone
+from sklearn.calibration import CalibratedClassifierCV
+from sklearn.exceptions import NotFittedError
+from sklearn.linear_model import LogisticRegression
+from sklearn.utils.estimator_checks import (
+    check_get_params_invariance,
+    check_no_attributes_set_in_init,
+    check_parameters_default_constructible,
+    check_set_params,
+)
+from sklearn.utils.validation import check_is_fitted
+
+from moderation.scoring.sklearn import (
+    PACKAGE_MODEL,
+    ToxicityClassifier,
+    load_model,
+    save_model,
+)
+from tests.test_models import SMALL, synthetic
+
+FIXTURE = Path(__file__).parent / "fixtures" / "shipped_scores.json"
+
+
+def test_scikit_learn_estimator_checks():
+    model = ToxicityClassifier(**SMALL)
+    check_parameters_default_constructible("ToxicityClassifier", model)
+    check_no_attributes_set_in_init("ToxicityClassifier", model)
+    check_get_params_invariance("ToxicityClassifier", model)
+    check_set_params("ToxicityClassifier", model)
+    params = model.get_params()
+    assert clone(model).get_params() == params and model.set_params(**params).get_params() == params
+
+
+def test_transform_sets_no_state_and_only_fit_fits():
+    model = ToxicityClassifier(**SMALL)
+    before = dict(vars(model))
+    model.transform(["Du Idiot", "Schöner Tag"])
+    assert vars(model) == before
+    with pytest.raises(NotFittedError):
+        check_is_fitted(model)
+    with pytest.raises(NotFittedError):
+        model.predict_proba(["Du Idiot"])
+    texts, y = synthetic()
+    model.fit(texts, np.array(y))
+    check_is_fitted(model)
+    fitted = {k for k in vars(model) if k not in before}
+    assert fitted and all(k.endswith("_") or k.startswith("_") for k in fitted), fitted
+
+
+def test_predict_honours_the_thresholds():
+    texts, y = synthetic()
+    model = ToxicityClassifier(**SMALL).fit(texts, np.array(y))
+    probs = model.predict_proba(texts[:40])[:, 0]
+    cut = float(np.median(probs))
+    assert model.set_params(thresholds={"toxicity": cut}).predict(texts[:40])[:, 0].tolist() == \
+        (probs >= cut).astype(int).tolist()
+    assert model.set_params(thresholds=None).predict(texts[:40])[:, 0].tolist() == (probs >= 0.5).astype(int).tolist()
+
+
+def test_loaded_model_predicts_at_the_cards_thresholds(tmp_path):
+    texts, y = synthetic()
+    model = ToxicityClassifier(**SMALL).fit(texts, np.array(y))
+    probs = model.predict_proba(texts)[:, 0]
+    cut = round(float(np.median(probs[probs >= 0.5])), 4)  # flags about half of what 0.5 flags
+    save_model(model, tmp_path / "m.skops", {"name": "t", "version": "1", "threshold": cut})
+    loaded, _ = load_model(tmp_path / "m.skops")
+    assert 0 < (probs >= cut).sum() < (probs >= 0.5).sum()
+    assert loaded.predict(texts)[:, 0].tolist() == (probs >= cut).astype(int).tolist()
+
+
+def test_platt_parameters_match_calibrated_classifier_cv():
+    texts, y = synthetic(300, seed=4)
+    y = np.array(y)
+    y[::9] = 1 - y[::9]  # label noise, so the calibration is not degenerate
+    model = ToxicityClassifier(**SMALL).fit(texts, y)
+    features = model.transform(texts)
+    reference = CalibratedClassifierCV(LogisticRegression(C=model.C, max_iter=model.max_iter, solver="liblinear",
+                                                          random_state=0), method="sigmoid", cv=3, ensemble=False)
+    reference.fit(features, y)
+    assert np.abs(model.predict_proba(texts)[:, 0] - reference.predict_proba(features)[:, 1]).max() < 1e-5
+
+
+@pytest.mark.skipif(not PACKAGE_MODEL.is_file(), reason="shipped model not built (make model)")
+def test_shipped_file_scores_as_before_the_rewrite():
+    recorded = json.loads(FIXTURE.read_text(encoding="utf-8"))
+    assert hashlib.sha256(PACKAGE_MODEL.read_bytes()).hexdigest() == recorded["model_sha256"], \
+        "the shipped model changed: record tests/fixtures/shipped_scores.json again with the new file"
+    model, card = load_model(PACKAGE_MODEL)
+    probs = model.predict_proba(recorded["texts"])
+    assert list(model.labels_) == recorded["labels"]
+    assert np.abs(probs - np.array(recorded["probabilities"])).max() < 1e-6
+    cuts = np.array([card["metrics_heldout"][label]["threshold"] for label in model.labels_])
+    assert (model.predict(recorded["texts"]) == (probs >= cuts)).all()
