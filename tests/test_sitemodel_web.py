@@ -1,9 +1,7 @@
 """Retraining the site model from the admin page: train, see new vs old, activate; admins only."""
 from __future__ import annotations
 
-import json
 import re
-from pathlib import Path
 
 from moderation.assess.pipeline import Pipeline
 
