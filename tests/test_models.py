@@ -188,13 +188,14 @@ def test_site_model_from_decisions_is_evaluated_then_activated(db, tmp_path):
         assert run("activate", version, "--force").exit_code == 0
     listed = json.loads(run("list", "--json").output)
     assert [(r["version"], r["active"], r["evaluated"]) for r in listed] == [(version, True, True)]
-    pointer = json.loads((tmp_path / "instance" / "models" / "active.json").read_text())
-    assert pointer["version"] == version
+    assert not (tmp_path / "instance" / "models").exists(), "the model lives in the database, not on this disk"
     # Triage now scores with the site model, and every score records its version.
-    config = Config(instance_path=tmp_path / "instance")
+    from moderation.learning.registry import stored_models
     from moderation.rules import load_ruleset
 
-    scorers, problems = build_scorers(["sklearn"], config, load_ruleset(RULES))
+    config = Config(instance_path=tmp_path / "instance")
+    with db.session() as s:
+        scorers, problems = build_scorers(["sklearn"], config, load_ruleset(RULES), stored_models(s, config))
     assert not problems and scorers[0].version.startswith(version)
     assert scorers[0].score(["Du bist ein Depp, halt die Klappe."])[0]["toxicity"] > 0.5
 

@@ -1,9 +1,7 @@
 """Retraining the site model from the admin page: train, see new vs old, activate; admins only."""
 from __future__ import annotations
 
-import json
 import re
-from pathlib import Path
 
 from moderation.assess.pipeline import Pipeline
 
@@ -38,8 +36,15 @@ def test_retrain_compare_activate(admin, app, db):  # noqa: F811
     admin.post("/admin/model/site-1/activate", data={"csrf_token": token(admin)})
     with db.session() as s:
         assert registry.get(s, "site-1").active
-    assert json.loads((Path(app.instance_path) / "models" / "active.json").read_text())["version"] == "site-1"
+        assert [(a["action"], a["actor"]) for a in registry.history(s)] == [("activate", "ad")]
     assert app.extensions["desk"].pipeline.scorer_versions["sklearn"].startswith("site-1")
+    page = admin.get("/admin/model/").get_data(as_text=True)
+    assert "activate site-1 (was shipped model)" in page and "Roll back to the shipped model" in page
+    admin.post("/admin/model/rollback", data={"csrf_token": token(admin)})
+    with db.session() as s:
+        assert registry.active(s) is None
+        assert [(a["action"], a["actor"]) for a in registry.history(s)][0] == ("rollback", "ad")
+    assert app.extensions["desk"].pipeline.scorer_versions["sklearn"] == before
 
 
 def test_model_page_is_for_admins_only(app):  # noqa: F811

@@ -3,7 +3,6 @@ playground, what-if replay, per-rule statistics."""
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from pathlib import Path
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
@@ -17,6 +16,7 @@ from moderation.rules.edits import EditError, set_list_entries, set_policy, set_
 from moderation.rules.loader import dump_yaml, is_rule_file
 from moderation.store.rulestats import rule_stats
 from moderation.store import Comment, RuleHit, TriageResult, revisions
+from moderation.learning.registry import stored_models, version_scorer
 from moderation.store import models_registry as registry
 from moderation.services.whatif import replay, with_model
 from web.auth import roles
@@ -201,7 +201,8 @@ def _pipeline_of(revision_id: str | None) -> Pipeline:
         if rev is None:
             abort(404)
         ruleset = revisions.compile_revision(session, rev)
-    return Pipeline.from_config(desk().config, ruleset)  # models are loaded once per process: this is cheap
+        stored = stored_models(session, desk().config)
+    return Pipeline.from_config(desk().config, ruleset, stored)  # models are loaded once per process: cheap
 
 
 @bp.route("/playground", methods=["GET", "POST"])
@@ -238,13 +239,14 @@ def whatif():  # noqa: ANN201
     form = request.values
     with desk().db.session() as session:
         history = revisions.history(session, 30)
-        models = {m.version: m.path for m in registry.all_versions(session)}
+        models = [m.version for m in registry.all_versions(session)]
     if request.method == "POST" and form.get("revision"):
         draft = _pipeline_of(form["revision"])
         if form.get("model"):  # score the texts again with a trained version instead of reusing stored scores
             if form["model"] not in models:
                 abort(400)
-            draft = with_model(draft, Path(models[form["model"]]))
+            with desk().db.session() as session:
+                draft = with_model(draft, version_scorer(session, form["model"]))
         data = replay(desk().db, draft, desk().pipeline, since=_when(form.get("since")),
                       until=_when(form.get("until"))).to_dict(with_changes=200)
     return render_template("admin/whatif.html", data=data, form=form, history=history, models=models)

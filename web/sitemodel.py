@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_login import current_user
 
 from moderation.learning import training as learning, sitemodel
-from moderation.scoring.sklearn import active_model_path, load_model
+from moderation.learning.registry import active_scorer
 from moderation.store import models_registry as registry
 from web.auth import roles
 from web.desk import desk
@@ -13,11 +14,12 @@ bp = Blueprint("sitemodel", __name__, url_prefix="/admin/model")
 
 
 def _active_card() -> dict:
-    path = active_model_path(desk().config)
     try:
-        return {**load_model(path)[1], "path": str(path)}
+        with desk().db.session() as session:
+            scorer = active_scorer(session, desk().config)
     except (OSError, ValueError, KeyError) as exc:
-        return {"error": f"cannot load {path}: {exc}"}
+        return {"error": f"cannot load the active model: {exc}"}
+    return {**scorer.card, "scorer_version": scorer.version} if scorer else {"error": "no model active and none shipped"}
 
 
 @bp.get("/")
@@ -25,10 +27,11 @@ def _active_card() -> dict:
 def index():  # noqa: ANN201
     with desk().db.session() as session:
         versions = [r.to_dict() for r in registry.all_versions(session)]
+        log = registry.history(session)
     shown = next((v for v in versions if v["version"] == request.args.get("version")), None)
     decided, held = sitemodel.decision_counts(desk().db)
     return render_template("sitemodel/index.html", active=_active_card(), versions=versions, shown=shown,
-                           decided=decided, held=held, minimum=sitemodel.MIN_TRAINING)
+                           decided=decided, held=held, minimum=sitemodel.MIN_TRAINING, log=log)
 
 
 @bp.post("/train")
@@ -37,7 +40,8 @@ def train():  # noqa: ANN201
     """Train on the decisions, then compare with the active model on the held-out ones; nothing goes live."""
     d = desk()
     try:
-        version = sitemodel.train(d.db, d.config, d.pipeline.ruleset, from_decisions=True)["version"]
+        version = sitemodel.train(d.db, d.config, d.pipeline.ruleset, from_decisions=True,
+                                  actor=current_user.username)["version"]
     except (sitemodel.SiteModelError, learning.DataError) as exc:
         flash(f"Not trained: {exc}", "error")
         return redirect(url_for("sitemodel.index"))
@@ -52,10 +56,24 @@ def train():  # noqa: ANN201
 @roles("admin")
 def activate(version: str):  # noqa: ANN201
     try:
-        sitemodel.activate(desk().db, desk().config, version)
+        sitemodel.activate(desk().db, version, current_user.username)
     except sitemodel.SiteModelError as exc:
         flash(f"Not activated: {exc}", "error")
         return redirect(url_for("sitemodel.index", version=version))
     desk().models_changed()
     flash(f"{version} is now the active model; new comments are scored with it.", "ok")
+    return redirect(url_for("sitemodel.index"))
+
+
+@bp.post("/rollback")
+@roles("admin")
+def rollback():  # noqa: ANN201
+    """Back to the model active before the newest activation; every process follows within seconds."""
+    try:
+        version = sitemodel.rollback(desk().db, current_user.username)
+    except sitemodel.SiteModelError as exc:
+        flash(f"Not rolled back: {exc}", "error")
+        return redirect(url_for("sitemodel.index"))
+    desk().models_changed()
+    flash(f"Rolled back: {version or 'the shipped model'} is the active model again.", "ok")
     return redirect(url_for("sitemodel.index"))

@@ -8,7 +8,7 @@ from moderation.domain.comments import Action
 from moderation.config import Config
 from moderation.domain.language import LanguageDetector, LanguageResult
 from moderation.rules import CommentContext, Hit, RuleSet, load_ruleset
-from moderation.scoring import Scorer, build_scorers, merged, run_scorers
+from moderation.scoring import Scorer, StoredModel, build_scorers, merged, run_scorers
 from moderation.assess.triage import decide
 
 RISK_LABELS = ("toxicity", "severe_toxicity", "insult", "threat", "identity_attack")
@@ -73,10 +73,12 @@ class Pipeline:
         self.timeout = timeout  # seconds per 100 comments a scorer may take; None waits for ever
 
     @classmethod
-    def from_config(cls, config: Config, ruleset: RuleSet | None = None) -> "Pipeline":
-        """Scorers and language detection from config; the rule set given (the active one) or config's files."""
+    def from_config(cls, config: Config, ruleset: RuleSet | None = None,
+                    stored: dict[str, StoredModel] | None = None) -> "Pipeline":
+        """Scorers and language detection from config; the rule set given (the active one) or config's files;
+        `stored`, the registry's active models by scorer name (learning.registry.stored_models)."""
         ruleset = ruleset or load_ruleset(config.rules_path)
-        scorers, problems = build_scorers(config.scorers, config, ruleset)
+        scorers, problems = build_scorers(config.scorers, config, ruleset, stored)
         languages = config.languages or ruleset.languages
         detector = LanguageDetector(languages, config.default_language if config.languages else
                                     ruleset.default_language)

@@ -32,6 +32,16 @@ class State:
         except RuleError as exc:
             fail(f"the rule set is invalid:\n{exc}", 1)
 
+    def stored(self, config: Config | None = None) -> dict:
+        """The registry's active models for Pipeline.from_config (none needed when a model file is configured)."""
+        config = config or self.config
+        if config.model_path or "sklearn" not in config.scorers:
+            return {}
+        from moderation.learning.registry import stored_models  # noqa: PLC0415
+
+        with self.db.session() as session:
+            return stored_models(session, config)
+
     @property
     def db(self):  # noqa: ANN201 - moderation.store.Database, imported lazily for a fast --help
         if self._db is None:

@@ -53,7 +53,7 @@ def analyze(state: State, inputs: tuple[Path, ...], out: Path, pseudonymize: boo
         provenance["input"] = ", ".join(str(p) for p in inputs)
         from moderation.assess.pipeline import Pipeline  # noqa: PLC0415
 
-        pipeline = Pipeline.from_config(state.config, state.ruleset())
+        pipeline = Pipeline.from_config(state.config, state.ruleset(), state.stored())
         if no_triage:  # languages are still needed: sentiment is per language
             for r in records:
                 r["language"] = r.get("language") or pipeline.detector.detect(r["text"]).language

@@ -57,7 +57,7 @@ def demo(ctx: click.Context, samples: Path, no_serve: bool, port: int) -> None:
                 report = load_batch(session, batch)
                 click.echo(f"imported {path.name}: {report.comments} comments in {report.articles} article(s), "
                            f"{report.replies} replies")
-    pipeline = Pipeline.from_config(state.config, state.ruleset())
+    pipeline = Pipeline.from_config(state.config, state.ruleset(), state.stored())
     click.echo(format_summary(triage_stored(state.db, pipeline)))
     click.echo(demo_accounts(state))
     if not no_serve:

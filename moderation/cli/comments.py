@@ -64,7 +64,7 @@ def triage(state: State, rescore: bool, batch_size: int, workers: int, queue: bo
         summary = tasks.triage_queued(state.db, rescore=rescore, batch_size=batch_size)
         emit(summary, as_json, format_summary(summary))
         return
-    pipeline = Pipeline.from_config(state.config, state.ruleset())
+    pipeline = Pipeline.from_config(state.config, state.ruleset(), state.stored())
     for problem in pipeline.load_problems:
         click.echo(f"warning: {problem}", err=True)
     summary = triage_stored(state.db, pipeline, rescore=rescore, batch_size=batch_size, workers=workers)
@@ -81,7 +81,7 @@ def _deep_catch_up(state: State, as_json: bool) -> None:
     if not config.deep_scorers:
         fail("no deep scorers configured (set MODERATION_DEEP_SCORERS, e.g. detoxify)")
     scorers = tuple(dict.fromkeys(config.scorers + config.deep_scorers))
-    pipeline = Pipeline.from_config(replace(config, scorers=scorers), state.ruleset())
+    pipeline = Pipeline.from_config(replace(config, scorers=scorers), state.ruleset(), state.stored(config))
     if pipeline.load_problems:
         fail("; ".join(pipeline.load_problems), 1)
     result = catch_up(state.db, pipeline, config.deep_scorers)
@@ -111,7 +111,7 @@ def explain(state: State, text: str, lang: str | None, reply_to: str | None, as_
     """The decision for one text, with every hit: rule, stated rule, spans, score, threshold."""
     from moderation.assess.pipeline import Item, Pipeline  # noqa: PLC0415
 
-    pipeline = Pipeline.from_config(state.config, state.ruleset())
+    pipeline = Pipeline.from_config(state.config, state.ruleset(), state.stored())
     a = pipeline.assess_one(Item(text, language=lang, is_reply=reply_to is not None, parent_text=reply_to))
     lines = [f"{a.decision.value.upper()} (priority {a.priority}, language {a.language.language} "
              f"[{a.language.method}], rule set {a.ruleset_version})", a.explanation]

@@ -1,4 +1,7 @@
-"""`moderation model train|evaluate|activate|list`: a site's own classifier, measured before it is used."""
+"""`moderation model train|evaluate|activate|rollback|list`: a site's own classifier, measured before it is used.
+
+Versions live in the database (bytes, card, metrics); activation reaches every web and worker process within
+seconds. MODERATION_MODEL_PATH overrides the registry; with nothing active the shipped model scores."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -18,13 +21,14 @@ def model() -> None:
               help="Labelled CSV/TSV/JSONL with text and label columns (repeatable).")
 @click.option("--from-decisions", is_flag=True, help="Learn from moderators' approve/reject decisions in the store.")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write the model here (default: instance/models/<version>.skops, registered, not active).")
+              help="Write the model to this file instead of storing it in the registry.")
 @click.option("--name", default="site", show_default=True, help="Model name (versions count up per name).")
 @click.option("--target-precision", default=0.8, show_default=True, help="Per-label threshold target.")
+@click.option("--actor", default="cli", show_default=True, help="Recorded as who created the version.")
 @click.option("--json", "as_json", is_flag=True)
 @pass_state
 def train(state: State, data_files: tuple[Path, ...], from_decisions: bool, out: Path | None, name: str,
-          target_precision: float, as_json: bool) -> None:
+          target_precision: float, actor: str, as_json: bool) -> None:
     """Train a classifier; a fifth of the data is held out to choose thresholds and measure it."""
     from moderation.learning import training as learning, sitemodel  # noqa: PLC0415
 
@@ -33,13 +37,13 @@ def train(state: State, data_files: tuple[Path, ...], from_decisions: bool, out:
     try:
         result = sitemodel.train(state.db, state.config, state.ruleset(), data_files=data_files,
                                  from_decisions=from_decisions, out=out, name=name,
-                                 target_precision=target_precision)
+                                 target_precision=target_precision, actor=actor)
     except learning.DataError as exc:
         fail(str(exc))
     except sitemodel.SiteModelError as exc:
         fail(str(exc), 1)
     version, tox = result["version"], result["heldout"]["toxicity"]
-    emit(result, as_json, f"trained {version} on {result['rows']} rows -> {result['path']}\n"
+    emit(result, as_json, f"trained {version} on {result['rows']} rows -> {result['path'] or 'the registry'}\n"
          f"held-out: ROC-AUC {tox['roc_auc']}, official F1 {tox['f1_official']}, threshold {tox['threshold']}"
          + ("\nnext: `moderation model evaluate --model-version " + version + "`, then `moderation model activate "
             + version + "`" if result["registered"] else ""))
@@ -58,25 +62,31 @@ def evaluate(state: State, model_path: Path | None, model_version: str | None, d
              threshold: float | None, as_json: bool) -> None:
     """ROC-AUC, official F1 (GermEval), macro F1 at the model's threshold, on a file or held-out decisions."""
     from moderation.learning import training as learning  # noqa: PLC0415
-    from moderation.scoring.sklearn import active_model_path, load_model  # noqa: PLC0415
+    from moderation.learning.registry import active_scorer  # noqa: PLC0415
+    from moderation.scoring.sklearn import SklearnScorer  # noqa: PLC0415
 
     if model_version:
         _compare(state, model_version, data_file, threshold, as_json)
         return
     if data_file is None:
         fail("give --data FILE (or --model-version VERSION to compare on held-out decisions)")
-    path = model_path or active_model_path(state.config)
     try:
         data = learning.read_labelled(data_file)
-        model_obj, card = load_model(path)
+        if model_path:
+            scorer = SklearnScorer.from_file(model_path)
+        else:
+            with state.db.session() as session:
+                scorer = active_scorer(session, state.config)
     except learning.DataError as exc:
         fail(str(exc))
     except (OSError, ValueError, KeyError) as exc:
-        fail(f"cannot load model {path}: {exc}")
-    t = threshold if threshold is not None else float(card.get("threshold", 0.5))
+        fail(f"cannot load model {model_path or 'the active model'}: {exc}")
+    if scorer is None:
+        fail("no model active and none shipped (run `make model` or `moderation model train`)")
+    t = threshold if threshold is not None else float(scorer.card.get("threshold", 0.5))
     if "toxicity" not in data.labels:
         fail(f"{data_file}: no label column")
-    result = {**learning.evaluate(model_obj, data, t), "model": card.get("version", path.name)}
+    result = {**learning.evaluate(scorer.model, data, t), "model": scorer.card.get("version", scorer.version)}
     emit(result, as_json, _line(result))
 
 
@@ -104,27 +114,45 @@ def _compare(state: State, version: str, data_file: Path | None, threshold: floa
 @model.command()
 @click.argument("version")
 @click.option("--force", is_flag=True, help="Activate even without an evaluation, or when it was worse.")
+@click.option("--actor", default="cli", show_default=True, help="Recorded in the activation log.")
 @pass_state
-def activate(state: State, version: str, force: bool) -> None:
-    """Make a registered version the model triage uses (recorded; takes effect for newly started processes)."""
+def activate(state: State, version: str, force: bool, actor: str) -> None:
+    """Make a registered version the model triage uses (logged; every process picks it up within seconds)."""
     from moderation.learning import sitemodel  # noqa: PLC0415
 
     try:
-        sitemodel.activate(state.db, state.config, version, force=force)
+        sitemodel.activate(state.db, version, actor, force=force)
     except sitemodel.SiteModelError as exc:
         fail(str(exc), 1)
     click.echo(f"activated {version}")
+
+
+@model.command()
+@click.option("--actor", default="cli", show_default=True, help="Recorded in the activation log.")
+@pass_state
+def rollback(state: State, actor: str) -> None:
+    """Back to the model that was active before the newest activation (the shipped one if none was)."""
+    from moderation.learning import sitemodel  # noqa: PLC0415
+
+    try:
+        version = sitemodel.rollback(state.db, actor)
+    except sitemodel.SiteModelError as exc:
+        fail(str(exc), 1)
+    click.echo(f"rolled back to {version or 'the shipped model'}")
 
 
 @model.command(name="list")
 @click.option("--json", "as_json", is_flag=True)
 @pass_state
 def list_models(state: State, as_json: bool) -> None:
-    """Registered model versions, newest last; * marks the active one."""
+    """Registered model versions, newest last; * marks the active one; then the activation log."""
     from moderation.store import models_registry as registry  # noqa: PLC0415
 
     with state.db.session() as session:
         rows = [r.to_dict() for r in registry.all_versions(session)]
-    text = "\n".join(f"{'*' if r['active'] else ' '} {r['version']}  {r['created_at']}  "
-                     f"{'evaluated' if r['evaluated'] else 'not evaluated'}  {r['path']}" for r in rows)
+        log = registry.history(session)
+    text = "\n".join(f"{'*' if r['active'] else ' '} {r['version']}  {r['created_at']}  by {r['created_by']}  "
+                     f"{'evaluated' if r['evaluated'] else 'not evaluated'}  sha256 {r['sha256'][:12]}" for r in rows)
+    text += "".join(f"\n  {e['at']}  {e['action']} {e['version'] or 'shipped model'} (was "
+                    f"{e['previous'] or 'shipped model'}) by {e['actor']}" for e in log)
     emit(rows, as_json, text or "no models trained on this site yet (the shipped model is in use)")

@@ -37,11 +37,13 @@ def whatif(state: State, rules_path: Path, since: str | None, until: str | None,
         rules = load_ruleset(rules_path)
     except RuleError as exc:
         fail(f"the draft rule set is invalid:\n{exc}", 1)
-    active = Pipeline.from_config(state.config, state.ruleset())
-    draft = Pipeline.from_config(state.config, rules)  # as `moderation --rules DRAFT explain` would judge
+    active = Pipeline.from_config(state.config, state.ruleset(), state.stored())
+    draft = Pipeline.from_config(state.config, rules, state.stored())  # as `moderation --rules DRAFT explain` would judge
     if model_path is not None:
         try:
-            draft = with_model(draft, model_path)
+            from moderation.scoring.sklearn import SklearnScorer  # noqa: PLC0415
+
+            draft = with_model(draft, SklearnScorer.from_file(model_path))
         except (OSError, ValueError, KeyError) as exc:
             fail(f"cannot load model {model_path}: {exc}")
     result = replay(state.db, draft, active, since=_when(since), until=_when(until), workers=workers)

@@ -1,14 +1,14 @@
 """A site's own model: trained from labelled files and moderator decisions, compared with the active one, activated."""
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 from typing import TYPE_CHECKING, Sequence
 
 from sqlalchemy import case, func, select
 
 from moderation.learning import training as learning
-from moderation.scoring.sklearn import active_model_path, lexicon_from_ruleset, load_model, save_model
+from moderation.learning.registry import active_scorer, version_scorer
+from moderation.scoring.sklearn import lexicon_from_ruleset, model_bytes, save_model
 from moderation.store import Comment
 from moderation.store import models_registry as registry
 
@@ -36,8 +36,9 @@ def decision_counts(db: "Database") -> tuple[int, int]:
 
 def train(db: "Database", config: "Config", ruleset: "RuleSet", *, data_files: Sequence[Path] = (),
           from_decisions: bool = False, out: Path | None = None, name: str = "site",
-          target_precision: float = 0.8) -> dict:
-    """Train on the files and/or the decisions; registered as the next version (not active) unless `out` is given.
+          target_precision: float = 0.8, actor: str = "system") -> dict:
+    """Train on the files and/or the decisions; stored in the registry as the next version (not active), or
+    written to `out` and not registered.
 
     Raises learning.DataError for unreadable files, SiteModelError when there is too little to learn from.
     """
@@ -63,42 +64,42 @@ def train(db: "Database", config: "Config", ruleset: "RuleSet", *, data_files: S
     if registered:
         with db.session() as session:
             version = registry.next_version(session, name)
-        out = Path(config.instance_path) / "models" / f"{version}.skops"
     else:
         version = f"{name}-{out.stem}"
     card = learning.make_card(name, version, report, data, sources)
-    sha = save_model(model, out, card)
     if registered:
         with db.session() as session:
-            registry.add(session, name, version, out.resolve(), sha, card)
-    return {"version": version, "path": str(out), "sha256": sha, "rows": len(data), "heldout": report["heldout"],
-            "threshold": report["threshold"], "registered": registered}
+            sha = registry.add(session, name, version, model_bytes(model, card), card, actor).sha256
+    else:
+        sha = save_model(model, out, card)
+    return {"version": version, "path": str(out) if out else None, "sha256": sha, "rows": len(data),
+            "heldout": report["heldout"], "threshold": report["threshold"], "registered": registered}
 
 
 def compare(db: "Database", config: "Config", version: str, data_file: Path | None = None,
             threshold: float | None = None) -> dict:
     """Candidate vs the active model on held-out decisions (never trained on), or on a file; kept in the registry."""
     with db.session() as session:
-        row = registry.get(session, version)
-        if row is None:
+        if registry.get(session, version) is None:
             raise SiteModelError(f"no model version {version!r} (see `moderation model list`)")
-        candidate_path = Path(row.path)
     data = learning.read_labelled(data_file) if data_file else learning.from_decisions(db, heldout=True)
     truth = data.column("toxicity")
     if len(data) < MIN_HELDOUT or len(set(truth.tolist())) < 2:
         raise SiteModelError(f"only {len(data)} held-out decisions (need at least {MIN_HELDOUT}, "
                              "approved and rejected)")
     results: dict[str, dict | None] = {}
-    for role, path in (("candidate", candidate_path), ("active", active_model_path(config))):
-        if role == "active" and not path.is_file():
-            results[role] = None  # nothing to beat: no model active and none shipped
-            continue
-        try:
-            model, card = load_model(path)
-        except (OSError, ValueError, KeyError) as exc:
-            raise SiteModelError(f"cannot load the {role} model {path}: {exc}") from exc
-        t = threshold if threshold is not None else float(card.get("threshold", 0.5))
-        results[role] = {**learning.evaluate(model, data, t), "model": card.get("version", path.name)}
+    with db.session() as session:
+        for role, load in (("candidate", lambda: version_scorer(session, version)),
+                           ("active", lambda: active_scorer(session, config))):
+            try:
+                scorer = load()
+            except (OSError, ValueError, KeyError) as exc:
+                raise SiteModelError(f"cannot load the {role} model: {exc}") from exc
+            if scorer is None:  # nothing to beat: no model active and none shipped
+                results[role] = None
+                continue
+            t = threshold if threshold is not None else float(scorer.card.get("threshold", 0.5))
+            results[role] = {**learning.evaluate(scorer.model, data, t), "model": scorer.card.get("version", role)}
     active_f1 = (results["active"] or {}).get("f1_official") or 0
     metrics = {**results, "candidate_not_worse": (results["candidate"]["f1_official"] or 0) >= active_f1,
                "data": str(data_file) if data_file else "held-out decisions"}
@@ -107,7 +108,7 @@ def compare(db: "Database", config: "Config", version: str, data_file: Path | No
     return metrics
 
 
-def activate(db: "Database", config: "Config", version: str, *, force: bool = False) -> None:
+def activate(db: "Database", version: str, actor: str, *, force: bool = False) -> None:
     """Make an evaluated, not-worse version the model triage uses (force skips both checks, never the checksum)."""
     with db.session() as session:
         row = registry.get(session, version)
@@ -119,6 +120,18 @@ def activate(db: "Database", config: "Config", version: str, *, force: bool = Fa
         if not force and not row.metrics.get("candidate_not_worse"):
             raise SiteModelError(f"{version} scored worse than the active model on held-out data "
                                  "(use --force to override)")
-        if hashlib.sha256(Path(row.path).read_bytes()).hexdigest() != row.sha256:
-            raise SiteModelError(f"{row.path} changed since it was trained (sha256 differs); retrain")
-        registry.activate(session, row, Path(config.instance_path))
+        try:
+            version_scorer(session, version)
+        except Exception as exc:  # noqa: BLE001 - whatever fails to load must not go live
+            raise SiteModelError(f"{version} cannot be loaded ({type(exc).__name__}: {exc}); retrain") from exc
+        registry.activate(session, row, actor)
+
+
+def rollback(db: "Database", actor: str) -> str | None:
+    """Back to the model active before the newest activation; returns its version (None: the shipped model)."""
+    with db.session() as session:
+        try:
+            row = registry.rollback(session, actor)
+        except LookupError as exc:
+            raise SiteModelError(str(exc)) from None
+        return row.version if row else None

@@ -5,7 +5,7 @@ import math
 import numbers
 import threading
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Callable, Protocol, Sequence, runtime_checkable
+from typing import TYPE_CHECKING, Callable, Mapping, Protocol, Sequence, runtime_checkable
 
 if TYPE_CHECKING:
     from moderation.config import Config
@@ -40,7 +40,16 @@ class ScorerRun:
     error: str | None = None
 
 
-Factory = Callable[["Config", "RuleSet"], Scorer]
+@dataclass(frozen=True)
+class StoredModel:
+    """A model as the registry holds it, for the scorer of that name: its version, the bytes and their sha256."""
+
+    version: str
+    sha256: str
+    data: bytes | None  # None: the registry lost the bytes (the scorer is then unavailable)
+
+
+Factory = Callable[..., Scorer]  # (config, ruleset), plus stored=StoredModel when the registry has one for it
 REGISTRY: dict[str, Factory] = {}
 
 
@@ -51,8 +60,9 @@ def register(name: str) -> Callable[[Factory], Factory]:
     return decorate
 
 
-def build_scorers(names: Sequence[str], config: "Config", ruleset: "RuleSet") -> tuple[list[Scorer], list[str]]:
-    """The configured scorers that load, and a message for each one that does not."""
+def build_scorers(names: Sequence[str], config: "Config", ruleset: "RuleSet",
+                  stored: Mapping[str, StoredModel] | None = None) -> tuple[list[Scorer], list[str]]:
+    """The configured scorers that load, and a message for each one that does not; `stored`: registry models."""
     _load_builtin()
     scorers, problems = [], []
     for name in names:
@@ -61,7 +71,8 @@ def build_scorers(names: Sequence[str], config: "Config", ruleset: "RuleSet") ->
             problems.append(f"unknown scorer {name!r} (known: {', '.join(sorted(REGISTRY))})")
             continue
         try:
-            scorers.append(factory(config, ruleset))
+            own = {"stored": stored[name]} if stored and name in stored else {}
+            scorers.append(factory(config, ruleset, **own))
         except ScorerUnavailable as exc:
             problems.append(f"scorer {name} unavailable: {exc}")
         except Exception as exc:  # noqa: BLE001 - a corrupt file must hold comments, not crash the desk

@@ -19,7 +19,7 @@ from sklearn.utils import murmurhash3_32
 from sklearn.utils.sparsefuncs_fast import inplace_csr_row_normalize_l2
 from sklearn.utils.validation import check_is_fitted
 
-from moderation.scoring import ScorerUnavailable, register
+from moderation.scoring import ScorerUnavailable, StoredModel, register
 from moderation.scoring.wordfeatures import LexiconCounter, lexicon_from_ruleset  # noqa: F401 - re-exported
 
 if TYPE_CHECKING:
@@ -262,29 +262,43 @@ class ToxicityClassifier(ClassifierMixin, BaseEstimator):
         return model
 
 
-def save_model(model: ToxicityClassifier, path: Path, card: dict) -> str:
-    """Write model and card with skops; returns the file's sha256."""
+def model_bytes(model: ToxicityClassifier, card: dict) -> bytes:
+    """Model and card as a skops file's bytes (what the registry stores)."""
     import skops.io as sio  # noqa: PLC0415
     import zipfile  # noqa: PLC0415
 
+    return sio.dumps({"model": model.to_state(), "card": json.dumps(card, ensure_ascii=False)},
+                     compression=zipfile.ZIP_DEFLATED, compresslevel=9)
+
+
+def save_model(model: ToxicityClassifier, path: Path, card: dict) -> str:
+    """Write model and card with skops; returns the file's sha256."""
+    data = model_bytes(model, card)
     path.parent.mkdir(parents=True, exist_ok=True)
-    sio.dump({"model": model.to_state(), "card": json.dumps(card, ensure_ascii=False)}, path,
-             compression=zipfile.ZIP_DEFLATED, compresslevel=9)
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+    path.write_bytes(data)
+    return hashlib.sha256(data).hexdigest()
 
 
 def load_model(path: Path) -> tuple[ToxicityClassifier, dict]:
     """Model and card from a skops file; refuses anything but arrays and plain values."""
+    try:
+        return load_model_bytes(path.read_bytes())
+    except ValueError as exc:
+        raise ValueError(f"{path}: {exc}") from None
+
+
+def load_model_bytes(data: bytes) -> tuple[ToxicityClassifier, dict]:
+    """Model and card from a skops file's bytes; refuses anything but arrays and plain values."""
     import skops.io as sio  # noqa: PLC0415
 
     # A sparse matrix is data; any other type skops does not trust could run code when loaded, so it is refused.
     allowed = ["scipy.sparse._csr.csr_matrix", "scipy.sparse._csr.csr_array"]
     try:
-        data = sio.load(path, trusted=allowed)
+        state = sio.loads(data, trusted=allowed)
     except sio.exceptions.UntrustedTypesFoundException as exc:
-        raise ValueError(f"{path}: refusing to load untrusted types: {exc}") from None
-    card = json.loads(data["card"])
-    return ToxicityClassifier.from_state(data["model"]).set_params(thresholds=card_thresholds(card)), card
+        raise ValueError(f"refusing to load untrusted types: {exc}") from None
+    card = json.loads(state["card"])
+    return ToxicityClassifier.from_state(state["model"]).set_params(thresholds=card_thresholds(card)), card
 
 
 def card_thresholds(card: Mapping) -> dict[str, float]:
@@ -314,8 +328,16 @@ class SklearnScorer:
 
     @classmethod
     def from_file(cls, path: Path) -> "SklearnScorer":
-        model, card = load_model(path)
-        return cls(model, model_version(card, hashlib.sha256(path.read_bytes()).hexdigest()), card)
+        return cls.from_bytes(path.read_bytes())
+
+    @classmethod
+    def from_bytes(cls, data: bytes, sha256: str | None = None) -> "SklearnScorer":
+        """The model in a skops file's bytes; with `sha256`, bytes that do not hash to it are refused."""
+        actual = hashlib.sha256(data).hexdigest()
+        if sha256 is not None and actual != sha256:
+            raise ValueError(f"stored bytes have sha256 {actual[:12]}..., the registry recorded {sha256[:12]}...")
+        model, card = load_model_bytes(data)
+        return cls(model, model_version(card, actual), card)
 
     def score(self, texts: Sequence[str], languages: Sequence[str | None] | None = None) -> list[dict[str, float]]:
         if not texts:
@@ -324,28 +346,31 @@ class SklearnScorer:
         return [{label: round(float(p), 4) for label, p in zip(self.labels, row)} for row in probs]
 
 
-def active_model_path(config: "Config") -> Path:
-    """MODERATION_MODEL_PATH, else the model a site activated (instance/models/active.json), else the shipped one."""
-    if config.model_path:
-        return Path(config.model_path)
-    pointer = Path(config.instance_path) / "models" / "active.json"
-    if pointer.is_file():
-        return Path(json.loads(pointer.read_text())["path"])
-    return PACKAGE_MODEL
-
-
-_LOADED: dict[tuple[str, float], SklearnScorer] = {}  # loaded once per process (per file and mtime)
+_LOADED: dict[str, SklearnScorer] = {}  # loaded once per process, by the bytes' sha256
 
 
 @register("sklearn")
-def _factory(config: "Config", ruleset: "RuleSet") -> SklearnScorer:
-    path = active_model_path(config)
+def _factory(config: "Config", ruleset: "RuleSet", stored: StoredModel | None = None) -> SklearnScorer:
+    """MODERATION_MODEL_PATH, else the registry's active model (`stored`), else the shipped one."""
+    if stored is not None and not config.model_path:
+        return _cached(stored.sha256, lambda: stored.data, f"model {stored.version} from the registry")
+    path = Path(config.model_path) if config.model_path else PACKAGE_MODEL
     if not path.is_file():
         raise ScorerUnavailable(f"no model file at {path}; run `make model` or `moderation model train`")
-    key = (str(path), path.stat().st_mtime)
-    if key not in _LOADED:
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ScorerUnavailable(f"cannot load {path}: {exc}") from exc
+    return _cached(hashlib.sha256(data).hexdigest(), lambda: data, str(path))
+
+
+def _cached(sha256: str, data: Callable[[], bytes | None], what: str) -> SklearnScorer:
+    if sha256 not in _LOADED:
+        raw = data()
+        if raw is None:
+            raise ScorerUnavailable(f"{what}: the registry holds no bytes for it (activate another version)")
         try:
-            _LOADED[key] = SklearnScorer.from_file(path)
+            _LOADED[sha256] = SklearnScorer.from_bytes(raw, sha256)
         except Exception as exc:  # noqa: BLE001 - random bytes raise BadZipFile, a bad state TypeError, ...
-            raise ScorerUnavailable(f"cannot load {path}: {type(exc).__name__}: {exc}") from exc
-    return _LOADED[key]
+            raise ScorerUnavailable(f"cannot load {what}: {type(exc).__name__}: {exc}") from exc
+    return _LOADED[sha256]

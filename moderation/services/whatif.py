@@ -15,12 +15,12 @@ import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
-from pathlib import Path
 from typing import Iterator
 
 from sqlalchemy import Text, cast, select
 
 from moderation.assess.pipeline import Item, Pipeline
+from moderation.scoring import Scorer
 from moderation.store import Comment, Database, TriageResult
 from moderation.assess.persist import items_for
 
@@ -166,11 +166,8 @@ def _judge_chunk(chunk: list[_Row]) -> list[tuple]:
              [h.rule_id for h in a.shadow_hits]) for b, a in zip(before, after)]
 
 
-def with_model(pipeline: Pipeline, path: Path) -> Pipeline:
-    """The pipeline with the trained model swapped for the one at `path`: replaying a model, not only rules."""
-    from moderation.scoring.sklearn import SklearnScorer  # noqa: PLC0415 - scikit-learn only when asked
-
-    candidate = SklearnScorer.from_file(path)
+def with_model(pipeline: Pipeline, candidate: Scorer) -> Pipeline:
+    """The pipeline with the trained model swapped for `candidate`: replaying a model, not only rules."""
     swapped = [candidate if s.name == candidate.name else s for s in pipeline.scorers]
     scorers = swapped if candidate in swapped else [*swapped, candidate]
     return Pipeline(pipeline.ruleset, scorers, pipeline.detector, pipeline.load_problems)

@@ -20,11 +20,11 @@ from sqlalchemy.exc import OperationalError
 from moderation.services import jobs
 from moderation.integrations import webhooks
 from moderation.config import Config
-from moderation.store import Database, apikeys, revisions
+from moderation.store import Database, apikeys, models_registry, revisions
 from moderation.store import webhooks as outbox
 
 log = logging.getLogger(__name__)
-RULES_CHECK_SECONDS = 5.0  # how soon a rule activation elsewhere reaches the workers
+RULES_CHECK_SECONDS = 5.0  # how soon a rule or model activation elsewhere reaches the workers
 RETRY_DB = {"autoretry_for": (OperationalError,), "retry_backoff": True, "max_retries": 5}
 _TASKS: list[tuple[Callable, dict]] = []  # bound to a fresh Celery app by configure()
 
@@ -45,6 +45,7 @@ class Runtime:
         self._db: Database | None = None
         self._pipeline = None
         self._revision: int | None = None
+        self._model: str | None = None  # the active registry model's sha256 the pipeline was built with
         self._checked = 0.0
         self._lock = threading.Lock()
 
@@ -59,17 +60,22 @@ class Runtime:
     @property
     def pipeline(self):  # noqa: ANN201 - the full pipeline: fast and deep scorers, the active rule revision
         from moderation.assess.pipeline import Pipeline  # noqa: PLC0415
+        from moderation.learning.registry import stored_models  # noqa: PLC0415 - scikit-learn on first use
 
         now = time.monotonic()
         if self._pipeline is None or now - self._checked > RULES_CHECK_SECONDS:
             db = self.db
             with self._lock, db.session() as session:
                 live = revisions.active(session)
-                if self._pipeline is None or live is None or live.id != self._revision:
+                if (self._pipeline is None or live is None or live.id != self._revision
+                        or models_registry.active_sha(session) != self._model):
                     ruleset = revisions.active_ruleset(session, self.config.rules_path)
                     self._revision = revisions.active(session).id
+                    stored = stored_models(session, self.config)
+                    self._model = models_registry.active_sha(session)
                     scorers = tuple(dict.fromkeys(self.config.scorers + self.config.deep_scorers))
-                    self._pipeline = Pipeline.from_config(dataclasses.replace(self.config, scorers=scorers), ruleset)
+                    self._pipeline = Pipeline.from_config(dataclasses.replace(self.config, scorers=scorers), ruleset,
+                                                          stored)
                 self._checked = now
         return self._pipeline
 
