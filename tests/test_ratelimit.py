@@ -82,7 +82,9 @@ def test_a_key_hammered_from_threads_through_two_instances_never_exceeds_its_lim
     statuses = sorted({status for *_, status in answers})
     assert statuses == [200, 429], statuses
     assert most_accepted_in_a_window(answers) <= LIMIT, sorted(a for a in answers if a[2] == 200)
-    assert LIMIT <= accepted <= LIMIT * 3  # under three windows: the limit refills, nothing starves it
+    # Nothing starves it: the limit refills. Requests sent before `stop` may be stamped just after a third
+    # window has passed since the first ones, so up to four windows' worth can be accepted in three windows' time.
+    assert LIMIT * 2 <= accepted <= LIMIT * 4
 
 
 def test_no_burst_of_twice_the_limit_across_a_window_boundary(db, tmp_path, redis_url):
