@@ -88,3 +88,9 @@ def test_decision_counts_match_the_training_split(db):
     decided(db)
     assert sitemodel.decision_counts(db) == (len(learning.from_decisions(db)),
                                              len(learning.from_decisions(db, heldout=True)))
+
+
+def test_the_activation_log_is_shown_once_in_the_page_body(admin):  # noqa: F811
+    page = admin.get("/admin/model/").get_data(as_text=True)
+    title = page[page.index("<title>"):page.index("</title>")]
+    assert "<section" not in title and page.count('id="activations"') == 1
