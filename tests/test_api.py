@@ -374,6 +374,25 @@ def test_concurrent_twins_store_one_comment(app, key, db):
         assert s.scalar(select(func.count()).select_from(Decision)) == 0
 
 
+def test_a_twin_committed_between_lookup_and_store_is_answered_as_known(app, key, db, monkeypatch):
+    """The interleaving behind the twins race: the twin commits after this request's lookup found nothing but
+    before its store; the general path then finds the comment present and must not answer 201 for it."""
+    from moderation.services import ingest  # noqa: PLC0415
+
+    real = ingest.load_batch
+
+    def twin_first(session, batch):  # noqa: ANN001, ANN202
+        with db.session() as other:
+            real(other, batch)
+        return real(session, batch)
+
+    monkeypatch.setattr(ingest, "load_batch", twin_first)
+    answer = post(app.test_client(), key, comment("twin", INSULT))
+    assert answer.status_code == 200
+    with db.session() as s:
+        assert s.scalar(select(func.count()).select_from(Comment)) == 1
+
+
 def test_openapi_document_is_valid_and_covers_every_route(app):
     from openapi_spec_validator import validate  # noqa: PLC0415
 

@@ -115,28 +115,26 @@ def submit(session: Session, pipeline: "Pipeline", batch: ImportBatch) -> Verdic
     the transaction once and then finds the comment stored.
     """
     record = batch.comments[0]
-    known_id = session.scalar(select(Comment.id).where(Comment.source == batch.source,
-                                                       Comment.external_id == record.external_id))
-    comment = session.get(Comment, known_id) if known_id is not None else None
-    created, known = comment is None, {}
-    if comment is not None:
+    comment, created, known = find(session, batch.source, record.external_id), False, {}
+    if comment is None:
+        try:
+            placed = insert_one(session, record, batch.source)
+            if placed is None:  # a new article, an orphan, a comment decided at its source: the general path
+                # Zero stored: a twin committed it after the lookup above (PostgreSQL reads what is committed).
+                created = load_batch(session, batch).comments == 1
+                comment = find(session, batch.source, record.external_id)
+            else:
+                (comment, article, parent), created = placed, True
+                known = {"articles": {article.id: article}, "parents": {parent.id: parent} if parent else {}}
+        except ImportConflict as exc:
+            raise Refused(422, "invalid_comment", str(exc)) from None
+    if not created:
         article = session.get(Article, comment.article_id)
         if comment.text != record.text or article.external_id != record.article_id:
             raise Refused(409, "conflict", f"comment {record.external_id!r} exists with another text or "
                                            f"article; comments are not edited through the API")
         if comment.triage_id is not None:
             return stored_verdict(session, comment)
-    else:
-        try:
-            placed = insert_one(session, record, batch.source)
-            if placed is None:  # a new article, an orphan, a comment decided at its source: the general path
-                load_batch(session, batch)
-                comment = find(session, batch.source, record.external_id)
-            else:
-                comment, article, parent = placed
-                known = {"articles": {article.id: article}, "parents": {parent.id: parent} if parent else {}}
-        except ImportConflict as exc:
-            raise Refused(422, "invalid_comment", str(exc)) from None
     assessment = pipeline.assess(repo.items_for(session, [comment], **known))[0]
     record_ruleset(session, pipeline)
     human = comment.decided_by_human  # a decision sent with the comment stands, as in imports
