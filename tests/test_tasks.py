@@ -204,8 +204,11 @@ def worker(db, tmp_path, queue):
            "MODERATION_TASK_QUEUE": queue, "MODERATION_DEEP_SCORERS": "fake-deep",
            "MODERATION_WEBHOOK_RETRY_SECONDS": "0.5", "MODERATION_RULES_PATH": str(RULES),
            "MODERATION_INSTANCE_PATH": str(tmp_path)}
-    code = ("import tests.live; from moderation.worker.tasks import celery; celery.worker_main(['worker', '--pool=threads', "
-            f"'--concurrency=2', '-Q', '{queue}', '--loglevel=warning', '--without-gossip', '--without-mingle'])")
+    # The documented entry point, `celery -A moderation.worker.tasks worker`: it wires the app from the settings
+    # at start-up (tests.live first registers the stand-in deep scorer).
+    code = ("import sys, tests.live; from celery.__main__ import main; sys.argv = ['celery', '-A', 'moderation.worker.tasks', "
+            f"'worker', '--pool=threads', '--concurrency=2', '-Q', '{queue}', '--loglevel=warning', '--without-gossip', "
+            "'--without-mingle']; main()")
     log = open(tmp_path / "worker.log", "w")  # noqa: SIM115
     process = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, env=env, stdout=log, stderr=log)
     tasks.configure(config(db, tmp_path, **settings))
