@@ -286,3 +286,24 @@ def test_worker_delivers_webhooks_with_retries(db, tmp_path, worker):
         tasks.deliver_webhook.delay(delivery.id).get(timeout=30)  # a late duplicate finds nothing to do
     assert (delivery.state, attempts) == ("delivered", [500, 200])
     assert [r["answered"] for r in receiver.received] == [500, 200]
+
+
+def test_importing_the_tasks_reads_no_settings_and_opens_no_database(tmp_path):
+    """The start-up point wires settings and database (configure); the import itself does neither."""
+    code = ("import moderation.store.database as d\n"
+            "def refuse(*_a, **_k): raise SystemExit('a database was opened at import')\n"
+            "d.Database.__init__ = refuse\n"
+            "import moderation.worker.tasks as t\n"
+            "assert not hasattr(t, 'runtime') and not hasattr(t, 'deep_score')\n"
+            "try:\n"
+            "    t.enqueue_deliveries([1])\n"
+            "except RuntimeError as e:\n"
+            "    print('refused:', e)\n")
+    # Settings that cannot be read: the import would fail if it read them.
+    env = {**os.environ, "MODERATION_API_RATE_LIMIT": "not-a-number", "PYTHONPATH": str(ROOT),
+           "MODERATION_DATABASE_URL": f"sqlite:///{tmp_path / 'absent' / 'x.db'}"}
+    done = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "refused: moderation.worker.tasks.deliver_webhook: not configured" in done.stdout
+    assert not (tmp_path / "absent").exists() and not (tmp_path / "instance").exists()
