@@ -307,3 +307,19 @@ def test_importing_the_tasks_reads_no_settings_and_opens_no_database(tmp_path):
     assert done.returncode == 0, done.stderr
     assert "refused: moderation.worker.tasks.deliver_webhook: not configured" in done.stdout
     assert not (tmp_path / "absent").exists() and not (tmp_path / "instance").exists()
+
+
+def test_each_forked_worker_process_opens_its_own_database(db, tmp_path):
+    """Celery's worker_process_init: a prefork child drops the parent's pool and opens its own on first use."""
+    from celery.signals import worker_process_init  # noqa: PLC0415
+
+    tasks.configure(config(db, tmp_path))
+    try:
+        parent = tasks.runtime.db
+        worker_process_init.send(sender=None)
+        child = tasks.runtime.db
+        assert child is not parent and child.url == parent.url
+        parent.dispose()
+    finally:
+        tasks.runtime.db.dispose()
+        tasks.configure(config(db, tmp_path))

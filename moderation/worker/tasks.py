@@ -45,15 +45,22 @@ class Runtime:
     """What tasks need, opened on first use in each worker process."""
 
     def __init__(self, config: Config, db: Callable[[], Database] | None = None) -> None:
-        from moderation.services.live import LivePipeline  # noqa: PLC0415 - scikit-learn on first use
-
         self.config = config
         self._db_factory = db
         self._db: Database | None = None
+        self._live = None
         self._lock = threading.Lock()
-        # Workers score with every scorer: the fast ones and the deep ones they exist for.
-        self.live = LivePipeline(lambda: self.db, config, scorers=tuple(dict.fromkeys(config.scorers
-                                                                                     + config.deep_scorers)))
+
+    @property
+    def live(self):  # noqa: ANN201 - moderation.services.live.LivePipeline
+        """The live pipeline with every scorer: the fast ones and the deep ones workers exist for."""
+        from moderation.services.live import LivePipeline  # noqa: PLC0415 - scikit-learn on first use
+
+        with self._lock:  # one per process: two would each build a pipeline
+            if self._live is None:
+                scorers = tuple(dict.fromkeys(self.config.scorers + self.config.deep_scorers))
+                self._live = LivePipeline(lambda: self.db, self.config, scorers=scorers)
+            return self._live
 
     @property
     def db(self) -> Database:
