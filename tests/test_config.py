@@ -121,7 +121,7 @@ def test_cli_web_gunicorn_and_workers_read_the_same_settings(env, tmp_path):
 def test_an_invalid_setting_stops_the_cli_with_its_name(env):
     env.setenv("MODERATION_THREADS", "lots")
     result = CliRunner().invoke(main, ["apikeys", "list"])
-    assert result.exit_code == 2 and "threads" in result.output and "lots" in result.output
+    assert result.exit_code == 2 and "MODERATION_THREADS: Input should be a valid integer" in result.output
 
 
 def test_an_instance_config_py_is_refused_not_ignored(env, tmp_path):

@@ -83,9 +83,16 @@ def main(ctx: click.Context, database: str | None, rules_path: Path | None) -> N
 
     try:
         config = Config.from_env(database_url=database, rules_path=rules_path)
-    except (ValidationError, FileNotFoundError) as exc:
-        fail(f"invalid settings (MODERATION_* variables, .env, MODERATION_CONFIG_FILE): {exc}")
+    except ValidationError as exc:
+        fail("invalid settings (MODERATION_* variables, .env, MODERATION_CONFIG_FILE): " + "; ".join(
+            f"{_variable(str(e['loc'][0]))}: {e['msg']}" for e in exc.errors()))
+    except FileNotFoundError as exc:
+        fail(str(exc))
     ctx.obj = State(config, explicit_rules=rules_path is not None)
+
+
+def _variable(field: str) -> str:
+    return field if field.startswith("MODERATION_") else Config.variable(field)  # an alias is the variable
 
 
 def _register() -> None:
