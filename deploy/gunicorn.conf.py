@@ -1,17 +1,18 @@
 """gunicorn settings for the desk: `gunicorn -c deploy/gunicorn.conf.py 'web:create_app()'`.
 
 Each worker process opens its own database pool and loads the rules and models once (post_worker_init),
-so the first comment is not the one that pays for loading. Settings come from the environment.
+so the first comment is not the one that pays for loading. Settings come from the desk's settings object
+(moderation.config: MODERATION_* variables, .env, MODERATION_CONFIG_FILE).
 """
-import multiprocessing
-import os
+from moderation.config import Config
 
-bind = os.environ.get("MODERATION_BIND", "127.0.0.1:8000")
-workers = int(os.environ.get("MODERATION_WEB_WORKERS", multiprocessing.cpu_count() * 2))
+settings = Config.from_env()
+bind = settings.bind
+workers = settings.web_workers
 # Threads overlap the waits on PostgreSQL and Redis; the CPU work (rules, language, model) holds the GIL,
 # so processes, not threads, are what scale it.
 worker_class = "gthread"
-threads = int(os.environ.get("MODERATION_WEB_THREADS", 4))
+threads = settings.web_threads
 keepalive = 30  # a CMS posting comments keeps its connection
 timeout = 30
 graceful_timeout = 30
@@ -19,8 +20,8 @@ max_requests = 20000  # recycled now and then, staggered so they do not all rest
 max_requests_jitter = 2000
 limit_request_line = 8190
 limit_request_fields = 100
-forwarded_allow_ips = os.environ.get("MODERATION_FORWARDED_ALLOW_IPS", "127.0.0.1")
-accesslog = os.environ.get("MODERATION_ACCESS_LOG") or None
+forwarded_allow_ips = settings.forwarded_allow_ips
+accesslog = settings.access_log or None
 errorlog = "-"
 
 

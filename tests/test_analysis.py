@@ -14,7 +14,8 @@ from click.testing import CliRunner
 
 from moderation.research import outcomes, overview, people, threadmetrics as threads
 from moderation.research.frame import from_records, pseudonymize
-from moderation.research.pseudonyms import ENV, Pseudonymizer, project_key
+from moderation.config import Config
+from moderation.research.pseudonyms import ENV, Pseudonymizer, for_config, project_key
 from moderation.research.results import compute
 from moderation.research.sentiment import EnglishSentiment, GermanSentiment, Sentiment, label
 from moderation.research.topics import topics
@@ -168,7 +169,7 @@ def test_pseudonyms_are_keyed_stable_and_hide_the_name(tmp_path, monkeypatch):
     assert "Mara" not in p("Mara_K") and p(None) is None
     assert Pseudonymizer(b"another-key-of-32-bytes-length!!")("Mara_K") != p("Mara_K")
     monkeypatch.setenv(ENV, "from-the-environment-0123456789")
-    assert project_key(tmp_path) == b"from-the-environment-0123456789"
+    assert for_config(Config(instance_path=tmp_path)).key == b"from-the-environment-0123456789"
 
 
 def test_compute_on_samples_with_pseudonyms(thread):

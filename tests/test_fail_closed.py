@@ -115,8 +115,8 @@ def fault(request, tmp_path, tiny, monkeypatch):
 
 
 def configured(settings: dict[str, str], **extra: object) -> Config:
-    env = {f"MODERATION_{k.upper()}": v for k, v in settings.items()}
-    return Config.from_env(env, rules_path=RULES, **extra)
+    """The settings as the raw strings a MODERATION_* variable holds, parsed the same way."""
+    return Config(**settings, rules_path=RULES, **extra)
 
 
 def environment(settings: dict[str, str]) -> dict[str, str]:

@@ -204,8 +204,11 @@ def worker(db, tmp_path, queue):
            "MODERATION_TASK_QUEUE": queue, "MODERATION_DEEP_SCORERS": "fake-deep",
            "MODERATION_WEBHOOK_RETRY_SECONDS": "0.5", "MODERATION_RULES_PATH": str(RULES),
            "MODERATION_INSTANCE_PATH": str(tmp_path)}
-    code = ("import tests.live; from moderation.worker.tasks import celery; celery.worker_main(['worker', '--pool=threads', "
-            f"'--concurrency=2', '-Q', '{queue}', '--loglevel=warning', '--without-gossip', '--without-mingle'])")
+    # The documented entry point, `celery -A moderation.worker.tasks worker`: it wires the app from the settings
+    # at start-up (tests.live first registers the stand-in deep scorer).
+    code = ("import sys, tests.live; from celery.__main__ import main; sys.argv = ['celery', '-A', 'moderation.worker.tasks', "
+            f"'worker', '--pool=threads', '--concurrency=2', '-Q', '{queue}', '--loglevel=warning', '--without-gossip', "
+            "'--without-mingle']; main()")
     log = open(tmp_path / "worker.log", "w")  # noqa: SIM115
     process = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, env=env, stdout=log, stderr=log)
     tasks.configure(config(db, tmp_path, **settings))
@@ -283,3 +286,40 @@ def test_worker_delivers_webhooks_with_retries(db, tmp_path, worker):
         tasks.deliver_webhook.delay(delivery.id).get(timeout=30)  # a late duplicate finds nothing to do
     assert (delivery.state, attempts) == ("delivered", [500, 200])
     assert [r["answered"] for r in receiver.received] == [500, 200]
+
+
+def test_importing_the_tasks_reads_no_settings_and_opens_no_database(tmp_path):
+    """The start-up point wires settings and database (configure); the import itself does neither."""
+    code = ("import moderation.store.database as d\n"
+            "def refuse(*_a, **_k): raise SystemExit('a database was opened at import')\n"
+            "d.Database.__init__ = refuse\n"
+            "import moderation.worker.tasks as t\n"
+            "assert not hasattr(t, 'runtime') and not hasattr(t, 'deep_score')\n"
+            "try:\n"
+            "    t.enqueue_deliveries([1])\n"
+            "except RuntimeError as e:\n"
+            "    print('refused:', e)\n")
+    # Settings that cannot be read: the import would fail if it read them.
+    env = {**os.environ, "MODERATION_API_RATE_LIMIT": "not-a-number", "PYTHONPATH": str(ROOT),
+           "MODERATION_DATABASE_URL": f"sqlite:///{tmp_path / 'absent' / 'x.db'}"}
+    done = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "refused: moderation.worker.tasks.deliver_webhook: not configured" in done.stdout
+    assert not (tmp_path / "absent").exists() and not (tmp_path / "instance").exists()
+
+
+def test_each_forked_worker_process_opens_its_own_database(db, tmp_path):
+    """Celery's worker_process_init: a prefork child drops the parent's pool and opens its own on first use."""
+    from celery.signals import worker_process_init  # noqa: PLC0415
+
+    tasks.configure(config(db, tmp_path))
+    try:
+        parent = tasks.runtime.db
+        worker_process_init.send(sender=None)
+        child = tasks.runtime.db
+        assert child is not parent and child.url == parent.url
+        parent.dispose()
+    finally:
+        tasks.runtime.db.dispose()
+        tasks.configure(config(db, tmp_path))

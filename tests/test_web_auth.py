@@ -250,10 +250,8 @@ def test_the_address_behind_a_reverse_proxy_is_the_forwarded_one_only_when_trust
 
 
 def _secret_after(instance, barrier, out) -> None:  # noqa: ANN001
-    from web import _instance_secret  # noqa: PLC0415
-
     barrier.wait(10)
-    out.put(_instance_secret(instance))
+    out.put(Config(instance_path=instance, secret_key="").session_secret())
 
 
 def test_workers_starting_together_share_one_instance_secret(tmp_path):

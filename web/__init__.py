@@ -2,10 +2,7 @@
 from __future__ import annotations
 
 import importlib
-import os
 import pkgutil
-import secrets
-import threading
 from pathlib import Path
 from typing import IO
 
@@ -55,49 +52,35 @@ class Request(flask.Request):
         return stream
 
 
-def _instance_secret(instance: Path) -> str:
-    """A random secret kept in the instance folder, for when no MODERATION_SECRET_KEY is configured."""
-    path = instance / "secret_key"
-    if not path.exists():
-        instance.mkdir(parents=True, exist_ok=True)
-        # Written aside and linked into place: workers starting together must all end up with the one key
-        # that got there first (a plain write lets each sign sessions with its own).
-        draft = instance / f".secret_key.{os.getpid()}.{threading.get_ident()}"
-        draft.write_text(secrets.token_hex(32), encoding="utf-8")
-        draft.chmod(0o600)
-        try:
-            os.link(draft, path)
-        except FileExistsError:
-            pass
-        finally:
-            draft.unlink()
-    return path.read_text(encoding="utf-8").strip()
-
-
 def create_app(config: Config | None = None, **settings: object) -> Flask:
-    """The app for one desk: config from defaults, the instance folder, MODERATION_* variables, then settings."""
+    """The app for one desk: the settings object (moderation.config), then Flask settings given here (tests)."""
     config = config or Config.from_env()
     app = Flask(__name__, instance_path=str(config.instance_path.resolve()), instance_relative_config=True)
     app.request_class = Request
+    if (Path(app.instance_path) / "config.py").exists():
+        # It used to be read here; ignoring it quietly would drop whatever the site set in it.
+        raise RuntimeError(f"{app.instance_path}/config.py is no longer read: move its settings to MODERATION_* "
+                           "variables, .env or the MODERATION_CONFIG_FILE (README, Configuration)")
+    redis = config.effective_redis_url
     app.config.from_mapping(
-        SECRET_KEY=config.secret_key or None, WTF_CSRF_TIME_LIMIT=None, MAX_CONTENT_LENGTH=2**20,
+        SECRET_KEY=None, WTF_CSRF_TIME_LIMIT=None, MAX_CONTENT_LENGTH=2**20,
         # The session also holds the CSRF token. Secure: None means only in production (neither debug nor testing).
-        SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax", SESSION_COOKIE_SECURE=None,
-        REMEMBER_COOKIE_HTTPONLY=True, REMEMBER_COOKIE_SAMESITE="Lax", REMEMBER_COOKIE_SECURE=None,
+        SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax", SESSION_COOKIE_SECURE=config.session_cookie_secure,
+        REMEMBER_COOKIE_HTTPONLY=True, REMEMBER_COOKIE_SAMESITE="Lax",
+        REMEMBER_COOKIE_SECURE=config.session_cookie_secure,
         # Login limits (web/auth.py) count in Redis when the desk has one, so every process shares them.
-        RATELIMIT_STORAGE_URI=config.effective_redis_url or "memory://", RATELIMIT_KEY_PREFIX=config.task_queue,
-        RATELIMIT_STORAGE_OPTIONS={"socket_timeout": 0.5, "socket_connect_timeout": 0.5}
-        if config.effective_redis_url else {})
-    app.config.from_pyfile("config.py", silent=True)
-    app.config.from_prefixed_env("MODERATION")
+        LOGIN_LIMIT_PER_ACCOUNT=config.login_limit_per_account, LOGIN_LIMIT_PER_ADDRESS=config.login_limit_per_address,
+        RATELIMIT_STORAGE_URI=config.ratelimit_storage_uri or redis or "memory://", RATELIMIT_KEY_PREFIX=config.task_queue,
+        RATELIMIT_STORAGE_OPTIONS={"socket_timeout": 0.5, "socket_connect_timeout": 0.5} if redis else {},
+        TRUSTED_PROXIES=config.trusted_proxies)
     app.config.update(settings)
     for name in ("SESSION_COOKIE_SECURE", "REMEMBER_COOKIE_SECURE"):
         if app.config[name] is None:
             app.config[name] = not (app.debug or app.testing)
-    if app.config.get("TRUSTED_PROXIES"):  # the client's address for login limits is the proxies' X-Forwarded-For
+    if app.config["TRUSTED_PROXIES"]:  # the client's address for login limits is the proxies' X-Forwarded-For
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=int(app.config["TRUSTED_PROXIES"]))
-    if not app.config.get("SECRET_KEY"):
-        app.config["SECRET_KEY"] = _instance_secret(Path(app.instance_path))
+    if not app.config["SECRET_KEY"]:
+        app.config["SECRET_KEY"] = config.session_secret()
     app.extensions["desk"] = Desk(config)
 
     csrf.init_app(app)

@@ -24,8 +24,6 @@ login_manager = LoginManager()
 login_manager.login_view = "auth.login"
 login_manager.login_message = "Please log in."
 
-# Failed logins allowed in a moving window; settings LOGIN_LIMIT_PER_* (MODERATION_LOGIN_LIMIT_PER_* variables).
-LOGIN_LIMITS = {"LOGIN_LIMIT_PER_ACCOUNT": "10 per 15 minutes", "LOGIN_LIMIT_PER_ADDRESS": "30 per 15 minutes"}
 HOMES = {"moderator": "queue.index", "admin": "queue.index", "researcher": "research.index"}
 
 
@@ -110,9 +108,8 @@ def _address() -> str:
 
 def _limit_logins(app: Flask) -> None:
     """Failed logins counted per account and per client address, in RATELIMIT_STORAGE_URI (Redis in production,
-    so every process shares them); past a limit every login, even with the right password, is a 429."""
-    for name, value in LOGIN_LIMITS.items():
-        app.config.setdefault(name, value)
+    so every process shares them); past a limit every login, even with the right password, is a 429.
+    The limits are LOGIN_LIMIT_PER_ACCOUNT and _PER_ADDRESS, from the settings (moderation.config)."""
     # One limiter per app: Flask-Limiter keeps its storage and key prefix on the instance.
     limiter = Limiter(key_func=get_remote_address, strategy="moving-window", headers_enabled=True,
                       in_memory_fallback_enabled=True)  # Redis down: counted per process rather than not at all

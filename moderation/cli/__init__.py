@@ -48,15 +48,14 @@ class State:
             from moderation.integrations import webhooks  # noqa: PLC0415
             from moderation.store import Database  # noqa: PLC0415
 
-            self._db = webhooks.bind(Database(self.config.effective_database_url), self.config,
-                                     _enqueue_deliveries if self.config.broker_url else None)
+            enqueue = None
+            if self.config.broker_url:  # committed deliveries go to the workers of this desk's broker
+                from moderation.worker import tasks  # noqa: PLC0415 - Celery only when a broker is configured
+
+                tasks.configure(self.config, db=lambda: self._db)
+                enqueue = tasks.enqueue_deliveries
+            self._db = webhooks.bind(Database(self.config.effective_database_url), self.config, enqueue)
         return self._db
-
-
-def _enqueue_deliveries(delivery_ids: list[int]) -> None:
-    from moderation.worker import tasks  # noqa: PLC0415 - Celery is imported only when a broker is configured
-
-    tasks.enqueue_deliveries(delivery_ids)
 
 
 pass_state = click.make_pass_decorator(State)
@@ -80,7 +79,20 @@ def fail(message: str, code: int = 2) -> None:
 @click.pass_context
 def main(ctx: click.Context, database: str | None, rules_path: Path | None) -> None:
     """Reader-comment moderation desk and discourse analyzer."""
-    ctx.obj = State(Config.from_env(database_url=database, rules_path=rules_path), explicit_rules=rules_path is not None)
+    from pydantic import ValidationError  # noqa: PLC0415
+
+    try:
+        config = Config.from_env(database_url=database, rules_path=rules_path)
+    except ValidationError as exc:
+        fail("invalid settings (MODERATION_* variables, .env, MODERATION_CONFIG_FILE): " + "; ".join(
+            f"{_variable(str(e['loc'][0]))}: {e['msg']}" for e in exc.errors()))
+    except FileNotFoundError as exc:
+        fail(str(exc))
+    ctx.obj = State(config, explicit_rules=rules_path is not None)
+
+
+def _variable(field: str) -> str:
+    return field if field.startswith("MODERATION_") else Config.variable(field)  # an alias is the variable
 
 
 def _register() -> None:

@@ -49,7 +49,7 @@ def demo(ctx: click.Context, samples: Path, no_serve: bool, port: int) -> None:
     db_path = state.config.instance_path / "demo.db"
     for suffix in ("", "-wal", "-shm"):
         Path(f"{db_path}{suffix}").unlink(missing_ok=True)
-    state.config = state.config.__class__(**{**state.config.__dict__, "database_url": f"sqlite:///{db_path}"})
+    state.config = state.config.model_copy(update={"database_url": f"sqlite:///{db_path}"})
     state._db = None  # opened anew on the demo database
     for path in sorted(samples.glob("*.jsonl")):
         with state.db.session() as session:

@@ -72,8 +72,6 @@ def triage(state: State, rescore: bool, batch_size: int, workers: int, queue: bo
 
 
 def _deep_catch_up(state: State, as_json: bool) -> None:
-    from dataclasses import replace  # noqa: PLC0415
-
     from moderation.services.jobs import catch_up  # noqa: PLC0415
     from moderation.assess.pipeline import Pipeline  # noqa: PLC0415
 
@@ -81,7 +79,7 @@ def _deep_catch_up(state: State, as_json: bool) -> None:
     if not config.deep_scorers:
         fail("no deep scorers configured (set MODERATION_DEEP_SCORERS, e.g. detoxify)")
     scorers = tuple(dict.fromkeys(config.scorers + config.deep_scorers))
-    pipeline = Pipeline.from_config(replace(config, scorers=scorers), state.ruleset(), state.stored(config))
+    pipeline = Pipeline.from_config(config.model_copy(update={"scorers": scorers}), state.ruleset(), state.stored(config))
     if pipeline.load_problems:
         fail("; ".join(pipeline.load_problems), 1)
     result = catch_up(state.db, pipeline, config.deep_scorers)

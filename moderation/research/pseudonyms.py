@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import os
-import secrets
 from pathlib import Path
+
+from moderation.config import Config, instance_secret
 
 ENV = "MODERATION_PSEUDONYM_KEY"
 KEY_FILE = "pseudonym.key"
@@ -30,19 +30,10 @@ class Pseudonymizer:
         return hit
 
 
-def project_key(instance_path: Path) -> bytes:
-    """The key from MODERATION_PSEUDONYM_KEY, else the instance folder's secret file (created, mode 600, if absent)."""
-    value = os.environ.get(ENV)
-    if value:
-        return value.encode("utf-8")
-    path = Path(instance_path) / KEY_FILE
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as fh:
-            fh.write(secrets.token_hex(32))
-    return path.read_text(encoding="utf-8").strip().encode("utf-8")
+def project_key(instance_path: Path, configured: str = "") -> bytes:
+    """The configured key (MODERATION_PSEUDONYM_KEY), else the instance folder's secret file (mode 600)."""
+    return (configured or instance_secret(Path(instance_path), KEY_FILE)).encode("utf-8")
 
 
-def for_config(config) -> Pseudonymizer:  # noqa: ANN001 - moderation.config.Config
-    return Pseudonymizer(project_key(config.instance_path))
+def for_config(config: Config) -> Pseudonymizer:
+    return Pseudonymizer(config.project_pseudonym_key().encode("utf-8"))

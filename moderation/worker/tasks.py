@@ -1,32 +1,37 @@
 """Celery tasks: deep scoring, triage batches, webhook delivery, housekeeping.
 
-The broker comes from MODERATION_BROKER_URL (Redis); without one, every task runs inline where it is
-called. Start workers with `moderation worker` (or `celery -A moderation.worker.tasks worker`); exactly one of
-them with `--beat` runs the periodic sweeps (webhook retries, expired idempotency keys).
+Importing this module configures nothing: each start-up point calls configure(settings) with its own
+database. The broker comes from the settings (MODERATION_BROKER_URL); without one, every task runs inline
+where it is called. Start workers with `moderation worker` (or `celery -A moderation.worker.tasks worker`, which
+asks for `celery` and so wires the app from the settings then); exactly one of them with `--beat` runs the
+periodic sweeps (webhook retries, expired idempotency keys).
 """
 from __future__ import annotations
 
-import dataclasses
 import logging
 import threading
-import time
 import uuid
 from collections import Counter
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from celery import Celery, Task, group
+from celery.signals import worker_process_init
 from sqlalchemy.exc import OperationalError
 
 from moderation.services import jobs
 from moderation.integrations import webhooks
 from moderation.config import Config
-from moderation.store import Database, apikeys, models_registry, revisions
+from moderation.store import Database, apikeys
 from moderation.store import webhooks as outbox
 
+if TYPE_CHECKING:
+    from moderation.assess.pipeline import Pipeline
+
 log = logging.getLogger(__name__)
-RULES_CHECK_SECONDS = 5.0  # how soon a rule or model activation elsewhere reaches the workers
 RETRY_DB = {"autoretry_for": (OperationalError,), "retry_backoff": True, "max_retries": 5}
 _TASKS: list[tuple[Callable, dict]] = []  # bound to a fresh Celery app by configure()
+BOUND = ("celery", "runtime", "deep_score", "triage_batch", "deliver_webhook", "deliver_webhooks",
+         "purge_idempotency")  # module attributes that exist once configure() ran
 
 
 def _task(**options: object) -> Callable[[Callable], Callable]:
@@ -43,11 +48,19 @@ class Runtime:
         self.config = config
         self._db_factory = db
         self._db: Database | None = None
-        self._pipeline = None
-        self._revision: int | None = None
-        self._model: str | None = None  # the active registry model's sha256 the pipeline was built with
-        self._checked = 0.0
+        self._live = None
         self._lock = threading.Lock()
+
+    @property
+    def live(self):  # noqa: ANN201 - moderation.services.live.LivePipeline
+        """The live pipeline with every scorer: the fast ones and the deep ones workers exist for."""
+        from moderation.services.live import LivePipeline  # noqa: PLC0415 - scikit-learn on first use
+
+        with self._lock:  # one per process: two would each build a pipeline
+            if self._live is None:
+                scorers = tuple(dict.fromkeys(self.config.scorers + self.config.deep_scorers))
+                self._live = LivePipeline(lambda: self.db, self.config, scorers=scorers)
+            return self._live
 
     @property
     def db(self) -> Database:
@@ -58,36 +71,26 @@ class Runtime:
             return self._db
 
     @property
-    def pipeline(self):  # noqa: ANN201 - the full pipeline: fast and deep scorers, the active rule revision
-        from moderation.assess.pipeline import Pipeline  # noqa: PLC0415
-        from moderation.learning.registry import stored_models  # noqa: PLC0415 - scikit-learn on first use
+    def pipeline(self) -> "Pipeline":
+        """The full pipeline (fast and deep scorers) of the active rule revision and model."""
+        return self.live.get()
 
-        now = time.monotonic()
-        if self._pipeline is None or now - self._checked > RULES_CHECK_SECONDS:
-            db = self.db
-            with self._lock, db.session() as session:
-                live = revisions.active(session)
-                if (self._pipeline is None or live is None or live.id != self._revision
-                        or models_registry.active_sha(session) != self._model):
-                    ruleset = revisions.active_ruleset(session, self.config.rules_path)
-                    self._revision = revisions.active(session).id
-                    stored = stored_models(session, self.config)
-                    self._model = models_registry.active_sha(session)
-                    scorers = tuple(dict.fromkeys(self.config.scorers + self.config.deep_scorers))
-                    self._pipeline = Pipeline.from_config(dataclasses.replace(self.config, scorers=scorers), ruleset,
-                                                          stored)
-                self._checked = now
-        return self._pipeline
+    def forked(self) -> None:
+        """In a new worker process: its own connections, never the parent's (they are not safe to share)."""
+        with self._lock:
+            if self._db is not None and self._db_factory is None:
+                self._db.engine.dispose(close=False)  # leaves the parent's connections to the parent
+            self._db = None
 
 
 # Bound by configure(): the Celery app, what tasks run against, and each task on that app.
 celery: Celery
 runtime: Runtime
-deep_score: Task = None  # type: ignore[assignment]
-triage_batch: Task = None  # type: ignore[assignment]
-deliver_webhook: Task = None  # type: ignore[assignment]
-deliver_webhooks: Task = None  # type: ignore[assignment]
-purge_idempotency: Task = None  # type: ignore[assignment]
+deep_score: Task
+triage_batch: Task
+deliver_webhook: Task
+deliver_webhooks: Task
+purge_idempotency: Task
 
 
 def configure(config: Config, db: Callable[[], Database] | None = None) -> Celery:
@@ -115,7 +118,32 @@ def configure(config: Config, db: Callable[[], Database] | None = None) -> Celer
         name = function.__name__.lstrip("_")
         globals()[name] = app.task(name=f"moderation.{name}", **options)(function)
     celery, runtime = app, Runtime(config, db)
+    worker_process_init.connect(_forked, weak=False, dispatch_uid="moderation.worker.tasks.forked")
     return app
+
+
+def _forked(**_: object) -> None:
+    runtime.forked()
+
+
+def __getattr__(name: str) -> object:
+    """`celery -A moderation.worker.tasks` looks up `celery`: the worker's start-up, wired from the settings."""
+    if name == "celery":
+        return configure(Config.from_env())
+    if name in BOUND:
+        raise AttributeError(_UNCONFIGURED.format(name))
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+_UNCONFIGURED = "moderation.worker.tasks.{}: not configured; the start-up point calls configure(settings)"
+
+
+def _bound(name: str) -> Task:
+    """A task of the configured app; a clear error where a start-up point forgot configure()."""
+    try:
+        return globals()[name]
+    except KeyError:
+        raise RuntimeError(_UNCONFIGURED.format(name)) from None
 
 
 @_task(bind=True, **RETRY_DB)
@@ -190,8 +218,7 @@ def bind_webhooks(db: Database, config: Config) -> Database:
 
 def enqueue_deliveries(delivery_ids: list[int]) -> None:
     """Hand committed deliveries to the workers (see webhooks.dispatcher)."""
+    task = _bound("deliver_webhook")
     for delivery_id in delivery_ids:
-        deliver_webhook.delay(delivery_id)
+        task.delay(delivery_id)
 
-
-configure(Config.from_env())
