@@ -73,13 +73,18 @@ def _spaced_hosts_re(hosts: tuple[str, ...]) -> regex.Pattern | None:
     return regex.compile(rf"(?<![\w.])(?:{'|'.join(alts)})(?![\w\-]){_PATH}", regex.IGNORECASE | regex.V1)
 
 
-_DOT_TLD = re.compile(rf"\.(?:{_TLD})(?![a-z0-9-])")  # starts with a literal: the regex engine skips ahead fast
+# What every URL_RE match must contain, read off its three alternatives: "://" (scheme), "www" (www), or a
+# dot in one of _DOT's forms right before a top-level domain (bare): ".com", " . com", "(dot) com",
+# " punkt de". Each starts with a literal, so the regex engine skips ahead fast.
+_DOT_TLD = re.compile(rf"(?:\.|\s\.\s)(?:{_TLD})(?![a-z0-9-])")
+_WORD_DOT_TLD = re.compile(rf"(?:dot|punkt)(?:\s*[)\]}}]\s*|\s+)(?:{_TLD})(?![a-z0-9-])")
 
 
 def _could_have_links(lower: str, hints: re.Pattern) -> bool:
     """A cheap look for anything link-like; most comments have none and skip the full search."""
-    return ("://" in lower or "www" in lower or " ." in lower or "dot" in lower or "punkt" in lower
-            or _DOT_TLD.search(lower) is not None or hints.search(lower) is not None)
+    return ("://" in lower or "www" in lower or _DOT_TLD.search(lower) is not None
+            or (("dot" in lower or "punkt" in lower) and _WORD_DOT_TLD.search(lower) is not None)
+            or hints.search(lower) is not None)
 
 
 @lru_cache(maxsize=256)

@@ -118,10 +118,33 @@ def tokenize(text: str) -> list[Token]:
 
 _UPPER = regex.compile(r"\p{Lu}")
 _LETTERS = regex.compile(r"\p{L}")
+_ASCII_UPPER = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+_ASCII_LETTERS = _ASCII_UPPER + _ASCII_UPPER.lower()
+
+
+def _ascii_count(raw: bytes, chars: bytes) -> int:
+    # bytes.translate deletes in C; UTF-8 encodes every non-ASCII character in bytes >= 0x80 only.
+    return len(raw) - len(raw.translate(None, chars))
+
+
+def letters_at_least(text: str, n: int) -> bool:
+    """Whether text has at least n letters (\\p{L}); decided from the ASCII letters and the number of other
+    characters when they suffice, counted exactly otherwise."""
+    raw = text.encode()
+    ascii_letters = _ascii_count(raw, _ASCII_LETTERS)
+    if ascii_letters >= n:
+        return True
+    if ascii_letters + len(raw) - len(text) < n:  # each non-ASCII character takes at least two bytes
+        return False
+    return len(_LETTERS.findall(text)) >= n
 
 
 def caps_ratio(text: str, min_upper: int = 0) -> tuple[float, int]:
     """Share of upper-case among letters, and the number of letters ((0, 0) below min_upper capitals)."""
+    if min_upper:
+        raw = text.encode()
+        if _ascii_count(raw, _ASCII_UPPER) + len(raw) - len(text) < min_upper:
+            return 0.0, 0  # even if every non-ASCII character were a capital there would be too few
     upper = len(_UPPER.findall(text))
     if upper < min_upper or not upper:
         return 0.0, 0 if min_upper else len(_LETTERS.findall(text))

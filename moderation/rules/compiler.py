@@ -72,8 +72,9 @@ def build_ruleset(spec: s.RuleSetFile, wordlists: Mapping[str, Mapping[str, Word
                   files: Mapping[str, str], path: str | None) -> RuleSet:
     """Compile every rule of a validated file; raises RuleCompileError naming the first rule that fails."""
     default_language = spec.default_language or (spec.languages[0] if spec.languages else "de")
-    lists = ListMatcher(wordlists, default_language)
     found = [kv for rule in spec.rules for kv in walk(rule.when)]
+    inline = [v.terms for kind, v in found if kind == "words"] + [v.set for kind, v in found if kind == "emoji"]
+    lists = ListMatcher(wordlists, default_language, inline)
     hosts = tuple(sorted({d for kind, v in found if kind == "links" for d in v.domains}))
     labels = frozenset(v.label for kind, v in found if kind == "model")
     compiler = Compiler(lists, Addressing(lists), spec.policy, hosts)
