@@ -107,7 +107,8 @@ _OLD_DOT_TLD = links.re.compile(rf"\.(?:{links._TLD})(?![a-z0-9-])")
 def _old_could_have_links(lower: str, hints) -> bool:  # noqa: ANN001
     """The prefilter before the compiled matcher (commit 93bc241), kept as the reference."""
     return ("://" in lower or "www" in lower or " ." in lower or "dot" in lower or "punkt" in lower
-            or _OLD_DOT_TLD.search(lower) is not None or hints.search(lower) is not None)
+            or _OLD_DOT_TLD.search(lower) is not None
+            or links.re.compile("|".join(map(links.re.escape, hints.keys()))).search(lower) is not None)
 
 
 def assert_links_as_without_prefilter(text: str, hosts: tuple[str, ...]) -> None:

@@ -36,6 +36,7 @@ class ListMatcher:
         self._inline: Mapping[tuple[str, ...], WordList] = MappingProxyType(inline)
         self._lists = tuple(lists + list(inline.values()))
         self._slot = {id(wl): slot for slot, wl in enumerate(self._lists)}
+        self._chosen: dict[tuple[str, str, str | None], tuple[int, ...]] = {}  # memo: which slots a lookup reads
         self._automaton = self._compile()
         # The most words a phrase of each list spans.
         self._reach = tuple(max((len(p) for p in wl.phrase_parts()), default=1) for wl in self._lists)
@@ -72,13 +73,23 @@ class ListMatcher:
         key = ("list", name, languages)
         found = ctx.cache.get(key)
         if found is None:
-            by_lang = self.wordlists.get(name, {})
-            if languages == "comment" and ctx.language in by_lang:
-                lists = [by_lang[ctx.language]] + ([by_lang["common"]] if "common" in by_lang else [])
+            slots = self._chosen.get((name, languages, ctx.language))
+            if slots is None:
+                slots = self._chosen[name, languages, ctx.language] = self._choose(name, languages, ctx.language)
+            if len(slots) == 1:
+                found = self._found(ctx, slots[0])
             else:
-                lists = list(by_lang.values())
-            found = ctx.cache[key] = [h for wl in lists for h in self._found(ctx, self._slot[id(wl)])]
+                found = [h for slot in slots for h in self._found(ctx, slot)]
+            ctx.cache[key] = found
         return found
+
+    def _choose(self, name: str, languages: str, language: str | None) -> tuple[int, ...]:
+        by_lang = self.wordlists.get(name, {})
+        if languages == "comment" and language in by_lang:
+            lists = [by_lang[language]] + ([by_lang["common"]] if "common" in by_lang else [])
+        else:
+            lists = list(by_lang.values())
+        return tuple(self._slot[id(wl)] for wl in lists)
 
     def _found(self, ctx: CommentContext, slot: int) -> list[Found]:
         key = ("slot", slot)
@@ -131,12 +142,12 @@ class ListMatcher:
         if not words:
             return marked
         joined = f" {' '.join(words)} "
-        starts = None
+        spaced = joined.count(" ") != len(words) + 1  # a folded token with a space inside (rare NFKC forms)
+        starts = [0, *accumulate(len(w) + 1 for w in words)][:-1] if spaced else None
         for end, (length, slots) in self._automaton.iter(joined):
-            if starts is None:  # where each word starts in `joined`, to place a key's first letter
-                starts = [0, *accumulate(len(w) + 1 for w in words)][:-1]
             start = end - length + 1
-            word = bisect_right(starts, start + (joined[start] == " ") - 1) - 1
+            letter = start + (joined[start] == " ")  # the key's first letter: inside the word it marks
+            word = bisect_right(starts, letter - 1) - 1 if spaced else joined.count(" ", 0, letter) - 1
             for slot in slots:
                 marked.setdefault(slot, set()).add(word)
         return marked

@@ -30,10 +30,11 @@ PUNCTUATION = "„“”‚‘’«»‹›–—‐‑−…•·°§€£¥¢�
 _OTHER = re.compile(f"[^\\x00-\\x7f{re.escape(_LATIN + PUNCTUATION)}]")
 # Bytes of the folded text that are not word characters become spaces; apostrophes go (as fold drops them).
 _SEPARATE = bytes(b if chr(b).isalnum() and b < 128 else 32 for b in range(256))
-_DIGITS = b"0123456789"
-_LETTER_DIGIT = re.compile(rb"[a-z][0-9]|[0-9][a-z]")
+_LETTER_DIGIT = re.compile(rb"[0-9](?:(?<=[a-z][0-9])|[a-z])")  # starts at a digit: scans fast
 _SYMBOL = re.compile(r"[!|€+]['’!|€+]*\w")
-_SHORT3 = re.compile(r"(?:^| )\S{1,2} \S{1,2} \S{1,2}(?= |$)")
+# Three words of one or two letters (a letter may fold to two) with up to two separators (of up to two
+# bytes) between them: how letter-split words look here.
+_SHORT3 = re.compile(rb"\b[a-z]{1,2} {1,4}[a-z]{1,2} {1,4}[a-z]{1,2}\b")
 # The tokenizer's letter-split words (moderation.domain.text.TOKEN_RE, group "spaced"); on the characters a
 # plain text may hold, re's \w and [^\W\d_] are regex's \w and \p{L}, and re is faster here.
 _SPACED = re.compile(r"(?<!\w)[^\W\d_](?:[ .*·_\-]{1,2}[^\W\d_]){2,}(?!\w)")
@@ -52,18 +53,18 @@ def plain_words(text: str) -> Plain | None:
     if not plain_ascii:
         if _OTHER.search(text):
             return None
-        for c in _TO_ASCII.keys() & set(low):  # a few distinct letters: cheaper than str.translate
+        for c in [c for c in _TO_ASCII if c in low]:  # a few distinct letters: cheaper than str.translate
             low = low.replace(c, _TO_ASCII[c])
     raw = low.encode().translate(_SEPARATE, b"'")
-    unusual = (len(raw.translate(None, _DIGITS)) != len(raw) and _LETTER_DIGIT.search(raw)) or _RUN.search(raw)
+    unusual = _LETTER_DIGIT.search(raw) or _RUN.search(raw)
     if unusual and not plain_ascii:
         return None  # leetspeak or runs next to umlauts and accents: folding order matters, so the full look
     if ("!" in text or "|" in text or "€" in text or "+" in text) and _symbol_inside(text):
         return None
-    words = raw.decode().split()
     # Letters split by separators are single-letter words here (an apostrophe may join one to the next).
-    if ("'" in text or "’" in text or _SHORT3.search(" ".join(words))) and _SPACED.search(text):
+    if ("'" in text or "’" in text or _SHORT3.search(raw)) and _SPACED.search(text):
         return None
+    words = raw.decode().split()
     if not unusual:
         return words, None
     # Plain ASCII with leetspeak or runs: each word folds like the token it is (fold drops only apostrophes).
