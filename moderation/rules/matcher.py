@@ -92,14 +92,15 @@ class ListMatcher:
         return tuple(self._slot[id(wl)] for wl in lists)
 
     def _found(self, ctx: CommentContext, slot: int) -> list[Found]:
-        key = ("slot", slot)
-        found = ctx.cache.get(key)
+        looked = ctx.cache.get("marks")
+        if looked is None:  # the look, and each list's matches as they are asked for
+            looked = ctx.cache["marks"] = self.look(ctx) + ({},)
+        norms, alts, kinds, marked, done = looked
+        found = done.get(slot)
         if found is not None:
             return found
-        looked = ctx.cache.get("marks")
-        if looked is None:
-            looked = ctx.cache["marks"] = self.look(ctx)
-        norms, alts, kinds, marked = looked
+        if alts is None and slot not in marked:
+            return _NONE  # most lists in most comments: the automaton marked none of their words
         wl = self._lists[slot]
         candidates = marked.get(slot, ())
         if alts is not None and wl.phrases:
@@ -115,7 +116,7 @@ class ListMatcher:
                     wl.find_at(norms, alts, i, found)
         else:
             found = _NONE
-        ctx.cache[key] = found
+        done[slot] = found
         return found
 
     def look(self, ctx: CommentContext) -> tuple[list[str], list | None, list | None, dict[int, set[int]]]:
