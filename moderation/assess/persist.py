@@ -93,7 +93,7 @@ def record_ruleset(session: Session, ruleset: "RuleSet") -> None:
     if session.get(RuleSetVersion, ruleset.version) is None:
         # Several processes meeting a new rule set at once (app instances, workers) each try to insert it.
         session.execute(upsert(session, RuleSetVersion).values(
-            version=ruleset.version, source_path=ruleset.path, files=ruleset.files).on_conflict_do_nothing(
+            version=ruleset.version, source_path=ruleset.path, files=dict(ruleset.files)).on_conflict_do_nothing(
             index_elements=["version"]))
 
 

@@ -12,9 +12,10 @@ from langdetect.detector_factory import PROFILES_DIRECTORY, DetectorFactory
 from langdetect.lang_detect_exception import LangDetectException
 from langdetect.utils.ngram import NGram
 
+from moderation.domain.text import letters_at_least
+
 # Links, mentions, hashtags, numbers and emoji say nothing about the language; detection ignores them.
 _NOISE = regex.compile(r"https?://\S+|www\.\S+|[@#]\w+|[^\p{L}\s]+", regex.V1)
-_LETTER = regex.compile(r"\p{L}")
 # Below this many letters langdetect guesses, so the thread's or article's language is used instead.
 # Choosing between a site's two or three languages works on much shorter texts than among all 55.
 MIN_LETTERS = {"restricted": 10, "all": 25}
@@ -193,7 +194,7 @@ class LanguageDetector:
             return LanguageResult(self.languages[0], 1.0, "only")
         fallback = self._fallback(context)
         clean = _NOISE.sub(" ", text[: MAX_CHARS * 2])
-        if len(_LETTER.findall(clean)) < self.min_letters:
+        if not letters_at_least(clean, self.min_letters):
             return fallback
         detector = FastDetector(_factory(self.languages, self.seed))
         detector.set_max_text_length(MAX_CHARS)

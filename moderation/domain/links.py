@@ -5,6 +5,7 @@ import re
 from functools import lru_cache
 from typing import Iterable, NamedTuple
 
+import ahocorasick
 import regex
 
 # Top-level domains accepted for links written without scheme or "www." (a bare "word.tld").
@@ -73,21 +74,31 @@ def _spaced_hosts_re(hosts: tuple[str, ...]) -> regex.Pattern | None:
     return regex.compile(rf"(?<![\w.])(?:{'|'.join(alts)})(?![\w\-]){_PATH}", regex.IGNORECASE | regex.V1)
 
 
-_DOT_TLD = re.compile(rf"\.(?:{_TLD})(?![a-z0-9-])")  # starts with a literal: the regex engine skips ahead fast
+# What every URL_RE match must contain, read off its three alternatives: "://" (scheme), "www" (www), or a
+# dot in one of _DOT's forms right before a top-level domain (bare): ".com", " . com", "(dot) com",
+# " punkt de". Each pattern starts with a literal, so the regex engine skips ahead fast.
+_DOT_TLD = re.compile(rf"\.(?:{_TLD})(?![a-z0-9-])")
+_SPACED_DOT_TLD = re.compile(rf"\.\s(?:{_TLD})(?![a-z0-9-])")  # counts only with a space before the dot
+_WORD_DOT_TLD = re.compile(rf"(?:dot|punkt)(?:\s*[)\]}}]\s*|\s+)(?:{_TLD})(?![a-z0-9-])")
 
 
-def _could_have_links(lower: str, hints: re.Pattern) -> bool:
+def _could_have_links(lower: str, hints: ahocorasick.Automaton) -> bool:
     """A cheap look for anything link-like; most comments have none and skip the full search."""
-    return ("://" in lower or "www" in lower or " ." in lower or "dot" in lower or "punkt" in lower
-            or _DOT_TLD.search(lower) is not None or hints.search(lower) is not None)
+    return ("://" in lower or "www" in lower or _DOT_TLD.search(lower) is not None
+            or any(m.start() and lower[m.start() - 1].isspace() for m in _SPACED_DOT_TLD.finditer(lower))
+            or ("dot" in lower or "punkt" in lower) and _WORD_DOT_TLD.search(lower) is not None
+            or next(hints.iter(lower), None) is not None)
 
 
 @lru_cache(maxsize=256)
-def _hints(hosts: tuple[str, ...]) -> re.Pattern:
+def _hints(hosts: tuple[str, ...]) -> ahocorasick.Automaton:
     # A spaced-out host ("youtu be") still shows its first label; labels under 4 letters ("t.me") say
-    # too little and are looked for whole.
-    hints = sorted({h.split(".")[0] if len(h.split(".")[0]) >= 4 else h for h in hosts}) or ["://"]
-    return re.compile("|".join(map(re.escape, hints)))
+    # too little and are looked for whole. One automaton finds any of them in one pass.
+    automaton = ahocorasick.Automaton()
+    for hint in sorted({h.split(".")[0] if len(h.split(".")[0]) >= 4 else h for h in hosts}) or ["://"]:
+        automaton.add_word(hint, hint)
+    automaton.make_automaton()
+    return automaton
 
 
 def find_links(text: str, known_hosts: Iterable[str] = ()) -> list[Link]:

@@ -118,15 +118,52 @@ def tokenize(text: str) -> list[Token]:
 
 _UPPER = regex.compile(r"\p{Lu}")
 _LETTERS = regex.compile(r"\p{L}")
+_ASCII_UPPER = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+_ASCII_LETTERS = _ASCII_UPPER + _ASCII_UPPER.lower()
+
+
+def _ascii_count(raw: bytes, chars: bytes) -> int:
+    # bytes.translate deletes in C; UTF-8 encodes every non-ASCII character in bytes >= 0x80 only.
+    return len(raw) - len(raw.translate(None, chars))
+
+
+_NON_ASCII = re.compile(r"[^\x00-\x7f]+")
+
+
+def _count(text: str, ascii_chars: bytes, pattern: regex.Pattern) -> int:
+    """How many characters of text `pattern` matches: ASCII ones counted on bytes, the rest by the pattern."""
+    raw = text.encode()
+    count = _ascii_count(raw, ascii_chars)
+    if len(raw) != len(text):  # some characters outside ASCII: only those go through the Unicode pattern
+        count += len(pattern.findall("".join(_NON_ASCII.findall(text))))
+    return count
+
+
+def letters_at_least(text: str, n: int) -> bool:
+    """Whether text has at least n letters (\\p{L}); decided from the ASCII letters and the number of other
+    characters when they suffice, counted exactly otherwise."""
+    raw = text.encode()
+    ascii_letters = _ascii_count(raw, _ASCII_LETTERS)
+    if ascii_letters >= n:
+        return True
+    if ascii_letters + len(raw) - len(text) < n:  # each non-ASCII character takes at least two bytes
+        return False
+    return _count(text, _ASCII_LETTERS, _LETTERS) >= n
 
 
 def caps_ratio(text: str, min_upper: int = 0) -> tuple[float, int]:
     """Share of upper-case among letters, and the number of letters ((0, 0) below min_upper capitals)."""
-    upper = len(_UPPER.findall(text))
+    upper = _count(text, _ASCII_UPPER, _UPPER)
     if upper < min_upper or not upper:
-        return 0.0, 0 if min_upper else len(_LETTERS.findall(text))
-    letters = len(_LETTERS.findall(text))
+        return 0.0, 0 if min_upper else _count(text, _ASCII_LETTERS, _LETTERS)
+    letters = _count(text, _ASCII_LETTERS, _LETTERS)
     return upper / letters, letters
+
+
+def repeated_run(text: str, at_least: int) -> str | None:
+    """The first run of one character repeated at least `at_least` times ('!!!!!!', 'neeeein'), if any."""
+    m = _run_of(at_least).search(text)
+    return m.group() if m else None
 
 
 @lru_cache(maxsize=64)
@@ -134,7 +171,3 @@ def _run_of(n: int) -> re.Pattern:
     return re.compile(rf"(.)\1{{{n - 1},}}", re.DOTALL)
 
 
-def repeated_run(text: str, at_least: int) -> str | None:
-    """The first run of one character repeated at least `at_least` times ('!!!!!!', 'neeeein'), if any."""
-    m = _run_of(at_least).search(text)
-    return m.group() if m else None

@@ -10,7 +10,8 @@ from pydantic import ValidationError
 from ruamel.yaml import YAML, MappingNode, Node, SequenceNode
 from ruamel.yaml.error import YAMLError
 
-from moderation.rules.engine import RuleCompileError, RuleSet
+from moderation.rules.compiler import RuleCompileError, build_ruleset
+from moderation.rules.engine import RuleSet
 from moderation.rules.schema import RuleSetFile
 from moderation.rules.wordlists import WordListError, parse_lists
 
@@ -200,7 +201,7 @@ def compile_ruleset(files: dict[str, str], origin: str, label: str | None = None
     except WordListError as exc:
         raise RuleError([(exc.path, exc.line, None, exc.message)]) from None
     try:
-        return RuleSet(spec, wordlists, version_of(files), dict(sorted(files.items())), label or origin)
+        return build_ruleset(spec, wordlists, version_of(files), dict(sorted(files.items())), label or origin)
     except RuleCompileError as exc:
         source, local = _owner(sources, ("rules", exc.index, "when"))
         raise RuleError([(str(source.path), source.line(local), exc.rule_id, exc.message)]) from None

@@ -135,24 +135,41 @@ class WordList:
 
     def find(self, tokens: list[Token]) -> list[tuple[int, int, str]]:
         """(first token, last token, entry) for every match, in text order."""
-        found = []
-        phrases = self.phrases
+        norms = [tok.norm for tok in tokens]
+        alts = [tok.alt for tok in tokens]
+        found: list[tuple[int, int, str]] = []
         for i, tok in enumerate(tokens):
-            if tok.kind not in MATCHED_KINDS:
-                continue
-            if phrases and (tok.norm in phrases or tok.alt in phrases):
-                for forms, entry in phrases.get(tok.norm) or phrases[tok.alt]:
-                    end = i + len(forms)
-                    if end <= len(tokens) and all(tokens[i + k].norm in f or tokens[i + k].alt in f
-                                                  for k, f in enumerate(forms)):
-                        found.append((i, end - 1, entry))
-                        break
-            entry = self._entry_for(tok.norm)
-            if entry is None and tok.alt is not None:
-                entry = self._entry_for(tok.alt)
-            if entry is not None:
-                found.append((i, i, entry))
+            if tok.kind in MATCHED_KINDS:
+                self.find_at(norms, alts, i, found)
         return found
+
+    def find_at(self, norms: list[str], alts: list[str | None], i: int, found: list[tuple[int, int, str]]) -> None:
+        """Append the matches that start at token i (a phrase first, then the word itself) to `found`."""
+        norm, alt = norms[i], alts[i]
+        phrases = self.phrases
+        if phrases and (norm in phrases or alt in phrases):
+            for forms, entry in phrases.get(norm) or phrases[alt]:
+                end = i + len(forms)
+                if end <= len(norms) and all(norms[i + k] in f or alts[i + k] in f for k, f in enumerate(forms)):
+                    found.append((i, end - 1, entry))
+                    break
+        entry = self._entry_for(norm)
+        if entry is None and alt is not None:
+            entry = self._entry_for(alt)
+        if entry is not None:
+            found.append((i, i, entry))
+
+    def keys(self) -> set[str]:
+        """Every folded form a match needs, in words joined by single spaces and framed by a space where the
+        match must start or end a word: " idiot ", "idiot " (compound tail), " dumm" (head), "halt die klappe "."""
+        keys = {f" {form} " for form in self.exact} | {f"{form} " for form in self.suffixes}
+        keys |= {f" {form}" for form in self.prefixes} | set(self.infixes)
+        for parts in self.phrase_parts():
+            combos = [""]
+            for forms in parts:
+                combos = [f"{c} {form}" for c in combos for form in forms]
+            keys |= {f"{c} " for c in combos}
+        return keys
 
     def __contains__(self, word: str) -> bool:
         return self.has_word(word)

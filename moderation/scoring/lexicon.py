@@ -4,7 +4,7 @@ from __future__ import annotations
 import hashlib
 from typing import TYPE_CHECKING, Sequence
 
-from moderation.rules.conditions import ADDRESS_LISTS
+from moderation.rules.addressing import ADDRESS_LISTS
 from moderation.rules.context import CommentContext
 from moderation.scoring import LABELS, register
 

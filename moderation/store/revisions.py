@@ -67,7 +67,7 @@ def save(session: Session, files: dict[str, str], author: str, message: str = ""
     """
     ruleset = compile_ruleset(files, "draft")
     if session.get(RuleSetVersion, ruleset.version) is None:
-        session.add(RuleSetVersion(version=ruleset.version, source_path="editor", files=ruleset.files))
+        session.add(RuleSetVersion(version=ruleset.version, source_path="editor", files=dict(ruleset.files)))
     revision = RuleRevision(version=ruleset.version, parent_id=parent_id, author=author, message=message)
     session.add(revision)
     session.flush()

@@ -1,38 +1,31 @@
-"""Conditions compiled to matchers: each takes a CommentContext and returns a Match or None."""
+"""Compiling a validated rule file: conditions become matchers, and the whole an immutable RuleSet."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from functools import lru_cache
-from typing import TYPE_CHECKING, Callable, Iterable
+from types import MappingProxyType
+from typing import Iterator, Mapping
 
 import regex
 
 from moderation.domain.links import find_links, host_matches
+from moderation.domain.text import caps_ratio, repeated_run
 from moderation.rules import schema as s
+from moderation.rules.addressing import Addressing
 from moderation.rules.context import CommentContext, Span, Unavailable
-from moderation.domain.text import caps_ratio, fold, repeated_run
-
-if TYPE_CHECKING:
-    from moderation.rules.engine import RuleSet
-
-
-@dataclass
-class Match:
-    spans: list[Span] = field(default_factory=list)
-    score: float = 1.0
-    threshold: float | None = None
-    detail: str = ""
-
-
-Matcher = Callable[[CommentContext], "Match | None"]
+from moderation.rules.engine import CompiledRule, Match, Matcher, RuleSet
+from moderation.rules.matcher import ListMatcher
+from moderation.rules.wordlists import WordList
 
 # Relative cost of deciding each kind of condition, for ordering the parts of an `all`.
 COST = {"model": 0, "language": 0, "length": 0, "author": 0, "caps": 1, "repetition": 2, "links": 3,
         "regex": 3, "words": 4, "emoji": 4, "not": 5, "any": 6, "all": 6, "addressed": 7}
 
-# Reserved list names that tell whom a comment addresses (see README, "Rule files").
-ADDRESS_LISTS = {"second_person": "second_person", "formal_address": "second_person",
-                 "vocatives": "second_person", "honorifics": "named", "first_names": "named"}
+
+class RuleCompileError(ValueError):
+    """A rule that is valid YAML and schema but cannot be compiled."""
+
+    def __init__(self, index: int, rule_id: str, message: str) -> None:
+        super().__init__(f"rule {rule_id}: {message}")
+        self.index, self.rule_id, self.message = index, rule_id, message
 
 
 def _union(matches: list[Match]) -> list[Span]:
@@ -46,11 +39,60 @@ def _kinds(addressed: str | tuple[str, ...] | None) -> frozenset[str]:
     return frozenset({"second_person", "reply", "named"} if "any" in kinds else kinds)
 
 
+def walk(cond: object) -> Iterator[tuple[str, object]]:
+    """Every condition inside `cond`, itself included, as (kind, value)."""
+    kind = s._condition_key(cond)
+    value = getattr(cond, "not_" if kind == "not" else kind)
+    yield kind, value
+    if kind in ("all", "any"):
+        for part in value:
+            yield from walk(part)
+    elif kind == "not":
+        yield from walk(value)
+
+
+def threshold(policy: s.Policy, label: str, above: float | str | None) -> float:
+    """The number a model condition compares with: its own, or the policy's level for the label."""
+    if isinstance(above, (int, float)):
+        return float(above)
+    configured = policy.thresholds.get(label)
+    if configured is None:
+        raise KeyError(f"no threshold for label {label!r}: give 'above' or set policy.thresholds.{label}")
+    if isinstance(configured, (int, float)):
+        if above not in (None, "hold"):
+            raise KeyError(f"policy.thresholds.{label} is a single number; there is no {above!r} level")
+        return float(configured)
+    name = above or "hold"
+    if name not in configured:
+        raise KeyError(f"policy.thresholds.{label} has no level {name!r}")
+    return float(configured[name])
+
+
+def build_ruleset(spec: s.RuleSetFile, wordlists: Mapping[str, Mapping[str, WordList]], version: str,
+                  files: Mapping[str, str], path: str | None) -> RuleSet:
+    """Compile every rule of a validated file; raises RuleCompileError naming the first rule that fails."""
+    default_language = spec.default_language or (spec.languages[0] if spec.languages else "de")
+    found = [kv for rule in spec.rules for kv in walk(rule.when)]
+    inline = [v.terms for kind, v in found if kind == "words"] + [v.set for kind, v in found if kind == "emoji"]
+    lists = ListMatcher(wordlists, default_language, inline)
+    hosts = tuple(sorted({d for kind, v in found if kind == "links" for d in v.domains}))
+    labels = frozenset(v.label for kind, v in found if kind == "model")
+    compiler = Compiler(lists, Addressing(lists), spec.policy, hosts)
+    compiled = []
+    for index, rule in enumerate(spec.rules):
+        try:
+            compiled.append(CompiledRule(rule, compiler.compile(rule.when)))
+        except Exception as exc:  # noqa: BLE001 - unknown list, bad pattern, missing threshold
+            raise RuleCompileError(index, rule.id, exc.args[0] if exc.args else str(exc)) from exc
+    return RuleSet(spec, tuple(compiled), lists, version, MappingProxyType(dict(files)), path, hosts, labels)
+
+
 class Compiler:
     """Turns schema conditions into matchers bound to one rule set's word lists and policy."""
 
-    def __init__(self, ruleset: "RuleSet") -> None:
-        self.rs = ruleset
+    def __init__(self, lists: ListMatcher, addressing: Addressing, policy: s.Policy,
+                 hosts: tuple[str, ...]) -> None:
+        self.lists, self.addressing, self.policy, self.hosts = lists, addressing, policy, hosts
 
     def compile(self, cond: object) -> Matcher:
         kind = s._condition_key(cond)
@@ -103,31 +145,31 @@ class Compiler:
     # -- words, emoji and whom they address ----------------------------------------------------
     def _words(self, spec: s.WordsSpec) -> Matcher:
         names = (spec.list,) if isinstance(spec.list, str) else tuple(spec.list or ())
-        inline = self.rs.inline_list(spec.terms)
+        inline = self.lists.inline(spec.terms)
         return self._listed(names, inline, spec.languages, _kinds(spec.addressed), spec.window, spec.min_count)
 
     def _emoji(self, spec: s.EmojiSpec) -> Matcher:
         names = (spec.list,) if spec.list else ()
-        inline = self.rs.inline_list(spec.set)
+        inline = self.lists.inline(spec.set)
         return self._listed(names, inline, "all", _kinds(spec.addressed), spec.window, spec.min_count)
 
-    def _listed(self, names: tuple[str, ...], inline: object, languages: str, kinds: frozenset[str],
+    def _listed(self, names: tuple[str, ...], inline: WordList | None, languages: str, kinds: frozenset[str],
                 window: int, min_count: int) -> Matcher:
-        rs = self.rs
+        lists, addressing = self.lists, self.addressing
         for name in names:
-            rs.require_list(name)
+            lists.require(name)
 
         def match(ctx: CommentContext) -> Match | None:
-            hits = [h for name in names for h in rs.list_hits(ctx, name, languages)]
+            hits = [h for name in names for h in lists.hits(ctx, name, languages)]
             if inline is not None:
-                hits += inline.find(ctx.tokens)
+                hits += lists.inline_hits(ctx, inline)
             if not hits:
                 return None
             spans = []
             count = 0
             for first, last, entry in hits:
                 if kinds:
-                    target = rs.addressee(ctx, first, last, kinds, window)
+                    target = addressing.addressee(ctx, first, last, kinds, window)
                     if target is None:
                         continue
                     if target.text:
@@ -143,7 +185,7 @@ class Compiler:
         kinds = _kinds(spec)
 
         def match(ctx: CommentContext) -> Match | None:
-            marks = [m for m in self.rs.address_marks(ctx) if m[1] in kinds]
+            marks = [m for m in self.addressing.marks(ctx) if m[1] in kinds]
             if "reply" in kinds and ctx.is_reply:
                 return Match([sp for _, _, sp in marks], detail="reply")
             return Match([sp for _, _, sp in marks], detail="addressed") if marks else None
@@ -151,12 +193,12 @@ class Compiler:
 
     # -- links, patterns and shape -------------------------------------------------------------
     def _links(self, spec: s.LinksSpec) -> Matcher:
-        self.rs.known_hosts.update(spec.domains)
+        hosts = self.hosts
 
         def match(ctx: CommentContext) -> Match | None:
             links = ctx.cache.get("links")
             if links is None:
-                links = ctx.cache["links"] = find_links(ctx.text, self.rs.hosts)
+                links = ctx.cache["links"] = find_links(ctx.text, hosts)
             spans = []
             for link in links:
                 if spec.obfuscated_only and not link.obfuscated:
@@ -214,16 +256,15 @@ class Compiler:
 
     # -- scores and authors --------------------------------------------------------------------
     def _model(self, spec: s.ModelSpec) -> Matcher:
-        threshold = self.rs.threshold(spec.label, spec.above)
-        self.rs.model_labels.add(spec.label)
+        limit = threshold(self.policy, spec.label, spec.above)
 
         def match(ctx: CommentContext) -> Match | None:
             if ctx.scores is None or spec.label not in ctx.scores:
                 raise Unavailable(f"no score for label {spec.label!r}")
             score = ctx.scores[spec.label]
-            if score < threshold:
+            if score < limit:
                 return None
-            return Match(score=score, threshold=threshold, detail=f"{spec.label} {score:.2f} ≥ {threshold:.2f}")
+            return Match(score=score, threshold=limit, detail=f"{spec.label} {score:.2f} ≥ {limit:.2f}")
         return match
 
     def _author(self, spec: s.AuthorSpec) -> Matcher:
@@ -236,22 +277,3 @@ class Compiler:
                 return Match(detail=f"author's rejection rate {rejected / total:.0%}")
             return None
         return match
-
-
-_NAME_PARTS = regex.compile(r"\p{L}{3,}")
-
-
-def fold_names(names: Iterable[str]) -> frozenset[str]:
-    """Folded parts of people's names ("Mara_K" -> mara; "Stefan aus Bremen" -> stefan, bremen)."""
-    parts: set[str] = set()
-    for name in names:
-        if name:
-            parts.update(_name_parts(name))
-    return frozenset(parts)
-
-
-@lru_cache(maxsize=100_000)
-def _name_parts(name: str) -> tuple[str, ...]:
-    # A busy thread names the same few hundred authors in every comment's context: fold each once.
-    lowercase = name == name.lower()
-    return tuple(fold(p) for p in _NAME_PARTS.findall(name) if lowercase or p[0].isupper())
