@@ -6,7 +6,14 @@ import pytest
 
 from moderation.research import sentimentmodel
 from moderation.research.sentiment import GermanSentiment, Sentiment
-from moderation.research.sentimentmodel import CLASSES, MODEL, SentimentClassifier, german, load, save
+from moderation.research.sentimentmodel import (
+    CLASSES,
+    MODEL,
+    SentimentClassifier,
+    german,
+    load,
+    save,
+)
 from tests.conftest import corpus
 
 POS = ["Das ist wirklich super, danke!", "Toller Beitrag, sehr gut gemacht.", "Ich freue mich riesig darüber.",

@@ -10,7 +10,7 @@ import re
 import xml.etree.ElementTree as ET
 from functools import lru_cache
 from pathlib import Path
-from typing import Sequence
+from typing import Protocol, Sequence
 
 import numpy as np
 
@@ -131,6 +131,15 @@ class GermanSentiment:
         return False
 
 
+class Scorer(Protocol):
+    """What Sentiment needs of a German scorer: the lexicon scorer or the shipped classifier."""
+
+    name: str
+    version: str
+
+    def compound_many(self, texts: Sequence[str]) -> np.ndarray: ...
+
+
 class EnglishSentiment:
     """VADER (Hutto & Gilbert 2014) as the vaderSentiment package ships it."""
 
@@ -148,7 +157,7 @@ class EnglishSentiment:
 class Sentiment:
     """Compound sentiment in [-1, 1] per text, by language; texts in other languages get NaN."""
 
-    def __init__(self, de: "GermanSentiment | None" = None) -> None:
+    def __init__(self, de: Scorer | None = None) -> None:
         self.de = de or GermanSentiment()  # sentimentmodel.default() passes the shipped classifier
         self.en = EnglishSentiment()
 

@@ -10,9 +10,9 @@ import json
 import logging
 import re
 import zipfile
+from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 import scipy.sparse as sp
@@ -68,7 +68,7 @@ class SentimentClassifier:
         lex = sp.csr_matrix(lexicon_features(self.lexicon, texts).astype(np.float32))
         return sp.hstack([self.word.transform(texts), self.char.transform(texts), lex], format="csr")
 
-    def fit(self, texts: Sequence[str], labels: Sequence[str]) -> "SentimentClassifier":
+    def fit(self, texts: Sequence[str], labels: Sequence[str]) -> SentimentClassifier:
         unknown = set(labels) - set(CLASSES)
         if unknown:
             raise ValueError(f"labels must be {CLASSES}, got {sorted(unknown)}")
@@ -116,7 +116,7 @@ class SentimentClassifier:
                 "coef": self.coef, "intercept": self.intercept, "classes": list(CLASSES)}
 
     @classmethod
-    def from_state(cls, state: dict) -> "SentimentClassifier":
+    def from_state(cls, state: dict) -> SentimentClassifier:
         if state.get("format") != FORMAT or list(state.get("classes", ())) != list(CLASSES):
             raise ValueError(f"unknown sentiment model format {state.get('format')!r}")
         model = cls(**state["params"])
