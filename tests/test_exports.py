@@ -55,7 +55,7 @@ def test_csv_has_scores_with_versions_rule_hits_and_reasons(run, tmp_path):
     assert (decided["decision"], decided["reason_code"]) == ("reject", "personal-attack")
     assert json.loads(decided["decisions"])[-1]["actor"] == "mod.anna"  # not pseudonymised without the flag
     assert rows["de-002"]["conversation_id"] == "de-001" and rows["de-002"]["parent_id"] == "de-001"
-    assert rows["de-001"]["sentiment_model"].startswith("lexicon-de-uzh")
+    assert rows["de-001"]["sentiment_model"].startswith("model-de-potts potts-")  # the shipped classifier
     assert rows["en-001"]["sentiment_model"].startswith("vader")
 
 

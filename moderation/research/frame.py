@@ -111,7 +111,7 @@ def from_records(records: Iterable[dict], provenance: dict | None = None) -> Fra
 
 
 def _sentiment(texts_languages: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
-    from moderation.research.sentiment import default  # noqa: PLC0415 - loads lexicons (before fork when parallel)
+    from moderation.research.sentimentmodel import default  # noqa: PLC0415 - loads lexicons (before fork when parallel)
 
     return default().score(*texts_languages)
 
@@ -121,7 +121,7 @@ def add_sentiment(frame: Frame, progress: Callable[[int], None] | None = None, c
     """Fill the sentiment column where it is missing, by language (in `workers` processes)."""
     import multiprocessing  # noqa: PLC0415
 
-    from moderation.research.sentiment import default  # noqa: PLC0415
+    from moderation.research.sentimentmodel import default  # noqa: PLC0415
 
     scorer = default()  # loaded here, so forked workers inherit the lexicons
     todo = np.flatnonzero(np.isnan(frame["sentiment"]))

@@ -43,7 +43,7 @@ def _hit(hit: dict, shadow: bool, ruleset_version: str) -> dict:
 def provenance_rows(db, pseudonym: Pseudonym = _keep) -> list[dict]:  # noqa: ANN001 - moderation.store.Database
     """One row per stored comment with its thread position, newest assessment, decision log and sentiment."""
     from moderation.research.frame import roots  # noqa: PLC0415
-    from moderation.research.sentiment import default  # noqa: PLC0415
+    from moderation.research.sentimentmodel import default  # noqa: PLC0415
     from moderation.store import Article, Comment, TriageResult  # noqa: PLC0415
 
     parent = aliased(Comment)

@@ -10,7 +10,7 @@ import re
 import xml.etree.ElementTree as ET
 from functools import lru_cache
 from pathlib import Path
-from typing import Sequence
+from typing import Protocol, Sequence
 
 import numpy as np
 
@@ -84,6 +84,9 @@ class GermanSentiment:
                     return hit
         return 0.0
 
+    def compound_many(self, texts: Sequence[str]) -> np.ndarray:
+        return np.array([self.compound(t) for t in texts], dtype=np.float64)
+
     def compound(self, text: str) -> float:
         tokens = TOKEN.findall(text)
         lowered = [t.lower() for t in tokens]
@@ -128,6 +131,15 @@ class GermanSentiment:
         return False
 
 
+class Scorer(Protocol):
+    """What Sentiment needs of a German scorer: the lexicon scorer or the shipped classifier."""
+
+    name: str
+    version: str
+
+    def compound_many(self, texts: Sequence[str]) -> np.ndarray: ...
+
+
 class EnglishSentiment:
     """VADER (Hutto & Gilbert 2014) as the vaderSentiment package ships it."""
 
@@ -145,8 +157,8 @@ class EnglishSentiment:
 class Sentiment:
     """Compound sentiment in [-1, 1] per text, by language; texts in other languages get NaN."""
 
-    def __init__(self) -> None:
-        self.de = GermanSentiment()
+    def __init__(self, de: Scorer | None = None) -> None:
+        self.de = de or GermanSentiment()  # sentimentmodel.default() passes the shipped classifier
         self.en = EnglishSentiment()
 
     @property
@@ -155,11 +167,14 @@ class Sentiment:
 
     def score(self, texts: Sequence[str], languages: Sequence[str | None]) -> np.ndarray:
         out = np.full(len(texts), np.nan)
+        german = []
         for k, (text, lang) in enumerate(zip(texts, languages)):
             if lang == "en":
                 out[k] = self.en.compound(text or "")
             elif lang == "de" or not lang:  # German-first: an undetected language is read as German
-                out[k] = self.de.compound(text or "")
+                german.append(k)
+        if german:  # one batch: the classifier vectorises many texts at once far faster than one by one
+            out[german] = self.de.compound_many([texts[k] or "" for k in german])
         return out
 
 
@@ -168,8 +183,3 @@ def label(compound: float) -> str:
     if compound >= POSITIVE:
         return "positive"
     return "negative" if compound <= NEGATIVE else "neutral"
-
-
-@lru_cache(maxsize=1)
-def default() -> Sentiment:
-    return Sentiment()
