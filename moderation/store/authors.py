@@ -164,7 +164,11 @@ def undo(session: Session, action_id: int, actor: str, *, reason: str = "") -> A
     row = _row(session, original.source, original.author)
     state, until = row.state, row.until
     if original.action in SETS:
-        if row.version != original.version:
+        later = list(session.scalars(select(AuthorAction).where(
+            AuthorAction.source == row.source, AuthorAction.author == row.author, AuthorAction.id > original.id,
+            AuthorAction.action.in_([*SETS, "undo"]))))
+        # Changes after it that were all undone since bring its state back: it may be undone in turn.
+        if any(a.action in SETS and a.id not in undone_ids(later) for a in later):
             last = _last_change(session, row)
             raise AuthorChanged(f"the author's state was changed since (by {last.actor if last else 'someone'}, "
                                 f"{last.action if last else 'unknown'}); undo that instead")
