@@ -169,5 +169,5 @@ def save(session: Session, comments: Sequence[Comment], assessments: Sequence["A
     for comment_id, a, kind in changed:
         comment = session.get(Comment, comment_id, populate_existing=True)
         events.record(session, comment, kind, explanation=a.explanation,
-                      reasons=events.reasons([h.to_dict() for h in a.hits], a.failures))
+                      reasons=events.reasons([h.to_dict() for h in a.hits], a.failures, a.evidence))
     return [comment_id for comment_id, _, _ in changed]
