@@ -242,3 +242,23 @@ def test_reject_pending_needs_a_known_reason_code(db):
     with db.session() as s:
         assert authors.pending_count(s, "site", "anna") == 1 and not store.log(s, "site", "anna")
     assert RACERS >= 4
+
+
+def test_the_policy_order_of_author_states_and_evidence():
+    """Ban beats an approving rule and missing evidence; a confident reject still rejects a pre-moderated
+    author; missing evidence holds a trusted author's comment."""
+    from moderation.assess.triage import decide  # noqa: PLC0415
+    from moderation.rules import Evaluation  # noqa: PLC0415
+    from moderation.rules.schema import Policy  # noqa: PLC0415
+    from tests.test_triage import hit  # noqa: PLC0415
+
+    policy = Policy(reject_at=0.97, premoderation="all")
+    allow = Evaluation([hit("allow", action="approve", priority=99)])
+    banned = decide(allow, policy, author_state="banned", scorer_errors=["scorer x failed"])
+    assert banned.decision is Action.REJECT and banned.evidence["reason_code"] == "author-banned"
+    assert decide(allow, policy, author_state="premoderated").decision is Action.HOLD
+    severe = Evaluation([hit("severe", action="reject", confidence=0.99)])
+    assert decide(severe, policy, author_state="premoderated").decision is Action.REJECT
+    trusted_clean = decide(Evaluation(), policy, author_state="trusted")
+    assert trusted_clean.decision is Action.APPROVE and decide(Evaluation(), policy).decision is Action.HOLD
+    assert decide(Evaluation(), policy, author_state="trusted", scorer_errors=["x"]).decision is Action.HOLD
