@@ -7,17 +7,23 @@ from __future__ import annotations
 
 import hashlib
 import json
+from datetime import datetime, timezone
 from functools import lru_cache, wraps
 from pathlib import Path
 from typing import Callable
 
 from flask import Blueprint, Response, g, jsonify, make_response, request, url_for
+from flask_login import current_user
+from flask_wtf.csrf import CSRFError, validate_csrf
 from ruamel.yaml import YAML
 from sqlalchemy import select
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+from wtforms import ValidationError
 
-from moderation.services import ingest
+from moderation.services import authors, ingest
 from moderation.store import apikeys, events
+from moderation.store.authors import AuthorAction
+from moderation.store.decisions import DecisionError
 from moderation.store.models import Decision
 from web import clients, csrf
 from web.auth import public
@@ -64,6 +70,118 @@ def keyed(scope: str) -> Callable[[Callable], Callable]:
             return response
         return public(wrapper)
     return decorate
+
+
+def author_access(scope: str) -> Callable[[Callable], Callable]:
+    """A site's key with this scope, or a desk moderator's session (a write also needs the page's CSRF token,
+    this blueprint being exempt from the cookie-based check): g.actor and g.site say who acts where."""
+    def decorate(view: Callable) -> Callable:
+        @wraps(view)
+        def by_session(*args: object, **kwargs: object) -> Response:
+            if not current_user.is_authenticated:
+                return error(401, "unauthorized", "send a key with the moderate scope, or log in at the desk",
+                             {"WWW-Authenticate": 'Bearer realm="moderation"'})
+            if current_user.role not in ("moderator", "admin"):
+                return error(403, "forbidden", f"a {current_user.role} may not act on authors")
+            if request.method != "GET":
+                try:
+                    validate_csrf(request.headers.get("X-CSRFToken", ""))
+                except (ValidationError, CSRFError) as exc:
+                    return error(403, "csrf", f"send the page's CSRF token as X-CSRFToken ({exc})")
+            g.site, g.actor = request.args.get("site") or "default", current_user.username
+            return view(*args, **kwargs)
+
+        keyed_view = keyed(scope)(view)
+
+        @wraps(view)
+        def wrapper(*args: object, **kwargs: object) -> Response:
+            if request.headers.get("Authorization"):
+                return keyed_view(*args, **kwargs)
+            return by_session(*args, **kwargs)
+        return public(wrapper)
+    return decorate
+
+
+def _keyed_actor(body: dict) -> None:
+    """Who acts, for a key: the CMS may name its own moderator; the key is always recorded."""
+    if "client" in g:
+        named = str(body.get("actor") or "")[:100]
+        g.site, g.actor = g.client.site, f"api:{g.client.site}:key-{g.client.key_id}" + (f":{named}" if named else "")
+
+
+def _json_body() -> dict:
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise authors.AuthorError("send a JSON object")
+    return body
+
+
+def _when(value: object) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        when = datetime.fromisoformat(str(value))
+    except ValueError:
+        raise authors.AuthorError(f"until: {value!r} is not an ISO 8601 time") from None
+    return when if when.tzinfo else when.replace(tzinfo=timezone.utc)
+
+
+@bp.get("/authors")
+@author_access("read")
+def author() -> Response:
+    """An author's profile on the key's site: comments, rejection rate, notes, identities, state and log."""
+    name = request.args.get("name", "")
+    if "client" in g:
+        g.site = g.client.site
+    with desk().db.session() as session:
+        profile = authors.profile(session, g.site, name)
+    if not name or (not profile.comments and not profile.actions):
+        return error(404, "not_found", f"no author {name!r} on site {g.site!r}")
+    return jsonify(profile.to_dict())
+
+
+@bp.post("/authors/actions")
+@author_access("moderate")
+def author_act() -> Response:
+    """Ban (optionally rejecting the pending comments), suspend, pre-moderate, trust, clear, note, reject-pending."""
+    try:
+        body = _json_body()
+        _keyed_actor(body)
+        seen = body.get("seen")
+        if seen is not None and not isinstance(seen, int):
+            raise authors.AuthorError("seen is the author's state version, an integer")
+        with desk().db.session() as session:
+            result = authors.act(session, g.site, str(body.get("author") or ""), str(body.get("action") or ""),
+                                 g.actor, reason=str(body.get("reason") or ""), until=_when(body.get("until")),
+                                 seen=seen, reject_pending=body.get("reject_pending") is True,
+                                 reason_code=str(body.get("reason_code") or "other"))
+    except authors.AuthorChanged as exc:
+        return error(409, "conflict", str(exc))
+    except (authors.AuthorError, DecisionError) as exc:
+        return error(422, "invalid_action", str(exc))
+    return make_response(jsonify(result.to_dict()), 201)
+
+
+@bp.post("/authors/undo")
+@author_access("moderate")
+def author_undo() -> Response:
+    """Undo an author action: the state before it and the comments it rejected come back."""
+    try:
+        body = _json_body()
+        _keyed_actor(body)
+        action_id = body.get("action_id")
+        if not isinstance(action_id, int) or not 0 < action_id <= MAX_CURSOR:
+            raise authors.AuthorError("action_id is the id of an author action")
+        with desk().db.session() as session:
+            source = session.scalar(select(AuthorAction.source).where(AuthorAction.id == action_id))
+            if source != g.site:
+                return error(404, "not_found", f"no author action {action_id} on site {g.site!r}")
+            result = authors.undo(session, action_id, g.actor, reason=str(body.get("reason") or ""))
+    except authors.AuthorChanged as exc:
+        return error(409, "conflict", str(exc))
+    except (authors.AuthorError, DecisionError) as exc:
+        return error(422, "invalid_action", str(exc))
+    return make_response(jsonify(result.to_dict()), 201)
 
 
 def _idempotency_key() -> str | None:

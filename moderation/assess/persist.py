@@ -7,8 +7,9 @@ from typing import TYPE_CHECKING, Sequence
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session, aliased
 
+from moderation.assess.risk import thread_heat
 from moderation.domain.comments import Action
-from moderation.store import events
+from moderation.store import authors, events
 from moderation.store.database import lock_for_write, upsert
 from moderation.store.models import Article, Comment, RuleHit, RuleSetVersion, TriageResult
 
@@ -45,7 +46,7 @@ def items_for(session: Session, comments: Sequence[Comment], *, parents: dict | 
     """Pipeline items with what rules need: parent, thread participants, author history, article settings.
 
     The one definition of a stored comment's context, for triage, the workers, the API and what-if alike.
-    `comments` may be rows with the columns used here (text, language, status, author, parent_id,
+    `comments` may be rows with the columns used here (source, text, language, status, author, parent_id,
     parent_external_id, article_id). Parent and article rows (by id: text, author, language / language,
     premoderation) the caller has read already can be passed in. The author's history counts their other
     comments: the comment's own decision says nothing about whether its author is new.
@@ -69,6 +70,8 @@ def items_for(session: Session, comments: Sequence[Comment], *, parents: dict | 
             .distinct().order_by(Comment.author).limit(MAX_THREAD_AUTHORS)))  # the same names every time
     where = {art_id: {name: i for i, name in enumerate(names)} for art_id, names in participants.items()}
     history = author_history(session, [c.author for c in comments])
+    states = authors.states_for(session, [(c.source, c.author) for c in comments])
+    heat = _thread_statuses(session, article_ids)
     items = []
     for c in comments:
         p = parents.get(c.parent_id)
@@ -76,6 +79,10 @@ def items_for(session: Session, comments: Sequence[Comment], *, parents: dict | 
         stats = history.get(c.author or "", {})
         own = c.status if c.author else None
         names, i = participants[c.article_id], where[c.article_id].get(c.author)
+        state, note = states.get((c.source, c.author), (None, ""))
+        counts = heat.get(c.article_id, {})
+        judged = sum(n for status, n in counts.items() if status != "new") - (c.status != "new")
+        troubled = counts.get("held", 0) + counts.get("rejected", 0) - (c.status in ("held", "rejected"))
         items.append(Item(
             text=c.text, language=c.language,
             context_language=(p.language if p and p.language else None) or (art.language if art else None),
@@ -84,8 +91,21 @@ def items_for(session: Session, comments: Sequence[Comment], *, parents: dict | 
             thread_authors=names if i is None else names[:i] + names[i + 1:],  # everyone but the author
             author_approved=stats.get("approved", 0) - (own == "approved"),
             author_rejected=stats.get("rejected", 0) - (own == "rejected"),
-            premoderation=art.premoderation if art else None))
+            premoderation=art.premoderation if art else None, author_state=state, author_state_note=note,
+            thread_heat=thread_heat(troubled, judged)))
     return items
+
+
+def _thread_statuses(session: Session, article_ids: set[int]) -> dict[int, dict[str, int]]:
+    """Per article: how many of its comments stand in each status (the thread's heat, without the comment)."""
+    out: dict[int, dict[str, int]] = defaultdict(dict)
+    ids = sorted(article_ids)
+    for i in range(0, len(ids), 2000):
+        for art_id, status, count in session.execute(select(Comment.article_id, Comment.status, func.count())
+                                                     .where(Comment.article_id.in_(ids[i:i + 2000]))
+                                                     .group_by(Comment.article_id, Comment.status)):
+            out[art_id][status] = count
+    return out
 
 
 def record_ruleset(session: Session, ruleset: "RuleSet") -> None:
@@ -124,7 +144,7 @@ def save(session: Session, comments: Sequence[Comment], assessments: Sequence["A
                      "ruleset_version": a.ruleset_version, "scorer_versions": a.scorer_versions,
                      "scores": a.scores, "hits": [h.to_dict() for h in a.hits],
                      "shadow_hits": [h.to_dict() for h in a.shadow_hits], "failures": a.failures,
-                     "applied": applies})
+                     "evidence": a.evidence, "applied": applies})
         values = {"id": c.id, "priority": a.priority, "risk": a.risk, "language": c.language or a.language.language}
         if applies:
             values["status"] = a.decision.status.value
@@ -149,5 +169,5 @@ def save(session: Session, comments: Sequence[Comment], assessments: Sequence["A
     for comment_id, a, kind in changed:
         comment = session.get(Comment, comment_id, populate_existing=True)
         events.record(session, comment, kind, explanation=a.explanation,
-                      reasons=events.reasons([h.to_dict() for h in a.hits], a.failures))
+                      reasons=events.reasons([h.to_dict() for h in a.hits], a.failures, a.evidence))
     return [comment_id for comment_id, _, _ in changed]

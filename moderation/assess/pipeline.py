@@ -29,6 +29,9 @@ class Item:
     author_approved: int | None = None
     author_rejected: int | None = None
     premoderation: str | None = None  # per-article override
+    author_state: str | None = None  # banned | suspended | premoderated | trusted, in force now (store/authors)
+    author_state_note: str = ""  # who set that state and why, for the explanation
+    thread_heat: float = 0.0  # share of the thread's other comments held or rejected (assess/risk.thread_heat)
 
 
 @dataclass
@@ -46,6 +49,7 @@ class Assessment:
     ruleset_version: str
     flagged: bool = False
     context: CommentContext | None = field(default=None, repr=False)
+    evidence: dict = field(default_factory=dict)  # risk parts, author state and reason code (triage.Verdict)
 
     def to_dict(self) -> dict:
         return {
@@ -57,7 +61,7 @@ class Assessment:
             "failures": self.failures,
             "scorers": [{"name": n, "version": v, "scores": self.scores.get(n)}
                         for n, v in self.scorer_versions.items()],
-            "ruleset_version": self.ruleset_version,
+            "ruleset_version": self.ruleset_version, "evidence": self.evidence,
         }
 
 
@@ -118,13 +122,18 @@ class Pipeline:
             ctx.scores = scores = merged(runs, index)
             ev = self.ruleset.evaluate(ctx)
             risk_scores = {k: v for k, v in (scores or {}).items() if k in RISK_LABELS}
+            per_scorer = {r.name: {k: v for k, v in r.scores[index].items() if k in RISK_LABELS}
+                          for r in runs if r.scores is not None}
             verdict = decide(ev, self.ruleset.policy, scorer_errors=errors, author_approved=item.author_approved,
-                             premoderation=item.premoderation, risk_scores=risk_scores)
+                             premoderation=item.premoderation, risk_scores=risk_scores,
+                             author_rejected=item.author_rejected, author_state=item.author_state,
+                             author_state_note=item.author_state_note, thread_heat=item.thread_heat,
+                             model_scores=per_scorer)
             out.append(Assessment(
                 verdict.decision, verdict.priority, verdict.risk, verdict.explanation, lang, ev.hits,
                 ev.shadow_hits, errors + [f"{f['rule']}: {f['error']}" for f in ev.failures],
                 {r.name: r.scores[index] for r in runs if r.scores is not None}, self.scorer_versions,
-                self.ruleset.version, verdict.flagged, ctx))
+                self.ruleset.version, verdict.flagged, ctx, verdict.evidence))
         return out
 
     def assess_one(self, item: Item) -> Assessment:

@@ -141,7 +141,8 @@ def submit(session: Session, pipeline: "Pipeline", batch: ImportBatch) -> Verdic
     repo.save(session, [comment], [assessment], fresh=created)
     return Verdict(comment.id, comment.external_id, comment.status if human else assessment.decision.status.value,
                    bool(comment.flagged) or assessment.flagged,
-                   reasons([h.to_dict() for h in assessment.hits], assessment.failures), assessment.explanation,
+                   reasons([h.to_dict() for h in assessment.hits], assessment.failures, assessment.evidence),
+                   assessment.explanation,
                    comment.language or assessment.language.language, created)
 
 
@@ -149,5 +150,5 @@ def stored_verdict(session: Session, comment: Comment) -> Verdict:
     """The comment's current state with the reasons of its newest assessment."""
     result = session.get(TriageResult, comment.triage_id) if comment.triage_id else None
     return Verdict(comment.id, comment.external_id, comment.status, bool(comment.flagged),
-                   reasons(result.hits, result.failures) if result else [],
+                   reasons(result.hits, result.failures, result.evidence) if result else [],
                    result.explanation if result else "not assessed yet", comment.language)

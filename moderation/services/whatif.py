@@ -115,7 +115,7 @@ class _Row:
 
 
 def _rows(db: Database, since: datetime | None, until: datetime | None, batch: int) -> Iterator[list[_Row]]:
-    query = (select(Comment.id, Comment.text, Comment.language, Comment.status, Comment.author, Comment.parent_id,
+    query = (select(Comment.id, Comment.source, Comment.text, Comment.language, Comment.status, Comment.author, Comment.parent_id,
                     Comment.parent_external_id, Comment.article_id, Comment.decided_by_human,
                     cast(TriageResult.scores, Text).label("stored_scores"),
                     cast(TriageResult.scorer_versions, Text).label("stored_versions"))

@@ -11,6 +11,7 @@ from typing import Callable
 from sqlalchemy import ForeignKey, Integer, String, UniqueConstraint, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from moderation.domain.comments import AUTHOR_REASONS
 from moderation.store import decisions
 from moderation.store.database import upsert
 from moderation.store.models import Base, Comment, Decision, Json, UTCDateTime, utcnow
@@ -52,13 +53,16 @@ def decision_of(status: str) -> str:
     return _DECISION_OF.get(status, "hold")
 
 
-def reasons(hits: list[dict], failures: list[str]) -> list[dict]:
-    """Why a comment got its verdict, for a CMS: each rule hit with its stated rule, and missing evidence."""
+def reasons(hits: list[dict], failures: list[str], evidence: dict | None = None) -> list[dict]:
+    """Why a comment got its verdict, for a CMS: the author's state when it decided, each rule hit with its
+    stated rule, and missing evidence."""
+    code = (evidence or {}).get("reason_code")
+    first = [{"code": code, "detail": AUTHOR_REASONS.get(code, code)}] if code else []
     out = [{"code": h.get("reason") or h["rule"], "rule": h["rule"], "action": h["action"],
             "stated_rule": h["stated_rule"], "score": h["score"], "threshold": h["threshold"],
             "spans": [{"start": sp["start"], "end": sp["end"], "text": sp["text"]} for sp in h["spans"]]}
            for h in hits]
-    return out + [{"code": "incomplete-evidence", "detail": failure} for failure in failures]
+    return first + out + [{"code": "incomplete-evidence", "detail": failure} for failure in failures]
 
 
 def _next_seq(session: Session, site: str) -> int:

@@ -118,6 +118,8 @@ class TriageResult(Base):
     hits: Mapped[list] = mapped_column(Json, default=list)
     shadow_hits: Mapped[list] = mapped_column(Json, default=list)  # experimental rules: recorded, no action
     failures: Mapped[list] = mapped_column(Json, default=list)  # scorers or rules that could not run
+    # The parts of the risk (assess/risk.py) and any author state that decided, so the card can explain them.
+    evidence: Mapped[dict | None] = mapped_column(Json)
     applied: Mapped[bool] = mapped_column(Boolean, default=True)  # False when a human decision stood
 
 
