@@ -307,7 +307,7 @@ def test_bulk_decides_only_on_the_versions_its_page_showed(mo, mo2, db):
                     headers={"Accept": "application/json"}).status_code == 200
     done = mo.post("/queue/bulk", data={**form, "ids": [i for i, _ in listed], "action": "reject",
                                         "reason": "spam"}).get_data(as_text=True)
-    assert "Rejected 1 comments; 1 skipped" in done
+    assert "Rejected 1 comment; 1 skipped" in done
     with db.session() as s:
         assert (s.get(Comment, first).status, s.get(Comment, second).status) == ("held", "rejected")
 

@@ -7,6 +7,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from moderation.domain.messages import N_
 from moderation.store.models import Article, Comment
 
 MAX_ANCESTORS = 50
@@ -94,8 +95,8 @@ class PublicComment:
     children: list["PublicComment"] = field(default_factory=list)
 
 
-PLACEHOLDERS = {"rejected": "This comment was removed by the moderators.",
-                "held": "This comment is awaiting moderation.", "new": "This comment is awaiting moderation."}
+PLACEHOLDERS = {"rejected": N_("This comment was removed by the moderators."),
+                "held": N_("This comment is awaiting moderation."), "new": N_("This comment is awaiting moderation.")}
 
 
 def public_thread(session: Session, article_id: int) -> list[PublicComment]:
