@@ -33,7 +33,8 @@ SCRIPT_MESSAGES = {
 WORDS = {"new": N_("new"), "held": N_("held"), "approved": N_("approved"), "rejected": N_("rejected"),
          "approve": N_("approve"), "reject": N_("reject"), "hold": N_("hold"), "risk": N_("risk"),
          "newest": N_("newest"), "oldest": N_("oldest"), "undo": N_("undo"),
-         "moderator": N_("moderator"), "admin": N_("admin"), "researcher": N_("researcher")}
+         "moderator": N_("moderator"), "admin": N_("admin"), "researcher": N_("researcher"),
+         "activate": N_("activate"), "rollback": N_("rollback")}
 
 
 def word(code: str | None) -> str:
@@ -66,7 +67,15 @@ def select_locale() -> str:
     if page:
         return page
     chosen = _language(getattr(current_user, "language", None)) if current_user.is_authenticated else None
-    return chosen or request.accept_languages.best_match(LANGUAGES) or default
+    return chosen or _browser_language() or default
+
+
+def _browser_language() -> str | None:
+    """The first language in Accept-Language (by quality) with a catalogue; "de-AT" counts as German."""
+    for tag, _quality in request.accept_languages:  # werkzeug orders them by quality
+        if _language(tag):
+            return _language(tag)
+    return None
 
 
 def page_language(language: str | None) -> str | None:

@@ -20,6 +20,6 @@ def show(article: str):  # noqa: ANN201
         if found is None or found.placeholder:
             abort(404)
         tree = threads.public_thread(session, found.id)
-        title, url, language = found.title or found.external_id, found.url, found.language
+        title, url, language = found.title or found.external_id, found.url, threads.article_language(session, found)
     page_language(language)  # readers of a German article read the placeholders in German
     return render_template("threads/show.html", title=title, url=url, tree=tree)

@@ -128,3 +128,12 @@ def find_article(session: Session, key: str) -> Article | None:
         if found is not None:
             return found
     return session.scalars(select(Article).where(Article.external_id == key).order_by(Article.id).limit(1)).first()
+
+
+def article_language(session: Session, article: Article) -> str | None:
+    """The article's language as the source gave it, else the language most of its comments were detected in."""
+    if article.language:
+        return article.language
+    return session.scalars(select(Comment.language).where(Comment.article_id == article.id,
+                                                          Comment.language.is_not(None))
+                           .group_by(Comment.language).order_by(func.count().desc(), Comment.language).limit(1)).first()
