@@ -339,7 +339,7 @@ def test_public_thread_keeps_replies_under_placeholders(app, db):
     page = reader.get(f"/threads/{article}").get_data(as_text=True)
     assert reader.get(f"/threads/{article}").status_code == 200
     assert rejected.text[:25] not in page
-    assert "This comment was removed by the moderators." in page
+    assert "Dieser Kommentar wurde von der Moderation entfernt." in page  # a German article (issue 14)
     assert "Antwort &lt;b&gt;sichtbar&lt;/b&gt;" in page
     assert page.index(f'id="c{rejected.id}"') < page.index(f'id="c{child.id}"')
     assert "HELD-SECRET-TEXT" not in page
