@@ -16,6 +16,7 @@
   const rows = () => (list ? [...list.querySelectorAll(".row")] : []);
   const open = (row) => row && !row.classList.contains("done") && !row.classList.contains("gone");
   const rowFor = (id) => document.getElementById("row-" + id);
+  const narrow = window.matchMedia("(max-width: 900px)"); // the same width as queue.css's one-column layout
   // Messages in the page's language (web/i18n.py SCRIPT_MESSAGES); {name} fills in a value.
   const messages = JSON.parse(root.dataset.messages || "{}");
   const t = (key, fallback, values) =>
@@ -54,6 +55,8 @@
     if (current !== row) return; // the moderator moved on meanwhile
     pane.innerHTML = html;
     applyThreadPref();
+    // One column (a phone): the card sits above the list; bring it into view, or j would change nothing visible.
+    if (narrow.matches) pane.scrollIntoView({ block: "start" });
     const next = neighbour(row, 1);
     if (next) fetchCard(next); // prefetch: the next card is there when j is pressed
   }
