@@ -1,7 +1,9 @@
 """The desk and the public thread in headless Chromium, in German and English, at 1400 px and at 390 px (a phone):
 the language a browser asks for or the account chose, the locale's numbers, the card in view after `j`, and no
-sideways scrolling. Screenshots go to docs/screenshots/ (the README shows the German ones)."""
+sideways scrolling. The German phone screenshots go to docs/screenshots/ for the README, the others to tmp_path."""
 from __future__ import annotations
+
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select, update
@@ -17,6 +19,14 @@ SHOTS = ROOT / "docs" / "screenshots"
 TEXTS = {"de": {"tab": "Offen", "approve": "Freigeben", "keys": "Tastatur", "removed": "von der Moderation entfernt"},
          "en": {"tab": "Pending", "approve": "Approve", "keys": "Keyboard", "removed": "removed by the moderators"}}
 ACCEPT = {"de": "de-DE,de", "en": "en-US,en"}
+
+
+def shot_path(tmp_path, page: str, language: str, width: int) -> Path:  # noqa: ANN001
+    """docs/screenshots/<page>-mobile.png for the German phone view the README shows; tmp_path for the rest."""
+    if (language, width) == ("de", 390):
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        return SHOTS / f"{page}-mobile.png"
+    return tmp_path / f"{page}-{language}-{width}.png"
 
 
 def fits(driver, width: int) -> bool:  # noqa: ANN001
@@ -51,7 +61,8 @@ def in_view(driver, css: str) -> bool:  # noqa: ANN001
 
 @pytest.mark.parametrize("width", [1400, 390])
 @pytest.mark.parametrize("language", ["de", "en"])
-def test_the_queue_speaks_the_browser_language(live_server, browser, seeded_db, language, width):  # noqa: F811
+def test_the_queue_speaks_the_browser_language(live_server, browser, seeded_db, language, width,  # noqa: F811
+                                               tmp_path):
     driver = browser(accept_language=ACCEPT[language], width=width, height=1000 if width > 500 else 844)
     open_queue(driver, live_server)
     words = TEXTS[language]
@@ -60,7 +71,7 @@ def test_the_queue_speaks_the_browser_language(live_server, browser, seeded_db, 
     risk = by_css(driver, "#rows .row .risk")[0].text
     assert ("," if language == "de" else ".") in risk  # 0,87 in German, 0.87 in English
     assert fits(driver, width)
-    driver.save_screenshot(str(SHOTS / f"queue-list-{language}-{width}.png"))
+    driver.save_screenshot(str(tmp_path / f"queue-list-{language}-{width}.png"))
     press(driver, "j")
     current_card(driver)
     wait(driver, lambda d: in_view(d, "#card .ccard"))  # j brings the card into view, even below the list
@@ -70,8 +81,7 @@ def test_the_queue_speaks_the_browser_language(live_server, browser, seeded_db, 
     wait(driver, lambda d: by_css(d, "#help:not([hidden])"))
     assert words["keys"] in by_css(driver, "#help h2")[0].text
     press(driver, "?")
-    shot = SHOTS / f"queue-{language}-{width}.png"
-    SHOTS.mkdir(parents=True, exist_ok=True)
+    shot = shot_path(tmp_path, "queue", language, width)
     driver.save_screenshot(str(shot))
     assert shot.stat().st_size > 10_000
 
@@ -79,7 +89,7 @@ def test_the_queue_speaks_the_browser_language(live_server, browser, seeded_db, 
 @pytest.mark.parametrize("width", [1400, 390])
 @pytest.mark.parametrize("language", ["de", "en"])
 def test_the_public_thread_speaks_its_article_language(live_server, browser, seeded_db, language,  # noqa: F811
-                                                       width):
+                                                       width, tmp_path):
     with seeded_db.session() as s:
         article = s.scalars(select(Article).where(Article.external_id == f"a-{language}-1")).one()
         root = s.scalars(select(Comment).where(Comment.article_id == article.id, Comment.parent_id.is_(None))
@@ -96,7 +106,7 @@ def test_the_public_thread_speaks_its_article_language(live_server, browser, see
     assert driver.find_element("css selector", "html").get_attribute("lang") == language
     assert TEXTS[language]["removed"] in by_css(driver, f"#c{root.id} > .removed")[0].text
     assert fits(driver, width)
-    shot = SHOTS / f"thread-{language}-{width}.png"
+    shot = shot_path(tmp_path, "thread", language, width)
     driver.save_screenshot(str(shot))
     assert shot.stat().st_size > 5_000
 

@@ -70,6 +70,12 @@ def test_every_german_message_has_a_translation_with_the_same_placeholders():
     assert not [(m.id, errors) for m, errors in cat.check()]  # babel's own checks (python-format)
 
 
+def test_the_english_catalogue_says_each_message_as_written():
+    for message in catalogue("en"):
+        if message.id:
+            assert strings(message) == (tuple(message.id) if isinstance(message.id, (tuple, list)) else (message.id,))
+
+
 def test_the_compiled_catalogues_are_the_checked_in_po_files():
     # The .mo files are committed so that `pip install -e .` and `make demo` need no compile step.
     for language in ("de", "en"):
@@ -178,3 +184,24 @@ def test_the_migration_adds_the_account_language(db):
         assert "language" in {c["name"] for c in inspect(conn).get_columns("users")}
         assert conn.exec_driver_sql("select version_num from alembic_version").scalar() == "0012_user_language"
     assert Decision  # the store's models import with the new column
+
+
+def test_the_cli_speaks_the_terminal_language(db, monkeypatch):
+    from click.testing import CliRunner  # noqa: PLC0415
+
+    from moderation.cli import main  # noqa: PLC0415
+
+    runner = CliRunner()
+    args = ["--database", db.url, "users", "add", "redaktion", "--role", "moderator"]
+    monkeypatch.delenv("MODERATION_LANGUAGE", raising=False)
+    monkeypatch.setenv("LC_ALL", "")
+    monkeypatch.setenv("LANG", "de_DE.UTF-8")
+    german = runner.invoke(main, args, input="long-enough-pass\n")
+    assert german.exit_code == 0 and german.output.strip() == "Moderation redaktion angelegt"
+    again = runner.invoke(main, args, input="long-enough-pass\n")
+    assert again.exit_code == 2 and "Fehler: user 'redaktion' exists already" in again.output
+    monkeypatch.setenv("LANG", "C.UTF-8")  # scripts and the C locale read English
+    listed = runner.invoke(main, ["--database", db.url, "users", "list"])
+    assert "redaktion\tmoderator\tactive" in listed.output
+    monkeypatch.setenv("MODERATION_LANGUAGE", "de")  # the desk's own variable wins over the locale
+    assert "redaktion\tmoderator\taktiv" in runner.invoke(main, ["--database", db.url, "users", "list"]).output
