@@ -205,3 +205,18 @@ def test_the_cli_speaks_the_terminal_language(db, monkeypatch):
     assert "redaktion\tmoderator\tactive" in listed.output
     monkeypatch.setenv("MODERATION_LANGUAGE", "de")  # the desk's own variable wins over the locale
     assert "redaktion\tmoderator\taktiv" in runner.invoke(main, ["--database", db.url, "users", "list"]).output
+
+
+def test_thread_buttons_have_labels_and_the_desk_a_favicon(app, db):
+    with db.session() as session:
+        set_language(session, "mo", "de")
+        held = session.scalars(select(Comment).where(Comment.status == "held", Comment.parent_id.is_not(None))).first()
+    mo = client_for(app, "mo")
+    card = mo.get(f"/queue/comments/{held.id}?fragment=1").get_data(as_text=True)
+    parent = held.parent_id
+    assert f'aria-label="Kommentar #{parent} freigeben"' in card and f'aria-label="Kommentar #{parent} ablehnen"' in card
+    # One set of reason labels: the compact thread selects show the same labels as the card's, not the codes.
+    assert card.count("Persönlicher Angriff oder Beleidigung") >= 2 and ">1 personal-attack<" not in card
+    page = mo.get("/queue").get_data(as_text=True)
+    icon = re.search(r'<link rel="icon" href="([^"]+)"', page).group(1)
+    assert mo.get(icon).status_code == 200
