@@ -76,6 +76,11 @@ def test_the_queue_speaks_the_browser_language(live_server, browser, seeded_db, 
     current_card(driver)
     wait(driver, lambda d: in_view(d, "#card .ccard"))  # j brings the card into view, even below the list
     assert by_css(driver, "#card .decide button.approve")[0].text == words["approve"]
+    if width < 500:  # scrolled down into the card's evidence and thread, the decision bar stays on screen
+        driver.execute_script("window.scrollBy(0, 500)")
+        wait(driver, lambda d: d.execute_script(
+            "const r = document.querySelector('#card .ccard > form.decide').getBoundingClientRect();"
+            "return window.scrollY > 300 && r.top >= 0 && r.bottom <= window.innerHeight;"))
     assert fits(driver, width)
     press(driver, "?")
     wait(driver, lambda d: by_css(d, "#help:not([hidden])"))

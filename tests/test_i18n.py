@@ -214,9 +214,26 @@ def test_thread_buttons_have_labels_and_the_desk_a_favicon(app, db):
     mo = client_for(app, "mo")
     card = mo.get(f"/queue/comments/{held.id}?fragment=1").get_data(as_text=True)
     parent = held.parent_id
-    assert f'aria-label="Kommentar #{parent} freigeben"' in card and f'aria-label="Kommentar #{parent} ablehnen"' in card
+    assert f'aria-label="Kommentar #{parent} freigeben"' in card
+    assert f'aria-label="Kommentar #{parent} ablehnen"' in card
     # One set of reason labels: the compact thread selects show the same labels as the card's, not the codes.
     assert card.count("Persönlicher Angriff oder Beleidigung") >= 2 and ">1 personal-attack<" not in card
     page = mo.get("/queue").get_data(as_text=True)
     icon = re.search(r'<link rel="icon" href="([^"]+)"', page).group(1)
     assert mo.get(icon).status_code == 200
+
+
+def test_the_login_limit_speaks_german(db, tmp_path):
+    seed(db)
+    app = make_app(db, tmp_path, TESTING=True, LOGIN_LIMIT_PER_ACCOUNT="2/minute")
+    reader, german = app.test_client(), {"Accept-Language": "de"}
+    answers = []
+    for _attempt in range(3):
+        page = reader.get("/login", headers=german).get_data(as_text=True)
+        csrf = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+        answer = reader.post("/login", data={"username": "mo", "password": "wrong-password", "csrf_token": csrf},
+                             headers=german)
+        answers.append((answer.status_code, answer.get_data(as_text=True)))
+    assert answers[-1][0] == 429
+    assert re.search(r"Zu viele fehlgeschlagene Anmeldungen für dieses Konto\. "
+                     r"Versuchen Sie es in (1 Minute|[2-9] Minuten|1\d Minuten) erneut\.", answers[-1][1])
