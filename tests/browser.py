@@ -20,7 +20,7 @@ from tests.conftest import RULES, SAMPLES, need
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
 CHROME_FLAGS = ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                "--disable-component-update", "--disable-sync", "--window-size=1440,900")
+                "--disable-component-update", "--disable-sync")
 ACCOUNTS = {"mo": ("moderator-pass", "moderator"), "mo2": ("moderator2-pass", "moderator"),
             "ad": ("admin-pass-1", "admin"), "re": ("researcher-pass", "researcher")}
 
@@ -80,14 +80,19 @@ def browser(tmp_path) -> Iterator[Callable[[], object]]:
 
     drivers = []
 
-    def make() -> object:
+    def make(accept_language: str = "en-US,en", width: int = 1440, height: int = 900) -> object:
         options = webdriver.ChromeOptions()
         options.binary_location = CHROMIUM
         for flag in CHROME_FLAGS:
             options.add_argument(flag)
+        options.add_argument(f"--window-size={width},{height}")  # the last --window-size counts
+        options.add_experimental_option("prefs", {"intl.accept_languages": accept_language})
         options.add_argument(f"--user-data-dir={tmp_path / f'chrome-{len(drivers)}'}")
         driver = webdriver.Chrome(options=options, service=Service(CHROMEDRIVER))
         driver.implicitly_wait(0)
+        if width < 500:  # below Chromium's smallest window: a phone's viewport, emulated
+            driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
+                                   {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": True})
         drivers.append(driver)
         return driver
 

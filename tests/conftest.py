@@ -22,6 +22,10 @@ DATA = Path(os.environ.get("MODERATION_DATA", ROOT.parent / "shared" / "data"))
 POSTGRES_ADMIN_URL = os.environ.get("MODERATION_TEST_POSTGRES_URL",
                                     "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 IN_CI = bool(os.environ.get("CI"))
+# The desk is German-first (web/i18n.py); tests written against the English interface get English unless they ask
+# for a language (tests/test_i18n.py checks the German default and the choice of language).
+os.environ.setdefault("MODERATION_BABEL_DEFAULT_LOCALE", "en")
+os.environ.setdefault("MODERATION_LANGUAGE", "en")  # the CLI's, whatever the machine's LANG says
 
 # Case counts for the importer fuzz tests (tests/test_importer_fuzz.py), chosen by HYPOTHESIS_PROFILE=dev|ci|nightly
 # (see bench/FUZZ.md). Registered under their own names and never loaded: hypothesis loads its built-in "ci"

@@ -84,7 +84,7 @@ def test_keyboard_approve_reject_undo_without_a_mouse(live_server, browser, seed
 
 
 def test_queue_screenshot_with_a_card_open(live_server, browser):  # noqa: F811
-    driver = browser()
+    driver = browser(accept_language="de-DE,de")  # the README shows the German desk
     open_queue(driver, live_server)
     press(driver, "jj")
     current_card(driver)
@@ -99,11 +99,11 @@ def test_public_thread_view_shows_placeholders(live_server, browser, seeded_db):
         rejected = s.scalars(select(Comment).where(Comment.status == "rejected", Comment.external_id.like("de-%"))
                              .order_by(Comment.id)).first()
         article = rejected.article_id
-    driver = browser()
+    driver = browser(accept_language="de-DE,de", width=1000)
     driver.get(f"{live_server}/threads/{article}")
     wait(driver, lambda d: by_css(d, ".public-thread .pc"))
     placeholders = by_css(driver, f"#c{rejected.id} > .removed")
-    assert placeholders and "removed by the moderators" in placeholders[0].text
+    assert placeholders and "von der Moderation entfernt" in placeholders[0].text  # a German article
     assert rejected.text[:20] not in driver.page_source
     SHOTS.mkdir(parents=True, exist_ok=True)
     driver.save_screenshot(str(SHOTS / "thread.png"))

@@ -84,7 +84,9 @@ def create_app(config: Config | None = None, **settings: object) -> Flask:
     app.extensions["desk"] = Desk(config)
 
     csrf.init_app(app)
-    from web import auth  # noqa: PLC0415 - the guard and login manager come first
+    from web import auth, i18n  # noqa: PLC0415 - the guard and login manager come first
+
+    i18n.init_app(app)
 
     auth.init_app(app)
     for module in pkgutil.iter_modules(__path__):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from sqlalchemy import select
@@ -45,7 +46,8 @@ def _save(files: dict[str, str], message: str, activate: bool, parent: int) -> i
         revision = revisions.save(session, files, current_user.username, message, parent)
         failures = revisions.failing_examples(session, revision)
     if failures:
-        flash(f"Saved, but {len(failures)} rule examples fail, so it is not active: " + "; ".join(failures[:5]),
+        flash(_("Saved, but %(num)s rule examples fail, so it is not active:", num=len(failures)) + " "
+              + "; ".join(failures[:5]),
               "error")
     elif activate:
         with desk().db.session() as session:
@@ -79,11 +81,11 @@ def edit():  # noqa: ANN201
         try:
             if request.form.get("intent") == "check":
                 compile_ruleset({**files, name: text}, "draft")
-                flash("The rule set is valid.", "ok")
+                flash(_("The rule set is valid."), "ok")
             else:
                 message = request.form.get("message", "").strip() or f"edit {name}"
                 revision = _save({**files, name: text}, message, bool(request.form.get("activate")), live.id)
-                flash(f"Saved revision {revision}.", "ok")
+                flash(_("Saved revision %(id)s.", id=revision), "ok")
                 return redirect(url_for("admin.revision", revision_id=revision))
         except RuleError as exc:
             problems, status = _located(exc, name), 422
@@ -102,7 +104,7 @@ def _located(exc: RuleError, name: str) -> list[dict]:
 @roles("admin")
 def check():  # noqa: ANN201
     """htmx: validate the editor's text as it is typed."""
-    _, files = _active_files()
+    _live, files = _active_files()
     name = request.form.get("file", "")
     try:
         compile_ruleset({**files, name: request.form.get("text", "").replace("\r\n", "\n")}, "draft")
@@ -126,17 +128,17 @@ def policy():  # noqa: ANN201
         text = set_policy(text, "new_author_approvals", int(form["new_author_approvals"]))
         for key, value in form.items():
             if key.startswith("threshold:") and value.strip():
-                _, label, level = key.split(":")
+                _prefix, label, level = key.split(":")
                 text = set_threshold(text, label, level, float(value))
         revision = _save({**files, name: text}, form.get("message") or "policy and thresholds",
                          bool(form.get("activate")), live.id)
     except (KeyError, ValueError, EditError) as exc:
-        flash(f"Not saved: {exc}", "error")
+        flash(_("Not saved: %(error)s", error=exc), "error")
         return redirect(url_for("admin.index"))
     except RuleError as exc:
-        flash(f"Not saved, the rule set would be invalid: {exc}", "error")
+        flash(_("Not saved, the rule set would be invalid: %(error)s", error=exc), "error")
         return redirect(url_for("admin.index"))
-    flash(f"Saved revision {revision}.", "ok")
+    flash(_("Saved revision %(id)s.", id=revision), "ok")
     return redirect(url_for("admin.revision", revision_id=revision))
 
 
@@ -153,9 +155,9 @@ def wordlist():  # noqa: ANN201
         revision = _save({**files, name: text}, request.form.get("message") or f"entries of {name}",
                          bool(request.form.get("activate")), live.id)
     except RuleError as exc:
-        flash(f"Not saved: {exc}", "error")
+        flash(_("Not saved: %(error)s", error=exc), "error")
         return redirect(url_for("admin.index"))
-    flash(f"Saved revision {revision}.", "ok")
+    flash(_("Saved revision %(id)s.", id=revision), "ok")
     return redirect(url_for("admin.revision", revision_id=revision))
 
 
@@ -181,14 +183,15 @@ def activate(revision_id: int):  # noqa: ANN201
     except LookupError:
         abort(404)
     except revisions.ExamplesFail as exc:
-        flash(f"Revision {revision_id} stays inactive: {len(exc.failures)} rule examples fail: "
-              + "; ".join(exc.failures[:5]) + ". Fix them, or activate anyway.", "error")
+        flash(_("Revision %(id)s stays inactive: %(num)s rule examples fail: %(failures)s. "
+                "Fix them, or activate anyway.", id=revision_id, num=len(exc.failures),
+                failures="; ".join(exc.failures[:5])), "error")
         return redirect(url_for("admin.revision", revision_id=revision_id))
     except RuleError as exc:
-        flash(f"Revision {revision_id} no longer compiles and stays inactive: {exc}", "error")
+        flash(_("Revision %(id)s no longer compiles and stays inactive: %(error)s", id=revision_id, error=exc), "error")
         return redirect(url_for("admin.revision", revision_id=revision_id))
     desk().rules_changed()
-    flash(f"Revision {revision_id} is now active.", "ok")
+    flash(_("Revision %(id)s is now active.", id=revision_id), "ok")
     return redirect(url_for("admin.index"))
 
 
@@ -303,9 +306,9 @@ def calibrate():  # noqa: ANN201
             revision = _save({**files, name: text}, f"{level} thresholds for precision {target} from decisions",
                              False, live.id)
         except RuleError as exc:
-            flash(f"Not saved: {exc}", "error")
+            flash(_("Not saved: %(error)s", error=exc), "error")
             return redirect(url_for("admin.calibrate", target=target, level=level))
-        flash(f"Saved revision {revision}; replay it with what-if before activating.", "ok")
+        flash(_("Saved revision %(id)s; replay it with what-if before activating.", id=revision), "ok")
         return redirect(url_for("admin.revision", revision_id=revision))
     return render_template("admin/calibrate.html", suggestions=suggestions, target=target, level=level,
                            levels=LEVELS, current=desk().pipeline.ruleset.policy.thresholds)

@@ -8,6 +8,8 @@ from typing import Callable
 from urllib.parse import urlsplit
 
 from flask import Blueprint, Flask, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext, ngettext, refresh
 from flask_limiter import Limiter, RateLimitExceeded
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager, UserMixin, current_user, login_required, login_user, logout_user
@@ -16,13 +18,14 @@ from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
 from moderation.store import User
-from moderation.store.accounts import authenticate
+from moderation.domain.messages import LANGUAGES
+from moderation.store.accounts import authenticate, set_language
 from web.desk import desk
 
 bp = Blueprint("auth", __name__)
 login_manager = LoginManager()
 login_manager.login_view = "auth.login"
-login_manager.login_message = "Please log in."
+login_manager.login_message = lazy_gettext("Please log in.")
 
 HOMES = {"moderator": "queue.index", "admin": "queue.index", "researcher": "research.index"}
 
@@ -34,6 +37,7 @@ class Account(UserMixin):
     id: int
     username: str
     role: str
+    language: str | None = None  # the interface language chosen on the account page
 
 
 def public(view: Callable) -> Callable:
@@ -84,7 +88,7 @@ def _guard() -> None:
 def _load(user_id: str) -> Account | None:
     with desk().db.session() as session:
         user = session.get(User, int(user_id))
-        return Account(user.id, user.username, user.role) if user is not None and user.active else None
+        return Account(user.id, user.username, user.role, user.language) if user is not None and user.active else None
 
 
 def init_app(app: Flask) -> None:
@@ -114,8 +118,8 @@ def _limit_logins(app: Flask) -> None:
     limiter = Limiter(key_func=get_remote_address, strategy="moving-window", headers_enabled=True,
                       in_memory_fallback_enabled=True)  # Redis down: counted per process rather than not at all
     for setting, key, message in (
-            ("LOGIN_LIMIT_PER_ACCOUNT", _account, "Too many failed logins for this account."),
-            ("LOGIN_LIMIT_PER_ADDRESS", _address, "Too many failed logins from this address.")):
+            ("LOGIN_LIMIT_PER_ACCOUNT", _account, lazy_gettext("Too many failed logins for this account.")),
+            ("LOGIN_LIMIT_PER_ADDRESS", _address, lazy_gettext("Too many failed logins from this address."))):
         limiter.limit(lambda setting=setting: current_app.config[setting], key_func=key, methods=["POST"],
                       exempt_when=lambda: request.endpoint != "auth.login", error_message=message,
                       deduct_when=lambda response: response.status_code == 401)(bp)  # only failures count
@@ -127,13 +131,18 @@ def _limit_logins(app: Flask) -> None:
 def _throttled(exc: RateLimitExceeded):  # noqa: ANN202
     limit = current_app.extensions["login_limiter"].current_limit
     minutes = math.ceil(max(limit.reset_at - time.time(), 1) / 60) if limit else 1
-    flash(f"{exc.description} Try again in {minutes} minute{'s' if minutes > 1 else ''}.", "error")
+    flash(f"{exc.description} " + ngettext("Try again in %(num)d minute.", "Try again in %(num)d minutes.", minutes),
+          "error")
     return render_template("auth/login.html", form=LoginForm()), 429
 
 
 class LoginForm(FlaskForm):
-    username = StringField("Username", validators=[DataRequired(), Length(max=100)])
-    password = PasswordField("Password", validators=[DataRequired(), Length(max=200)])
+    username = StringField(lazy_gettext("Username"), validators=[DataRequired(), Length(max=100)])
+    password = PasswordField(lazy_gettext("Password"), validators=[DataRequired(), Length(max=200)])
+
+
+class LanguageForm(FlaskForm):
+    """The account page's language choice (the select is in the template: the CSRF token is what the form checks)."""
 
 
 def _safe_next(target: str | None) -> str | None:
@@ -151,11 +160,11 @@ def login():  # noqa: ANN201
     if form.validate_on_submit():
         with desk().db.session() as session:
             user = authenticate(session, form.username.data, form.password.data)
-            account = Account(user.id, user.username, user.role) if user else None
+            account = Account(user.id, user.username, user.role, user.language) if user else None
         if account is not None:
             login_user(account)
             return redirect(_safe_next(request.args.get("next")) or home_for(account.role))
-        flash("Unknown user or wrong password.", "error")
+        flash(_("Unknown user or wrong password."), "error")
     status = 401 if request.method == "POST" else 200
     return render_template("auth/login.html", form=form), status
 
@@ -168,7 +177,17 @@ def logout():  # noqa: ANN201
     return redirect(url_for("auth.login"))
 
 
-@bp.get("/account")
+@bp.route("/account", methods=["GET", "POST"])
 @roles("moderator", "researcher")
 def account():  # noqa: ANN201
-    return render_template("auth/account.html")
+    """Who is logged in, and the interface language they chose (or the browser's)."""
+    form = LanguageForm()
+    if form.validate_on_submit():
+        chosen = request.form.get("language") if request.form.get("language") in LANGUAGES else None
+        with desk().db.session() as session:
+            set_language(session, current_user.username, chosen)
+        current_user.language = chosen  # this request already loaded the account; the flash is in the new language
+        refresh()
+        flash(_("Language saved."), "ok")
+        return redirect(url_for("auth.account"))
+    return render_template("auth/account.html", form=form)

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext
 from flask_wtf import FlaskForm
 from wtforms import IntegerField, SelectMultipleField, StringField
 from wtforms.validators import URL, DataRequired, Length, NumberRange, Optional
@@ -15,16 +17,17 @@ bp = Blueprint("integrations", __name__, url_prefix="/integrations")
 
 
 class KeyForm(FlaskForm):
-    site = StringField("Site", validators=[DataRequired(), Length(max=200)])
-    label = StringField("Label", validators=[Optional(), Length(max=200)])
-    rate_limit = IntegerField("Requests per minute", validators=[Optional(), NumberRange(min=1)])
-    scopes = SelectMultipleField("Scopes", choices=list(apikeys.SCOPES), default=list(apikeys.DEFAULT_SCOPES))
+    site = StringField(lazy_gettext("Site"), validators=[DataRequired(), Length(max=200)])
+    label = StringField(lazy_gettext("Label"), validators=[Optional(), Length(max=200)])
+    rate_limit = IntegerField(lazy_gettext("Requests per minute"), validators=[Optional(), NumberRange(min=1)])
+    scopes = SelectMultipleField(lazy_gettext("Scopes"), choices=list(apikeys.SCOPES),
+                                 default=list(apikeys.DEFAULT_SCOPES))
 
 
 class EndpointForm(FlaskForm):
-    site = StringField("Site", validators=[DataRequired(), Length(max=200)])
-    url = StringField("URL", validators=[DataRequired(), URL(require_tld=False), Length(max=2000)])
-    events = SelectMultipleField("Events (none: all)", choices=list(TYPES))
+    site = StringField(lazy_gettext("Site"), validators=[DataRequired(), Length(max=200)])
+    url = StringField(lazy_gettext("URL"), validators=[DataRequired(), URL(require_tld=False), Length(max=2000)])
+    events = SelectMultipleField(lazy_gettext("Events (none: all)"), choices=list(TYPES))
 
 
 class ActionForm(FlaskForm):
@@ -59,7 +62,7 @@ def add_key():  # noqa: ANN201
         with desk().db.session() as session:
             key, plain = apikeys.create(session, form.site.data, label=form.label.data or None,
                                         scopes=tuple(form.scopes.data), rate_limit=form.rate_limit.data)
-            shown = {"what": f"API key {key.id} for site {key.site}", "value": plain}
+            shown = {"what": _("API key %(id)s for site %(site)s", id=key.id, site=key.site), "value": plain}
     except apikeys.ApiKeyError as exc:
         form.site.errors.append(str(exc))
         return _page(status=400, key_form=form)
@@ -75,7 +78,7 @@ def revoke_key(key_id: int):  # noqa: ANN201
     try:
         with desk().db.session() as session:
             key = apikeys.revoke(session, str(key_id))
-            flash(f"Revoked key {key.id} ({key.prefix}…) of {key.site}.")
+            flash(_("Revoked key %(id)s (%(prefix)s…) of %(site)s.", id=key.id, prefix=key.prefix, site=key.site))
     except apikeys.ApiKeyError:
         abort(404)
     current_app.extensions["api_keys"].clear()  # at once here; other processes within KEY_CACHE_SECONDS
@@ -92,7 +95,8 @@ def add_endpoint():  # noqa: ANN201
         with desk().db.session() as session:
             endpoint = webhooks.add_endpoint(session, form.site.data, form.url.data,
                                              event_types=tuple(form.events.data or ()))
-            shown = {"what": f"signing secret of endpoint {endpoint.id} ({endpoint.url})", "value": endpoint.secret}
+            shown = {"what": _("signing secret of endpoint %(id)s (%(url)s)", id=endpoint.id, url=endpoint.url),
+                     "value": endpoint.secret}
     except webhooks.WebhookError as exc:
         form.url.errors.append(str(exc))
         return _page(status=400, endpoint_form=form)
@@ -109,5 +113,5 @@ def remove_endpoint(endpoint_id: int):  # noqa: ANN201
             webhooks.deactivate(session, endpoint_id)
     except webhooks.WebhookError:
         abort(404)
-    flash(f"Removed webhook endpoint {endpoint_id}.")
+    flash(_("Removed webhook endpoint %(id)s.", id=endpoint_id))
     return redirect(url_for(".index"))

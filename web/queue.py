@@ -7,6 +7,8 @@ import time
 from dataclasses import replace
 
 from flask import Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 from markupsafe import Markup, escape
 from sqlalchemy import select
@@ -14,18 +16,17 @@ from sqlalchemy import select
 from moderation.store import queue as q
 from moderation.services import review
 from moderation.store import threads
-from moderation.domain.comments import REASON_CODES, Action
+from moderation.domain.comments import Action
 from moderation.store import Article, Comment, TriageResult, claims
 from moderation.store.decisions import AlreadyDecided, DecisionError
 from web.auth import _safe_next, roles
 from web.desk import desk
 from web.highlight import hit_spans, pieces
+from web.i18n import reasons as _reasons
 
 bp = Blueprint("queue", __name__, url_prefix="/queue")
-REASONS = list(REASON_CODES.items())  # digit 1..9 picks the reason in this order
 URL = re.compile(r"(?:https?://|www\.)\S+|\b[\w-]+(?:\.|\s?\[dot\]\s?)(?:com|de|at|ch|be|org|net|tv|io|ly)\b(?:/\S*)?",
                  re.I)
-PAST = {"approve": "Approved", "reject": "Rejected"}
 APPROVED_SLOWER = 20  # the approved count is refreshed this many times less often
 COUNTS_SECONDS = 3.0  # counts older than this are refreshed in the background while the stale ones are shown
 
@@ -118,7 +119,7 @@ def index():  # noqa: ANN201
     labels = [f"{s.name}:{label}" for s in desk().pipeline.scorers for label in s.labels]
     return render_template("queue/index.html", filters=filters, rows=rows, page=page, claims=held,
                            counts=COUNTS.get(filters.article), arrivals=0, queues=q.QUEUES, orders=q.ORDERS,
-                           reasons=REASONS, rules=rules, labels=labels, articles=articles, page_size=q.PAGE)
+                           reasons=_reasons(), rules=rules, labels=labels, articles=articles, page_size=q.PAGE)
 
 
 @bp.get("/counts")
@@ -162,7 +163,7 @@ def card(comment_id: int):  # noqa: ANN201
             abort(404)
         data = _card_data(session, comment)
     template = "queue/_card.html" if request.args.get("fragment") else "queue/card.html"
-    return render_template(template, reasons=REASONS, undo_seconds=_undo_seconds(), **data)
+    return render_template(template, reasons=_reasons(), undo_seconds=_undo_seconds(), **data)
 
 
 def _undo_seconds() -> int:
@@ -184,7 +185,7 @@ def decide(comment_id: int):  # noqa: ANN201
     reason = (request.form.get("reason") or None) if action == "reject" else None
     seen = request.form.get("seen", type=int)
     if action not in ("approve", "reject") or seen is None:
-        return _answer(400, error="expected action approve or reject, and seen")
+        return _answer(400, error=_("expected action approve or reject, and seen"))
     try:
         with desk().db.session() as session:
             if action == "reject" and request.form.get("with_replies"):
@@ -199,7 +200,8 @@ def decide(comment_id: int):  # noqa: ANN201
     except DecisionError as exc:
         return _answer(400 if "no comment" not in str(exc) else 404, error=str(exc))
     n = len(entries)
-    what = "Approved" if action == "approve" else "Rejected" + (f" with {n - 1} replies" if n > 1 else "")
+    what = (_("Approved") if action == "approve" else _("Rejected") if n == 1
+            else ngettext("Rejected with %(num)d reply", "Rejected with %(num)d replies", n - 1))
     return _answer(200, ok=True, status=status, decisions=[e.id for e in entries], comment_id=comment_id,
                    replies=[e.comment_id for e in entries[1:]], message=what, undo_seconds=_undo_seconds())
 
@@ -210,9 +212,9 @@ def undo():  # noqa: ANN201
     try:
         ids = [int(x) for x in request.form.get("decisions", "").split(",") if x.strip()]
     except ValueError:
-        return _answer(400, error="decisions: expected comma-separated decision ids")
+        return _answer(400, error=_("decisions: expected comma-separated decision ids"))
     if not ids:
-        return _answer(400, error="nothing to undo")
+        return _answer(400, error=_("nothing to undo"))
     try:
         with desk().db.session() as session:
             entries = review.undo_recent(session, ids, current_user.username, seconds=_undo_seconds())
@@ -220,7 +222,7 @@ def undo():  # noqa: ANN201
             seen = review.seen_ids(session, list(restored))
     except DecisionError as exc:  # also AlreadyDecided: someone decided again meanwhile
         return _answer(409, error=str(exc))
-    return _answer(200, ok=True, message="Undone", restored=restored, seen=seen)
+    return _answer(200, ok=True, message=_("Undone"), restored=restored, seen=seen)
 
 
 @bp.post("/comments/<int:comment_id>/claim")
@@ -263,12 +265,14 @@ def bulk():  # noqa: ANN201
         if request.method == "GET" or request.form.get("confirm_count", type=int) != count:
             status = 200 if request.method == "GET" else 409
             if request.method == "POST":
-                flash(f"The slice now holds {count} comments; check the count and confirm again.", "error")
+                flash(_("The slice now holds %(count)s comments; check the count and confirm again.", count=count),
+                      "error")
             # The versions confirmed: a comment decided after this page was shown is skipped, even if it is
             # back in the slice (undone) or still in it (rejected again).
             seen = ",".join(f"{i}:{v}" for i, v in ids.items())
             return render_template("queue/bulk.html", filters=filters, selection=selection, count=count, seen=seen,
-                                   action=action, reason=reason, reasons=REASONS, limit=review.BULK_LIMIT), status
+                                   action=action, reason=reason, reasons=_reasons(), limit=review.BULK_LIMIT,
+                                   queues=q.QUEUES), status
         if action not in ("approve", "reject"):
             abort(400, "action: approve or reject")
     try:
@@ -280,8 +284,13 @@ def bulk():  # noqa: ANN201
         flash(str(exc), "error")
         return redirect(url_for("queue.bulk", **filters.args(), action=action))
     skipped = len(result.skipped) + (count - len(ids) if selection else 0)
-    message = (f"{PAST[action]} {len(result.decided)} comments"
-               + (f"; {skipped} skipped (decided by someone else meanwhile)" if skipped else "") + ".")
+    done = len(result.decided)
+    message = (ngettext("Approved %(num)d comment", "Approved %(num)d comments", done) if action == "approve"
+               else ngettext("Rejected %(num)d comment", "Rejected %(num)d comments", done))
+    if skipped:
+        message += "; " + ngettext("%(num)d skipped (decided by someone else meanwhile)",
+                                   "%(num)d skipped (decided by someone else meanwhile)", skipped)
+    message += "."
     return render_template("queue/bulk_done.html", message=message, decisions=result.decisions, filters=filters,
                            undo_seconds=_undo_seconds())
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from moderation.learning import training as learning, sitemodel
@@ -43,12 +44,12 @@ def train():  # noqa: ANN201
         version = sitemodel.train(d.db, d.config, d.pipeline.ruleset, from_decisions=True,
                                   actor=current_user.username)["version"]
     except (sitemodel.SiteModelError, learning.DataError) as exc:
-        flash(f"Not trained: {exc}", "error")
+        flash(_("Not trained: %(error)s", error=exc), "error")
         return redirect(url_for("sitemodel.index"))
     try:
         sitemodel.compare(d.db, d.config, version)
     except (sitemodel.SiteModelError, learning.DataError) as exc:
-        flash(f"Trained {version}, but it could not be compared: {exc}", "error")
+        flash(_("Trained %(version)s, but it could not be compared: %(error)s", version=version, error=exc), "error")
     return redirect(url_for("sitemodel.index", version=version))
 
 
@@ -58,10 +59,10 @@ def activate(version: str):  # noqa: ANN201
     try:
         sitemodel.activate(desk().db, version, current_user.username)
     except sitemodel.SiteModelError as exc:
-        flash(f"Not activated: {exc}", "error")
+        flash(_("Not activated: %(error)s", error=exc), "error")
         return redirect(url_for("sitemodel.index", version=version))
     desk().models_changed()
-    flash(f"{version} is now the active model; new comments are scored with it.", "ok")
+    flash(_("%(version)s is now the active model; new comments are scored with it.", version=version), "ok")
     return redirect(url_for("sitemodel.index"))
 
 
@@ -72,8 +73,8 @@ def rollback():  # noqa: ANN201
     try:
         version = sitemodel.rollback(desk().db, current_user.username)
     except sitemodel.SiteModelError as exc:
-        flash(f"Not rolled back: {exc}", "error")
+        flash(_("Not rolled back: %(error)s", error=exc), "error")
         return redirect(url_for("sitemodel.index"))
     desk().models_changed()
-    flash(f"Rolled back: {version or 'the shipped model'} is the active model again.", "ok")
+    flash(_("Rolled back: %(version)s is the active model again.", version=version or _("the shipped model")), "ok")
     return redirect(url_for("sitemodel.index"))

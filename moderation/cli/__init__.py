@@ -8,6 +8,8 @@ from pathlib import Path
 
 import click
 
+from moderation.cli.language import _
+
 from moderation.config import Config
 
 
@@ -30,7 +32,7 @@ class State:
             with self.db.session() as session:
                 return revisions.active_ruleset(session, self.config.rules_path)
         except RuleError as exc:
-            fail(f"the rule set is invalid:\n{exc}", 1)
+            fail(_("the rule set is invalid:") + f"\n{exc}", 1)
 
     def stored(self, config: Config | None = None) -> dict:
         """The registry's active models for Pipeline.from_config (none needed when a model file is configured)."""
@@ -67,7 +69,7 @@ def emit(data: object, as_json: bool, text: str) -> None:
 
 
 def fail(message: str, code: int = 2) -> None:
-    click.echo(f"error: {message}", err=True)
+    click.echo(_("error: %(message)s", message=message), err=True)
     sys.exit(code)
 
 

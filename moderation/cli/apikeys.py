@@ -4,6 +4,7 @@ from __future__ import annotations
 import click
 
 from moderation.cli import State, emit, fail, main, pass_state
+from moderation.cli.language import _
 from moderation.store.apikeys import DEFAULT_SCOPES, SCOPES, ApiKeyError, create, keys, revoke
 
 
@@ -62,4 +63,4 @@ def revoke_(state: State, ref: str) -> None:
             site = key.site
     except ApiKeyError as exc:
         fail(str(exc))
-    click.echo(f"revoked key {ref} of site {site}")
+    click.echo(_("revoked key %(ref)s of site %(site)s", ref=ref, site=site))

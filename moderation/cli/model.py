@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from moderation.cli import State, emit, fail, main, pass_state
+from moderation.cli.language import _
 
 
 @main.group()
@@ -124,7 +125,7 @@ def activate(state: State, version: str, force: bool, actor: str) -> None:
         sitemodel.activate(state.db, version, actor, force=force)
     except sitemodel.SiteModelError as exc:
         fail(str(exc), 1)
-    click.echo(f"activated {version}")
+    click.echo(_("activated %(version)s", version=version))
 
 
 @model.command()
@@ -138,7 +139,7 @@ def rollback(state: State, actor: str) -> None:
         version = sitemodel.rollback(state.db, actor)
     except sitemodel.SiteModelError as exc:
         fail(str(exc), 1)
-    click.echo(f"rolled back to {version or 'the shipped model'}")
+    click.echo(_("rolled back to %(version)s", version=version or _("the shipped model")))
 
 
 @model.command(name="list")

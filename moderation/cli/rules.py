@@ -6,6 +6,7 @@ from pathlib import Path
 import click
 
 from moderation.cli import State, fail, main, pass_state
+from moderation.cli.language import _
 
 
 @main.group()
@@ -19,7 +20,7 @@ def _load(state: State, path: Path | None):  # noqa: ANN202
     try:
         return load_ruleset(path or state.config.rules_path)
     except RuleError as exc:
-        fail(f"invalid rule set:\n{exc}", 1)
+        fail(_("invalid rule set:") + f"\n{exc}", 1)
 
 
 @rules.command("check")
@@ -41,10 +42,10 @@ def test(state: State, path: Path | None) -> None:
     rs = _load(state, path)
     count, failures = rs.test_examples()
     for failure in failures:
-        click.echo(f"FAIL {failure}", err=True)
+        click.echo(_("FAIL %(failure)s", failure=failure), err=True)
     if failures:
-        fail(f"{len(failures)} of {count} rule examples failed", 1)
-    click.echo(f"ok: {count} rule examples pass ({rs.version})")
+        fail(_("%(failed)s of %(count)s rule examples failed", failed=len(failures), count=count), 1)
+    click.echo(_("ok: %(count)s rule examples pass (%(version)s)", count=count, version=rs.version))
 
 
 @rules.command("activate")
@@ -64,9 +65,9 @@ def activate(state: State, path: Path, message: str, author: str, force: bool) -
             revision = revisions.save(session, read_files(path), author, message or f"from {path}",
                                       current.id if current else None)
     except RuleError as exc:
-        fail(f"invalid rule set, the active rules stay as they are:\n{exc}", 1)
+        fail(_("invalid rule set, the active rules stay as they are:") + f"\n{exc}", 1)
     _activate(state, revision.id, author, message, force)
-    click.echo(f"revision {revision.id} ({revision.version}) is now active")
+    click.echo(_("revision %(id)s (%(version)s) is now active", id=revision.id, version=revision.version))
 
 
 def _activate(state: State, revision: int, actor: str, note: str, force: bool) -> None:
@@ -79,11 +80,11 @@ def _activate(state: State, revision: int, actor: str, note: str, force: bool) -
     except LookupError as exc:
         fail(str(exc))
     except RuleError as exc:
-        fail(f"revision {revision} no longer compiles and stays inactive:\n{exc}", 1)
+        fail(_("revision %(id)s no longer compiles and stays inactive:", id=revision) + f"\n{exc}", 1)
     except revisions.ExamplesFail as exc:
         listing = "\n".join(f"  {f}" for f in exc.failures)
-        fail(f"revision {revision} is saved but not active: {len(exc.failures)} rule examples fail:\n{listing}\n"
-             f"fix them, or activate anyway with --force", 1)
+        fail(_("revision %(id)s is saved but not active: %(num)s rule examples fail:", id=revision,
+               num=len(exc.failures)) + f"\n{listing}\n" + _("fix them, or activate anyway with --force"), 1)
 
 
 @rules.command("history")
@@ -114,9 +115,9 @@ def diff(state: State, revision: int, against: int | None) -> None:
     with state.db.session() as session:
         rev = session.get(revisions.RuleRevision, revision)
         if rev is None:
-            fail(f"no revision {revision}")
+            fail(_("no revision %(id)s", id=revision))
         other = session.get(revisions.RuleRevision, against) if against else None
-        click.echo(revisions.diff(session, rev, other) or "(no changes)")
+        click.echo(revisions.diff(session, rev, other) or "(" + _("no changes") + ")")
 
 
 @rules.command("rollback")
@@ -127,7 +128,7 @@ def diff(state: State, revision: int, against: int | None) -> None:
 def rollback(state: State, revision: int, actor: str, force: bool) -> None:
     """Make an earlier revision live again."""
     _activate(state, revision, actor, "rollback", force)
-    click.echo(f"revision {revision} is now active")
+    click.echo(_("revision %(id)s is now active", id=revision))
 
 
 @rules.command("export")
@@ -141,13 +142,13 @@ def export_revision(state: State, revision: int, out: Path) -> None:
     with state.db.session() as session:
         rev = session.get(revisions.RuleRevision, revision)
         if rev is None:
-            fail(f"no revision {revision}")
+            fail(_("no revision %(id)s", id=revision))
         files = revisions.files_of(session, rev)
     for name, text in files.items():
         target = out / name
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(text, encoding="utf-8")
-    click.echo(f"wrote {len(files)} files of revision {revision} to {out}")
+    click.echo(_("wrote %(num)s files of revision %(id)s to %(out)s", num=len(files), id=revision, out=out))
 
 
 @rules.command("stats")

@@ -6,6 +6,7 @@ import sys
 import click
 
 from moderation.cli import State, fail, main, pass_state
+from moderation.cli.language import _
 from moderation.store.accounts import ROLES, AccountError, add_user, set_role, users
 
 
@@ -33,7 +34,7 @@ def add(state: State, name: str, role: str) -> None:
             add_user(session, name, password, role)
     except AccountError as exc:
         fail(str(exc))
-    click.echo(f"added {role} {name}")
+    click.echo(_("added %(role)s %(name)s", role=_(role), name=name))
 
 
 @users_group.command("list")
@@ -42,7 +43,8 @@ def list_(state: State) -> None:
     """List users and their roles."""
     with state.db.session() as session:
         for user in users(session):
-            click.echo(f"{user.username}\t{user.role}\t{'active' if user.active else 'disabled'}")
+            state_word = _("active") if user.active else _("disabled")
+            click.echo(f"{user.username}\t{user.role}\t{state_word}")
 
 
 @users_group.command("set")
@@ -57,4 +59,4 @@ def set_(state: State, name: str, role: str | None, disabled: bool | None) -> No
             set_role(session, name, role, None if disabled is None else not disabled)
     except AccountError as exc:
         fail(str(exc))
-    click.echo(f"updated {name}")
+    click.echo(_("updated %(name)s", name=name))

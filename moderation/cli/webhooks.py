@@ -4,6 +4,7 @@ from __future__ import annotations
 import click
 
 from moderation.cli import State, emit, fail, main, pass_state
+from moderation.cli.language import _
 from moderation.store.events import TYPES
 
 
@@ -59,7 +60,7 @@ def remove(state: State, endpoint_id: int) -> None:
             deactivate(session, endpoint_id)
     except WebhookError as exc:
         fail(str(exc))
-    click.echo(f"removed endpoint {endpoint_id}")
+    click.echo(_("removed endpoint %(id)s", id=endpoint_id))
 
 
 @webhooks_group.command("deliver")

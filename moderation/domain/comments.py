@@ -7,6 +7,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Hashable, Iterable, Iterator, Mapping
 
+from moderation.domain.messages import N_
+
 
 class Kind(StrEnum):
     COMMENT = "comment"
@@ -37,15 +39,15 @@ class Action(StrEnum):
 
 # Reason codes a moderator picks when rejecting (one key each in the queue); sites may add their own.
 REASON_CODES: dict[str, str] = {
-    "personal-attack": "Personal attack or insult",
-    "defamation": "Defamation: unproven accusation",
-    "video-link": "Video link",
-    "offensive": "Offensive or vulgar language",
-    "hate": "Hate speech or discrimination",
-    "spam": "Spam or advertising",
-    "off-topic": "Off-topic",
-    "misinformation": "Misinformation",
-    "other": "Other",
+    "personal-attack": N_("Personal attack or insult"),
+    "defamation": N_("Defamation: unproven accusation"),
+    "video-link": N_("Video link"),
+    "offensive": N_("Offensive or vulgar language"),
+    "hate": N_("Hate speech or discrimination"),
+    "spam": N_("Spam or advertising"),
+    "off-topic": N_("Off-topic"),
+    "misinformation": N_("Misinformation"),
+    "other": N_("Other"),
 }
 
 # Why triage decided by the author's state on the site (services/authors), not by the comment's text.

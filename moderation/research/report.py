@@ -8,34 +8,37 @@ from pathlib import Path
 
 import jinja2
 
+from moderation.domain.messages import N_
 from moderation.research import charts
 from moderation.research.results import Results
 from moderation.research.threadmetrics import ESCALATION_MARGIN, TOXIC
 from moderation.research.topics import FIT_SAMPLE
 
-CARDS = (("comments", "comments"), ("threads", "threads"), ("articles", "articles"), ("authors", "authors"),
-         ("reply_share", "share of replies"), ("max_depth", "deepest reply"),
-         ("median_reply_latency_minutes", "median reply latency (min)"), ("mean_toxicity", "mean toxicity"),
-         ("toxic_share", "toxic share"), ("mean_sentiment", "mean sentiment"), ("escalation_rate", "escalation rate"),
-         ("escalating_chains", "escalating chains"), ("human_decisions", "moderator decisions"),
-         ("human_rejected", "rejected by moderators"))
-CHART_CAPTIONS = (("by_depth", "Comments, toxicity, sentiment and escalation by reply depth"),
-                  ("timeseries", "Volume, toxicity, sentiment and rejections over time"),
-                  ("topics", "Topics (TF-IDF + NMF) with their mean toxicity and sentiment"),
-                  ("network", "Who replies to whom (most active authors)"),
-                  ("moderation", "Rule hits, and the model's verdicts against moderator decisions"))
-SECTIONS = (("by_depth", "By depth", "Per reply depth."),
-            ("threads", "Threads", "Largest threads first."),
-            ("escalating_chains", "Escalating chains", "Longest first."),
-            ("reply_latency", "Reply latency", "Quantiles over all replies."),
-            ("topics", "Topics", "Each comment in its strongest topic."),
-            ("reply_network", "Reply network", "Directed pairs replier → author replied to."),
-            ("authors", "Authors", "Most active first."),
-            ("rules", "Rule violations", "Comments per rule hit."),
-            ("decisions", "Decisions", "Moderator decisions (with reason codes) and model verdicts."),
-            ("agreement", "Moderator vs model", "Model verdict (rows) against moderator decision (columns)."),
-            ("languages", "Language mix", ""),
-            ("timeseries", "Time series", ""))
+CARDS = (("comments", N_("comments")), ("threads", N_("threads")), ("articles", N_("articles")),
+         ("authors", N_("authors")),
+         ("reply_share", N_("share of replies")), ("max_depth", N_("deepest reply")),
+         ("median_reply_latency_minutes", N_("median reply latency (min)")), ("mean_toxicity", N_("mean toxicity")),
+         ("toxic_share", N_("toxic share")), ("mean_sentiment", N_("mean sentiment")),
+         ("escalation_rate", N_("escalation rate")),
+         ("escalating_chains", N_("escalating chains")), ("human_decisions", N_("moderator decisions")),
+         ("human_rejected", N_("rejected by moderators")))
+CHART_CAPTIONS = (("by_depth", N_("Comments, toxicity, sentiment and escalation by reply depth")),
+                  ("timeseries", N_("Volume, toxicity, sentiment and rejections over time")),
+                  ("topics", N_("Topics (TF-IDF + NMF) with their mean toxicity and sentiment")),
+                  ("network", N_("Who replies to whom (most active authors)")),
+                  ("moderation", N_("Rule hits, and the model's verdicts against moderator decisions")))
+SECTIONS = (("by_depth", N_("By depth"), N_("Per reply depth.")),
+            ("threads", N_("Threads"), N_("Largest threads first.")),
+            ("escalating_chains", N_("Escalating chains"), N_("Longest first.")),
+            ("reply_latency", N_("Reply latency"), N_("Quantiles over all replies.")),
+            ("topics", N_("Topics"), N_("Each comment in its strongest topic.")),
+            ("reply_network", N_("Reply network"), N_("Directed pairs replier → author replied to.")),
+            ("authors", N_("Authors"), N_("Most active first.")),
+            ("rules", N_("Rule violations"), N_("Comments per rule hit.")),
+            ("decisions", N_("Decisions"), N_("Moderator decisions (with reason codes) and model verdicts.")),
+            ("agreement", N_("Moderator vs model"), N_("Model verdict (rows) against moderator decision (columns).")),
+            ("languages", N_("Language mix"), ""),
+            ("timeseries", N_("Time series"), ""))
 ROW_LIMIT = 25
 # Columns of each table, so that an empty table still has its header for the scripts reading the CSV files.
 HEADERS = {

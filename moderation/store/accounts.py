@@ -5,6 +5,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from moderation.domain.messages import LANGUAGES
 from moderation.store.models import User
 
 ROLES = ("moderator", "admin", "researcher")
@@ -55,6 +56,17 @@ def set_role(session: Session, username: str, role: str | None = None, active: b
         user.role = role
     if active is not None:
         user.active = active
+    return user
+
+
+def set_language(session: Session, username: str, language: str | None) -> User:
+    """The account's interface language; None follows the browser (Accept-Language)."""
+    user = find(session, username)
+    if user is None:
+        raise AccountError(f"no user {username!r}")
+    if language is not None and language not in LANGUAGES:
+        raise AccountError(f"unknown language {language!r}; expected one of {', '.join(LANGUAGES)}")
+    user.language = language
     return user
 
 

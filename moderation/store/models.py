@@ -177,3 +177,4 @@ class User(Base):
     role: Mapped[str] = mapped_column(String(20))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    language: Mapped[str | None] = mapped_column(String(8))  # interface language; None: the browser's

@@ -7,14 +7,15 @@ from typing import Mapping
 from sqlalchemy import ColumnElement, Select, and_, exists, false, func, literal_column, or_, select, true
 from sqlalchemy.orm import Session
 
+from moderation.domain.messages import N_
 from moderation.store.models import Article, Comment, RuleHit, TriageResult
 
 QUEUES = {
-    "pending": "Pending",
-    "reported": "Reported",
-    "auto-rejected": "Auto-rejected",
-    "approved": "Approved",
-    "rejected": "Rejected",
+    "pending": N_("Pending"),
+    "reported": N_("Reported"),
+    "auto-rejected": N_("Auto-rejected"),
+    "approved": N_("Approved"),
+    "rejected": N_("Rejected"),
 }
 ORDERS = ("risk", "newest", "oldest")
 PAGE = 50

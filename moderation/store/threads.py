@@ -7,6 +7,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from moderation.domain.messages import N_
 from moderation.store.models import Article, Comment
 
 MAX_ANCESTORS = 50
@@ -94,8 +95,8 @@ class PublicComment:
     children: list["PublicComment"] = field(default_factory=list)
 
 
-PLACEHOLDERS = {"rejected": "This comment was removed by the moderators.",
-                "held": "This comment is awaiting moderation.", "new": "This comment is awaiting moderation."}
+PLACEHOLDERS = {"rejected": N_("This comment was removed by the moderators."),
+                "held": N_("This comment is awaiting moderation."), "new": N_("This comment is awaiting moderation.")}
 
 
 def public_thread(session: Session, article_id: int) -> list[PublicComment]:
@@ -127,3 +128,12 @@ def find_article(session: Session, key: str) -> Article | None:
         if found is not None:
             return found
     return session.scalars(select(Article).where(Article.external_id == key).order_by(Article.id).limit(1)).first()
+
+
+def article_language(session: Session, article: Article) -> str | None:
+    """The article's language as the source gave it, else the language most of its comments were detected in."""
+    if article.language:
+        return article.language
+    return session.scalars(select(Comment.language).where(Comment.article_id == article.id,
+                                                          Comment.language.is_not(None))
+                           .group_by(Comment.language).order_by(func.count().desc(), Comment.language).limit(1)).first()

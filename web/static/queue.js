@@ -16,6 +16,11 @@
   const rows = () => (list ? [...list.querySelectorAll(".row")] : []);
   const open = (row) => row && !row.classList.contains("done") && !row.classList.contains("gone");
   const rowFor = (id) => document.getElementById("row-" + id);
+  const narrow = window.matchMedia("(max-width: 900px)"); // the same width as queue.css's one-column layout
+  // Messages in the page's language (web/i18n.py SCRIPT_MESSAGES); {name} fills in a value.
+  const messages = JSON.parse(root.dataset.messages || "{}");
+  const t = (key, fallback, values) =>
+    (messages[key] || fallback).replace(/\{(\w+)\}/g, (m, k) => (values && k in values ? values[k] : m));
 
   async function post(url, data) {
     const response = await fetch(url, {
@@ -23,7 +28,7 @@
       headers: { "X-CSRFToken": csrf, "Accept": "application/json" },
     });
     let body = {};
-    try { body = await response.json(); } catch (e) { body = { error: "The server answered " + response.status }; }
+    try { body = await response.json(); } catch (e) { body = { error: t("server", "The server answered {status}", { status: response.status }) }; }
     return { status: response.status, body };
   }
 
@@ -50,6 +55,8 @@
     if (current !== row) return; // the moderator moved on meanwhile
     pane.innerHTML = html;
     applyThreadPref();
+    // One column (a phone): the card sits above the list; bring it into view, or j would change nothing visible.
+    if (narrow.matches) pane.scrollIntoView({ block: "start" });
     const next = neighbour(row, 1);
     if (next) fetchCard(next); // prefetch: the next card is there when j is pressed
   }
@@ -58,14 +65,14 @@
     const { body } = await post(row.dataset.claimUrl, {});
     if (body && body.holder && !body.mine) {
       markClaim(row, body.holder);
-      if (current === row) say(body.holder + " is already looking at this comment.", false, "warn");
+      if (current === row) say(t("looking", "{name} is already looking at this comment.", { name: body.holder }), false, "warn");
     }
   }
 
   function markClaim(row, holder) {
     row.classList.toggle("claimed", !!holder);
     const badge = row.querySelector(".claim");
-    if (badge) badge.textContent = holder ? "claimed by " + holder : "";
+    if (badge) badge.textContent = holder ? t("claimed", "claimed by {name}", { name: holder }) : "";
   }
 
   function focusRow(row) {
@@ -136,7 +143,7 @@
       return;
     }
     if (body.taken) markDone(id, "", "gone");
-    say(body.error || "The decision failed.", false, "error");
+    say(body.error || t("failed", "The decision failed."), false, "error");
     if (status === 409) refreshCard();
   }
 
@@ -150,14 +157,14 @@
   }
 
   async function undo() {
-    if (!lastUndo) { say("Nothing to undo.", false, "warn"); return; }
+    if (!lastUndo) { say(t("nothing", "Nothing to undo."), false, "warn"); return; }
     const { ids, comment } = lastUndo;
     lastUndo = null;
     const { status, body } = await post(root.dataset.undoUrl, { decisions: ids.join(",") });
-    if (status !== 200) { say(body.error || "Undo failed.", false, "error"); return; }
+    if (status !== 200) { say(body.error || t("undo_failed", "Undo failed."), false, "error"); return; }
     Object.entries(body.seen || {}).forEach(([id, seen]) => reopen(id, seen));
     Object.keys(body.restored || {}).forEach((id) => { if (!(id in (body.seen || {}))) reopen(id, 0); });
-    say("Undone #" + comment, false, "ok");
+    say(t("undone", "Undone") + " #" + comment, false, "ok");
     const row = rowFor(comment);
     if (row) focusRow(row);
     else refreshCard();
@@ -178,7 +185,7 @@
     const el = sheet("reasons");
     if (!el) return;
     el.querySelector("#reasons-title").textContent =
-      kind === "thread" ? "Reject with all replies: reason" : "Reject: reason";
+      kind === "thread" ? t("thread_reason", "Reject with all replies: reason") : t("reject_reason", "Reject: reason");
     el.hidden = false;
   }
 
