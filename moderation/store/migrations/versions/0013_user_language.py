@@ -1,14 +1,14 @@
 """users.language: the interface language an account chose (NULL: follow the browser)
 
-Revision ID: 0012_user_language
-Revises: 0011
+Revision ID: 0013
+Revises: 0012
 Create Date: 2026-12-03
 """
 from alembic import op
 import sqlalchemy as sa
 
-revision = "0012_user_language"
-down_revision = "0011"
+revision = "0013"
+down_revision = "0012"
 branch_labels = None
 depends_on = None
 
