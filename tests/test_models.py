@@ -170,7 +170,7 @@ def test_site_model_from_decisions_is_evaluated_then_activated(db, tmp_path):
     train_data = learning.from_decisions(db)
     held = learning.from_decisions(db, heldout=True)
     assert len(train_data) + len(held) == 150 and 20 <= len(held) <= 40
-    out = run("train", "--from-decisions", "--json")
+    out = run("train", "--from-decisions", "--keep-inactive", "--json")  # the manual path: evaluate, activate
     assert out.exit_code == 0, out.output
     version = json.loads(out.output)["version"]
     assert version == "site-1" and json.loads(out.output)["registered"]
