@@ -172,21 +172,15 @@ HELDOUT: dict[str, tuple[str, Callable[[Path, Dataset], np.ndarray]]] = {
 }
 
 
-def subset(data: Dataset, rows: np.ndarray) -> Dataset:
-    """The given rows (indices or a boolean mask) of a dataset."""
-    idx = np.flatnonzero(rows) if rows.dtype == bool else rows
-    return Dataset([data.texts[i] for i in idx], data.labels, data.y[idx], [data.sources[i] for i in idx])
-
-
 def split(name: str, root: Path) -> tuple[Dataset, Dataset]:
     """(rows to fit, held-out rows) of a corpus, as HELDOUT describes; the whole corpus is fit where none is named."""
     data = load(name, root)
     if name not in HELDOUT:
-        return data, subset(data, np.zeros(len(data), dtype=bool))
+        return data, data.take(np.zeros(len(data), dtype=bool))
     held = HELDOUT[name][1](root, data)
     if len(held) != len(data):
         raise ValueError(f"{name}: held-out mask has {len(held)} rows, the corpus {len(data)}")
-    return subset(data, ~held), subset(data, held)
+    return data.take(~held), data.take(held)
 
 
 def write_csv(data: Dataset, path: Path) -> Path:

@@ -47,6 +47,12 @@ class Dataset:
     def column(self, label: str = "toxicity") -> np.ndarray:
         return self.y[:, self.labels.index(label)]
 
+    def take(self, rows: np.ndarray) -> "Dataset":
+        """The given rows (indices, or a boolean mask), in that order."""
+        idx = np.flatnonzero(rows) if rows.dtype == bool else rows
+        return Dataset([self.texts[i] for i in idx], self.labels, self.y[idx],
+                       [self.sources[i] for i in idx] if self.sources else [])
+
     @classmethod
     def concat(cls, parts: Sequence["Dataset"]) -> "Dataset":
         labels = tuple(dict.fromkeys(lb for p in parts for lb in p.labels))
