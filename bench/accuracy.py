@@ -90,14 +90,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     names = list(corpora.HELDOUT) + [n for n in list(corpora.EVALUATE) + list(corpora.TRAIN)
                                      if n not in corpora.HELDOUT]
-    parser.add_argument("corpora", nargs="*", default=names, choices=names)
+    parser.add_argument("corpora", nargs="*", metavar="CORPUS", help="default: all")
     parser.add_argument("--data", type=Path, default=corpora.default_root())
     parser.add_argument("--rows", default="shipped,ours,tfidf,detoxify-tiny")
     args = parser.parse_args()
+    if set(args.corpora) - set(names):  # argparse's choices refuse an empty list with nargs="*"
+        parser.error(f"unknown corpus; choose from {', '.join(names)}")
     lexicon = lexicon_from_ruleset(load_ruleset(ROOT / "rules"))
     wanted = args.rows.split(",")
     print(f"<!-- load average at start: {os.getloadavg()} -->")
-    for name in args.corpora:
+    for name in args.corpora or names:
         fit, held = corpora.split(name, args.data)
         scored = held if len(held) else fit  # no split: an evaluation-only set, scored whole
         runs = []

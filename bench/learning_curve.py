@@ -31,17 +31,19 @@ def pct(v: float | None) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("corpora", nargs="*", default=list(CORPORA), choices=list(CORPORA))
+    parser.add_argument("corpora", nargs="*", metavar="CORPUS", help="default: both")
     parser.add_argument("--data", type=Path, default=corpora.default_root())
     parser.add_argument("--write", action="store_true", help=f"store the figures in {PUBLISHED.name}")
     args = parser.parse_args()
+    if set(args.corpora) - set(list(CORPORA)):  # argparse's choices refuse an empty list with nargs="*"
+        parser.error(f"unknown corpus; choose from {', '.join(list(CORPORA))}")
     lexicon = lexicon_from_ruleset(load_ruleset(ROOT / "rules"))
     started, load_avg = time.perf_counter(), os.getloadavg()
     out = {"command": "python -m bench.learning_curve --write", "measured_at": datetime.now(timezone.utc)
            .isoformat(timespec="minutes"), "shipped_model": load_model(PACKAGE_MODEL)[1].get("version"),
            "sizes": list(SIZES), "corpora": {}}
     print(f"<!-- load average at start: {load_avg} -->")
-    for name in args.corpora:
+    for name in args.corpora or list(CORPORA):
         fit, held = corpora.split(name, args.data)
         ship = shipped(held)
         curve = learning_curve(fit, held, lexicon=lexicon, baseline=tfidf)

@@ -5,6 +5,7 @@ import json
 import re
 
 import numpy as np
+from markupsafe import escape
 
 from moderation.learning import training as learning
 from moderation.learning.curve import PUBLISHED, SIZES, learning_curve, published
@@ -42,7 +43,7 @@ def test_published_curve_is_package_data_and_on_the_model_page(admin, tmp_path):
     page = admin.get("/admin/model/").get_data(as_text=True)
     section = re.search(r'<section class="card" id="learning-curve">(.*?)</section>', page, re.S).group(1)
     for c in data["corpora"].values():
-        assert c["title"] in section and f'{c["shipped"]["roc_auc"]:.3f}' in section
+        assert str(escape(c["title"])) in section and f'{c["shipped"]["roc_auc"]:.3f}' in section
         for r in c["curve"]:
             assert f'{r["decisions"]:,}' in section
             assert "site_model" not in r or f'{r["site_model"]["roc_auc"]:.3f}' in section

@@ -226,7 +226,8 @@ def test_shipped_model_is_small_loads_fast_and_separates(ruleset):
     assert scorer.card["sources"] and all("NC" not in s["licence"] for s in scorer.card["sources"])
     bad, good = scorer.score(["Du bist ein dummer Vollidiot, halt endlich die Fresse.",
                               "Vielen Dank für den ausgewogenen Artikel."])
-    assert bad["toxicity"] > 0.5 > good["toxicity"]
+    # At the decision threshold the product applies (the card's, chosen on held-out training data).
+    assert bad["toxicity"] >= scorer.card["threshold"] > good["toxicity"]
 
 
 def test_fast_feature_path_equals_scikit_learns_hashing_vectorizer():
