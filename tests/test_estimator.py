@@ -7,10 +7,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 from sklearn.base import clone
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.exceptions import NotFittedError
 from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
 from sklearn.utils.estimator_checks import (
     check_get_params_invariance,
     check_no_attributes_set_in_init,
@@ -21,6 +23,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from moderation.scoring.sklearn import (
     PACKAGE_MODEL,
+    LogCountRatio,
     ToxicityClassifier,
     load_model,
     save_model,
@@ -77,16 +80,25 @@ def test_loaded_model_predicts_at_the_cards_thresholds(tmp_path):
     assert loaded.predict(texts)[:, 0].tolist() == (probs >= cut).astype(int).tolist()
 
 
-def test_platt_parameters_match_calibrated_classifier_cv():
+@pytest.mark.parametrize("nb_alpha", [None, 0.5, 1.0])
+def test_platt_parameters_match_calibrated_classifier_cv(nb_alpha):
+    """The folded linear model (NB ratios times coefficients) scores as sklearn's calibrated NB-LR pipeline."""
     texts, y = synthetic(300, seed=4)
     y = np.array(y)
     y[::9] = 1 - y[::9]  # label noise, so the calibration is not degenerate
-    model = ToxicityClassifier(**SMALL).fit(texts, y)
+    model = ToxicityClassifier(**SMALL, nb_alpha=nb_alpha).fit(texts, y)
     features = model.transform(texts)
-    reference = CalibratedClassifierCV(LogisticRegression(C=model.C, max_iter=model.max_iter, solver="liblinear",
-                                                          random_state=0), method="sigmoid", cv=3, ensemble=False)
-    reference.fit(features, y)
+    linear = LogisticRegression(C=model.C, max_iter=model.max_iter, solver="liblinear", random_state=0)
+    base = linear if nb_alpha is None else make_pipeline(LogCountRatio(nb_alpha), linear)
+    reference = CalibratedClassifierCV(base, method="sigmoid", cv=3, ensemble=False).fit(features, y)
     assert np.abs(model.predict_proba(texts)[:, 0] - reference.predict_proba(features)[:, 1]).max() < 1e-5
+
+
+def test_log_count_ratio_weights_words_by_class():
+    X = sp.csr_matrix(np.array([[1, 0, 1], [2, 0, 1], [0, 1, 1], [0, 3, 1]], dtype=np.float32))
+    ratio = LogCountRatio(alpha=1.0).fit(X, np.array([1, 1, 0, 0])).ratio_
+    assert ratio[0] > 0 > ratio[1] and abs(ratio[2]) < 1e-6  # counts are binarised: 2 and 3 count as present
+    assert np.allclose(ratio[0], -ratio[1]) and np.isclose(ratio[0], np.log(3 / 1))
 
 
 @pytest.mark.skipif(not PACKAGE_MODEL.is_file(), reason="shipped model not built (make model)")

@@ -170,7 +170,7 @@ def test_site_model_from_decisions_is_evaluated_then_activated(db, tmp_path):
     train_data = learning.from_decisions(db)
     held = learning.from_decisions(db, heldout=True)
     assert len(train_data) + len(held) == 150 and 20 <= len(held) <= 40
-    out = run("train", "--from-decisions", "--json")
+    out = run("train", "--from-decisions", "--keep-inactive", "--json")  # the manual path: evaluate, activate
     assert out.exit_code == 0, out.output
     version = json.loads(out.output)["version"]
     assert version == "site-1" and json.loads(out.output)["registered"]
@@ -226,7 +226,8 @@ def test_shipped_model_is_small_loads_fast_and_separates(ruleset):
     assert scorer.card["sources"] and all("NC" not in s["licence"] for s in scorer.card["sources"])
     bad, good = scorer.score(["Du bist ein dummer Vollidiot, halt endlich die Fresse.",
                               "Vielen Dank für den ausgewogenen Artikel."])
-    assert bad["toxicity"] > 0.5 > good["toxicity"]
+    # At the decision threshold the product applies (the card's, chosen on held-out training data).
+    assert bad["toxicity"] >= scorer.card["threshold"] > good["toxicity"]
 
 
 def test_fast_feature_path_equals_scikit_learns_hashing_vectorizer():

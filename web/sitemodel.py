@@ -6,6 +6,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from moderation.learning import training as learning, sitemodel
+from moderation.learning.curve import published
 from moderation.learning.registry import active_scorer
 from moderation.store import models_registry as registry
 from web.auth import roles
@@ -32,7 +33,7 @@ def index():  # noqa: ANN201
     shown = next((v for v in versions if v["version"] == request.args.get("version")), None)
     decided, held = sitemodel.decision_counts(desk().db)
     return render_template("sitemodel/index.html", active=_active_card(), versions=versions, shown=shown,
-                           decided=decided, held=held, minimum=sitemodel.MIN_TRAINING, log=log)
+                           decided=decided, held=held, minimum=sitemodel.MIN_TRAINING, log=log, curve=published())
 
 
 @bp.post("/train")

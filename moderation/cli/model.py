@@ -26,28 +26,51 @@ def model() -> None:
 @click.option("--name", default="site", show_default=True, help="Model name (versions count up per name).")
 @click.option("--target-precision", default=0.8, show_default=True, help="Per-label threshold target.")
 @click.option("--actor", default="cli", show_default=True, help="Recorded as who created the version.")
+@click.option("--activate-if-better/--keep-inactive", default=True, show_default=True,
+              help="With --from-decisions: compare on the held-out decisions and activate only if it beats the "
+                   "active model.")
 @click.option("--json", "as_json", is_flag=True)
 @pass_state
 def train(state: State, data_files: tuple[Path, ...], from_decisions: bool, out: Path | None, name: str,
-          target_precision: float, actor: str, as_json: bool) -> None:
+          target_precision: float, actor: str, activate_if_better: bool, as_json: bool) -> None:
     """Train a classifier; a fifth of the data is held out to choose thresholds and measure it."""
     from moderation.learning import training as learning, sitemodel  # noqa: PLC0415
 
     if not data_files and not from_decisions:
         fail("give --data FILE and/or --from-decisions")
     try:
-        result = sitemodel.train(state.db, state.config, state.ruleset(), data_files=data_files,
-                                 from_decisions=from_decisions, out=out, name=name,
-                                 target_precision=target_precision, actor=actor)
+        if from_decisions and activate_if_better and out is None:
+            result = sitemodel.retrain(state.db, state.config, state.ruleset(), data_files=data_files, name=name,
+                                       target_precision=target_precision, actor=actor)
+        else:
+            result = sitemodel.train(state.db, state.config, state.ruleset(), data_files=data_files,
+                                     from_decisions=from_decisions, out=out, name=name,
+                                     target_precision=target_precision, actor=actor)
     except learning.DataError as exc:
         fail(str(exc))
     except sitemodel.SiteModelError as exc:
         fail(str(exc), 1)
     version, tox = result["version"], result["heldout"]["toxicity"]
-    emit(result, as_json, f"trained {version} on {result['rows']} rows -> {result['path'] or 'the registry'}\n"
+    emit(result, as_json, f"trained {version} on {result['rows']} rows -> {result['path'] or 'the registry'}"
+         + (f" ({result['skipped_empty']} rows with empty text skipped)" if result["skipped_empty"] else "") + "\n"
          f"held-out: ROC-AUC {tox['roc_auc']}, official F1 {tox['f1_official']}, threshold {tox['threshold']}"
-         + ("\nnext: `moderation model evaluate --model-version " + version + "`, then `moderation model activate "
-            + version + "`" if result["registered"] else ""))
+         + _outcome(result))
+
+
+def _outcome(result: dict) -> str:
+    """What happened to a trained version: activated, kept (and why), or the next steps."""
+    version = result["version"]
+    if "comparison" in result:
+        cmp = result["comparison"]
+        active = cmp["active"]["model"] if cmp["active"] else "nothing"
+        lines = [_line(cmp["candidate"])] + ([_line(cmp["active"])] if cmp["active"] else [])
+        verdict = (f"{version} beats {active} on held-out decisions: activated" if result["activated"] else
+                   f"{version} does not beat {active} on held-out decisions: kept inactive")
+        return "\n" + "\n".join(lines + [verdict])
+    if not result["registered"]:
+        return ""
+    return (f"\nnext: `moderation model evaluate --model-version {version}`, "
+            f"then `moderation model activate {version}`")
 
 
 @model.command()

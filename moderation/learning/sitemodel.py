@@ -73,7 +73,24 @@ def train(db: "Database", config: "Config", ruleset: "RuleSet", *, data_files: S
     else:
         sha = save_model(model, out, card)
     return {"version": version, "path": str(out) if out else None, "sha256": sha, "rows": len(data),
-            "heldout": report["heldout"], "threshold": report["threshold"], "registered": registered}
+            "skipped_empty": data.skipped_empty, "heldout": report["heldout"], "threshold": report["threshold"],
+            "registered": registered}
+
+
+def retrain(db: "Database", config: "Config", ruleset: "RuleSet", *, data_files: Sequence[Path] = (),
+            name: str = "site", target_precision: float = 0.8, actor: str = "system") -> dict:
+    """Train on the decisions (and files), compare on the held-out decisions, activate only if it beats the active.
+
+    "Beats": a higher official F1 and no lower ROC-AUC than the active model (or none active and none shipped).
+    """
+    result = train(db, config, ruleset, data_files=data_files, from_decisions=True, name=name,
+                   target_precision=target_precision, actor=actor)
+    comparison = compare(db, config, result["version"])
+    result.update(comparison=comparison, activated=False)
+    if comparison["candidate_beats"]:
+        activate(db, result["version"], actor)
+        result["activated"] = True
+    return result
 
 
 def compare(db: "Database", config: "Config", version: str, data_file: Path | None = None,
@@ -100,8 +117,10 @@ def compare(db: "Database", config: "Config", version: str, data_file: Path | No
                 continue
             t = threshold if threshold is not None else float(scorer.card.get("threshold", 0.5))
             results[role] = {**learning.evaluate(scorer.model, data, t), "model": scorer.card.get("version", role)}
-    active_f1 = (results["active"] or {}).get("f1_official") or 0
-    metrics = {**results, "candidate_not_worse": (results["candidate"]["f1_official"] or 0) >= active_f1,
+    active, candidate = results["active"] or {}, results["candidate"]
+    f1, active_f1 = candidate["f1_official"] or 0, active.get("f1_official") or 0
+    beats = results["active"] is None or (f1 > active_f1 and (candidate["roc_auc"] or 0) >= (active.get("roc_auc") or 0))
+    metrics = {**results, "candidate_not_worse": f1 >= active_f1, "candidate_beats": beats,
                "data": str(data_file) if data_file else "held-out decisions"}
     with db.session() as session:
         registry.get(session, version).metrics = metrics

@@ -39,12 +39,19 @@ class Dataset:
     labels: tuple[str, ...]
     y: np.ndarray
     sources: list[str] = field(default_factory=list)
+    skipped_empty: int = 0  # rows left out because their text was empty (counted, not refused)
 
     def __len__(self) -> int:
         return len(self.texts)
 
     def column(self, label: str = "toxicity") -> np.ndarray:
         return self.y[:, self.labels.index(label)]
+
+    def take(self, rows: np.ndarray) -> "Dataset":
+        """The given rows (indices, or a boolean mask), in that order."""
+        idx = np.flatnonzero(rows) if rows.dtype == bool else rows
+        return Dataset([self.texts[i] for i in idx], self.labels, self.y[idx],
+                       [self.sources[i] for i in idx] if self.sources else [])
 
     @classmethod
     def concat(cls, parts: Sequence["Dataset"]) -> "Dataset":
@@ -55,7 +62,8 @@ class Dataset:
             for j, label in enumerate(p.labels):
                 y[row:row + len(p), labels.index(label)] = p.y[:, j]
             row += len(p)
-        return cls([t for p in parts for t in p.texts], labels, y, [s for p in parts for s in p.sources])
+        return cls([t for p in parts for t in p.texts], labels, y, [s for p in parts for s in p.sources],
+                   sum(p.skipped_empty for p in parts))
 
 
 def _value(raw: object, where: str) -> float:
@@ -95,7 +103,10 @@ def _rows(path: Path) -> Iterable[tuple[int, dict]]:
 
 
 def read_labelled(path: Path) -> Dataset:
-    """A CSV/TSV/JSONL file with a text column and a `label` column (1 = toxic), or per-label columns."""
+    """A CSV/TSV/JSONL file with a text column and a `label` column (1 = toxic), or per-label columns.
+
+    Rows with an empty text are skipped and counted (`skipped_empty`); a file with nothing but those is refused.
+    """
     path = Path(path)
     if not path.is_file():
         raise DataError(f"{path}: no such file")
@@ -103,6 +114,7 @@ def read_labelled(path: Path) -> Dataset:
     values: list[list[float]] = []
     columns: dict[str, str] | None = None
     text_key = ""
+    skipped = 0
     for number, row in _rows(path):
         where = f"{path}:{number}"
         if not isinstance(row, dict):
@@ -114,41 +126,64 @@ def read_labelled(path: Path) -> Dataset:
                 raise DataError(f"{where}: need a text column ({', '.join(TEXT_COLUMNS)}) and a label column "
                                 f"({', '.join(sorted(LABEL_COLUMNS))}); found {', '.join(map(str, row))}")
         text = row.get(text_key)
-        if not isinstance(text, str) or not text.strip():
-            raise DataError(f"{where}: empty or missing text")
+        if text is None or isinstance(text, str) and not text.strip():
+            skipped += 1
+            continue
+        if not isinstance(text, str):
+            raise DataError(f"{where}: text must be a string, got {text!r}")
         texts.append(text)
         values.append([_value(row.get(k), f"{where}: column {k}") for k in columns])
     if not texts:
-        raise DataError(f"{path}: no rows")
+        raise DataError(f"{path}: no rows" + (f" with text ({skipped} empty)" if skipped else ""))
     labels = tuple(columns.values())
     y = np.array(values, dtype=np.float64)
     if len(set(labels)) != len(labels):  # e.g. both `label` and `toxic`: keep the first
         keep = [labels.index(lb) for lb in dict.fromkeys(labels)]
         y, labels = y[:, keep], tuple(dict.fromkeys(labels))
-    return Dataset(texts, labels, y, [path.name] * len(texts))
+    return Dataset(texts, labels, y, [path.name] * len(texts), skipped)
+
+
+APPROVED_AT_SOURCE = ("approved",)  # an imported comment the old system published (WXR 1, Disqus not deleted/spam)
 
 
 def decided_comments() -> tuple:
-    """The filter for comments a moderator approved or rejected: what a site model learns from."""
+    """The filter for labelled comments: a moderator approved or rejected them, here or (imported) at the source.
+
+    Imports mark a source's removals (spam, trash, deleted) and explicit `decision`s as human decisions; a
+    comment published at the source and not decided here since counts as approved (label 0) from day one.
+    """
+    from sqlalchemy import and_, or_  # noqa: PLC0415
+
     from moderation.store import Comment  # noqa: PLC0415
 
-    return Comment.decided_by_human.is_(True), Comment.status.in_(("approved", "rejected"))
+    human = and_(Comment.decided_by_human.is_(True), Comment.status.in_(("approved", "rejected")))
+    published = and_(Comment.decided_by_human.is_(False), Comment.source_status.in_(APPROVED_AT_SOURCE))
+    return (or_(human, published),)
 
 
 def from_decisions(db: "Database", *, heldout: bool = False) -> Dataset:
-    """Comments moderators approved (0) or rejected (1); the held-out fifth or the rest."""
+    """Comments approved (0) or rejected (1), here or at the source; the held-out fifth or the rest.
+
+    Comments with an empty text are skipped and counted in `skipped_empty`.
+    """
     from sqlalchemy import select  # noqa: PLC0415
 
     from moderation.store import Comment  # noqa: PLC0415
 
-    query = select(Comment.id, Comment.text, Comment.status).where(*decided_comments()).order_by(Comment.id)
-    texts, y = [], []
+    query = (select(Comment.id, Comment.text, Comment.status, Comment.decided_by_human)
+             .where(*decided_comments()).order_by(Comment.id))
+    texts, y, skipped = [], [], 0
     with db.session() as session:
-        for cid, text, status in session.execute(query):
-            if (cid % HELDOUT_BUCKETS == 0) == heldout:
-                texts.append(text)
-                y.append([float(status == "rejected")])
-    return Dataset(texts, ("toxicity",), np.array(y, dtype=np.float64).reshape(-1, 1), ["decisions"] * len(texts))
+        for cid, text, status, human in session.execute(query):
+            if (cid % HELDOUT_BUCKETS == 0) != heldout:
+                continue
+            if not (text or "").strip():
+                skipped += 1
+                continue
+            texts.append(text)
+            y.append([float(human and status == "rejected")])
+    return Dataset(texts, ("toxicity",), np.array(y, dtype=np.float64).reshape(-1, 1), ["decisions"] * len(texts),
+                   skipped)
 
 
 # -- metrics -------------------------------------------------------------------------------------------------
@@ -254,7 +289,8 @@ def make_card(name: str, version: str, report: dict, data: Dataset, sources: Seq
     return {"name": name, "version": version, "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "labels": list(report["heldout"]), "training_rows": len(data), "rows_by_source": counts,
             "sources": list(sources), "threshold": report["threshold"], "thresholds": report["thresholds"],
-            "metrics_heldout": report["heldout"], "heldout_share": report["heldout_share"], **(extra or {})}
+            "metrics_heldout": report["heldout"], "heldout_share": report["heldout_share"],
+            "skipped_empty": data.skipped_empty, **(extra or {})}
 
 
 def evaluate(model: "ToxicityClassifier", data: Dataset, threshold: float) -> dict:

@@ -1,4 +1,4 @@
-"""A trainable German+English classifier: hashed word and character n-grams, lexicon counts, calibrated linear model."""
+"""A trainable German+English classifier: hashed word and character n-grams, lexicon counts, NB-weighted calibrated LR."""
 from __future__ import annotations
 
 import hashlib
@@ -10,11 +10,12 @@ from typing import TYPE_CHECKING, Callable, Mapping, Sequence
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin
 from sklearn.feature_extraction import FeatureHasher
 from sklearn.feature_extraction.text import HashingVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import cross_val_predict
+from sklearn.pipeline import Pipeline
 from sklearn.utils import murmurhash3_32
 from sklearn.utils.sparsefuncs_fast import inplace_csr_row_normalize_l2
 from sklearn.utils.validation import check_is_fitted
@@ -135,18 +136,43 @@ def platt(decision: np.ndarray, target: np.ndarray) -> tuple[float, float]:
     return -float(fit.coef_[0, 0]), -float(fit.intercept_[0])
 
 
+class LogCountRatio(TransformerMixin, BaseEstimator):
+    """NB-SVM's feature weighting (Wang & Manning 2012): each column times log(P(present|1) / P(present|0)).
+
+    Fitted inside every cross-validation fold (it sees labels); the classifier folds the ratios into its
+    coefficients afterwards, so a saved model stays one linear layer over the stateless hashed features.
+    """
+
+    def __init__(self, alpha: float = 0.5) -> None:
+        self.alpha = alpha
+
+    def fit(self, X: sp.csr_matrix, y: np.ndarray) -> "LogCountRatio":
+        present = sp.csr_matrix(X, copy=True)
+        present.data = (present.data > 0).astype(np.float32)
+        y = np.asarray(y)
+        p = self.alpha + np.asarray(present[y == 1].sum(axis=0)).ravel()
+        q = self.alpha + np.asarray(present[y != 1].sum(axis=0)).ravel()
+        self.ratio_ = np.log((p / p.sum()) / (q / q.sum())).astype(np.float32)
+        return self
+
+    def transform(self, X: sp.csr_matrix) -> sp.csr_matrix:
+        check_is_fitted(self)
+        return sp.csr_matrix(X.multiply(self.ratio_), dtype=np.float32)
+
+
 class ToxicityClassifier(ClassifierMixin, BaseEstimator):
     """Multi-label toxicity classifier; `fit(texts, Y)` with Y (n, k) of 0/1 (NaN = not annotated for that label).
 
-    No vocabulary is stored: n-grams are hashed. Each label gets its own logistic regression, calibrated by
-    Platt scaling on cross-validated predictions, trained only on rows that carry that label. `predict` cuts at
+    No vocabulary is stored: n-grams are hashed. Each label gets its own logistic regression on NB log-count-ratio
+    weighted features (`nb_alpha`; None: plain features), calibrated by Platt scaling on cross-validated
+    predictions, trained only on rows that carry that label. `predict` cuts at
     `thresholds` (label -> probability; 0.5 for labels not named), which a loaded model takes from its card.
     """
 
     def __init__(self, labels: Sequence[str] = ("toxicity",), word_bits: int = 18, char_bits: int = 19,
                  char_ngrams: tuple[int, int] = (2, 5), lexicon: Mapping[str, Sequence[str]] | None = None,
                  C: float = 4.0, calibration_folds: int = 3, max_iter: int = 300,
-                 thresholds: Mapping[str, float] | None = None) -> None:
+                 thresholds: Mapping[str, float] | None = None, nb_alpha: float | None = 0.5) -> None:
         self.labels = labels
         self.word_bits = word_bits
         self.char_bits = char_bits
@@ -156,6 +182,7 @@ class ToxicityClassifier(ClassifierMixin, BaseEstimator):
         self.calibration_folds = calibration_folds
         self.max_iter = max_iter
         self.thresholds = thresholds
+        self.nb_alpha = nb_alpha
 
     # -- features -------------------------------------------------------------------------------------------
     def _vectorizers(self) -> tuple[HashingVectorizer, HashingVectorizer]:
@@ -197,21 +224,29 @@ class ToxicityClassifier(ClassifierMixin, BaseEstimator):
             target = Y[known, j].astype(int)
             if len(set(target)) < 2:
                 raise ValueError(f"label {label!r} needs positive and negative examples")
-            base = LogisticRegression(C=self.C, max_iter=self.max_iter, solver="liblinear", random_state=0)
+            base = self._base()
             # As CalibratedClassifierCV(method="sigmoid", ensemble=False): Platt on out-of-fold decisions,
             # the model itself fitted on all rows.
             held = cross_val_predict(base, features[known], target, cv=self.calibration_folds,
                                      method="decision_function")
             calib.append(platt(held, target))
             base.fit(features[known], target)
-            coefs.append(sp.csr_matrix(base.coef_.astype(np.float32)))
-            intercepts.append(float(base.intercept_[0]))
+            linear = base[-1]
+            coef = linear.coef_[0] * (base[0].ratio_ if self.nb_alpha is not None else 1.0)
+            coefs.append(sp.csr_matrix(coef.astype(np.float32)))
+            intercepts.append(float(linear.intercept_[0]))
         self._set_coef(sp.vstack(coefs, format="csr"))
         self.intercept_ = np.array(intercepts, dtype=np.float64)
         self.calibration_ = np.array(calib, dtype=np.float64)
         self.labels_ = tuple(self.labels)
         self.classes_ = np.array([0, 1])
         return self
+
+    def _base(self) -> Pipeline:
+        """The per-label estimator: NB weighting (unless nb_alpha is None), then liblinear logistic regression."""
+        linear = LogisticRegression(C=self.C, max_iter=self.max_iter, solver="liblinear", random_state=0)
+        weights = LogCountRatio(self.nb_alpha) if self.nb_alpha is not None else "passthrough"
+        return Pipeline([("weights", weights), ("linear", linear)])
 
     def decision_function(self, X: Sequence[str]) -> np.ndarray:
         return self._decision(self.transform(list(X)))
@@ -253,6 +288,7 @@ class ToxicityClassifier(ClassifierMixin, BaseEstimator):
         params = dict(state["params"])
         params["char_ngrams"] = tuple(params["char_ngrams"])
         params["labels"] = tuple(params["labels"])
+        params.setdefault("nb_alpha", None)  # files from before NB weighting: a plain logistic regression
         model = cls(**params)
         model._set_coef(sp.csr_matrix(state["coef"], dtype=np.float32))
         model.intercept_ = np.asarray(state["intercept"], dtype=np.float64)

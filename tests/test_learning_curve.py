@@ -1,0 +1,50 @@
+"""The learning curve: prefixes of one shuffle, measured on held-out rows; published figures on the model page."""
+from __future__ import annotations
+
+import json
+import re
+
+import numpy as np
+from markupsafe import escape
+
+from moderation.learning import training as learning
+from moderation.learning.curve import PUBLISHED, SIZES, learning_curve, published
+from tests.test_admin import admin, app  # noqa: F401
+from tests.test_models import SMALL, synthetic
+
+
+def dataset(n: int, seed: int) -> learning.Dataset:
+    texts, y = synthetic(n, seed=seed)
+    return learning.Dataset(texts, ("toxicity",), np.array(y, dtype=float)[:, None], ["s"] * n)
+
+
+def test_curve_trains_on_growing_prefixes_and_measures_on_held_out_rows():
+    pool, held = dataset(300, seed=1), dataset(80, seed=2)
+    seen = []
+
+    def baseline(part, test):
+        seen.append(list(part.texts))
+        assert test is held
+        return {"n": len(test)}
+
+    curve = learning_curve(pool, held, (6, 40, 120, 300, 301), seed=0, baseline=baseline, **SMALL)
+    assert [r["decisions"] for r in curve] == [6, 40, 120, 300]  # a size beyond the pool is left out
+    assert "error" in curve[0] and "site_model" not in curve[0]  # 6 rows: too few of a class to train
+    assert all(r["site_model"]["n"] == len(held) for r in curve[1:])
+    assert [len(t) for t in seen] == [40, 120, 300] and seen[1][:40] == seen[0] and sorted(seen[2]) == sorted(pool.texts)
+    assert curve[-1]["site_model"]["roc_auc"] > 0.9 and curve[-1]["positives"] == int(pool.column().sum())
+    assert learning_curve(pool, held, (40,), seed=0, **SMALL) == [{k: v for k, v in curve[1].items() if k != "baseline"}]
+
+
+def test_published_curve_is_package_data_and_on_the_model_page(admin, tmp_path):  # noqa: F811
+    assert published(tmp_path / "absent.json") == {}
+    data = published()
+    assert data["sizes"] == list(SIZES) and set(data["corpora"]) == {"rp-mod-crowd", "one-million-posts"}
+    page = admin.get("/admin/model/").get_data(as_text=True)
+    section = re.search(r'<section class="card" id="learning-curve">(.*?)</section>', page, re.S).group(1)
+    for c in data["corpora"].values():
+        assert str(escape(c["title"])) in section and f'{c["shipped"]["roc_auc"]:.3f}' in section
+        for r in c["curve"]:
+            assert f'{r["decisions"]:,}' in section
+            assert "site_model" not in r or f'{r["site_model"]["roc_auc"]:.3f}' in section
+    assert json.loads(PUBLISHED.read_text(encoding="utf-8")) == data
