@@ -4,7 +4,7 @@ from __future__ import annotations
 import click
 
 from moderation.cli import State, emit, fail, main, pass_state
-from moderation.store.events import TYPES
+from moderation.domain.vocabulary import EVENT_TYPES as TYPES
 
 
 @main.group("webhooks")

@@ -5,9 +5,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from moderation.domain.vocabulary import ROLES  # noqa: F401 - re-exported
 from moderation.store.models import User
 
-ROLES = ("moderator", "admin", "researcher")
 MIN_PASSWORD = 8
 
 
