@@ -10,6 +10,7 @@ import io
 import json
 import re
 import zipfile
+from itertools import chain
 from typing import Mapping, Sequence
 
 import mmh3
@@ -96,8 +97,8 @@ class CharHasher(_CachedHasher):
 
 def _l2_block(rows: list[list[int]], offset: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(row, column, value) of term counts per row, duplicates summed, each row scaled to unit length."""
-    lengths = np.fromiter((len(r) for r in rows), dtype=np.int64, count=len(rows))
-    cols = np.fromiter((c for r in rows for c in r), dtype=np.int64, count=int(lengths.sum()))
+    lengths = np.fromiter(map(len, rows), dtype=np.int64, count=len(rows))
+    cols = np.fromiter(chain.from_iterable(rows), dtype=np.int64, count=int(lengths.sum()))
     width = 1 << 40  # larger than any column index: row * width + column sorts by row, then column
     keys, counts = np.unique(np.repeat(np.arange(len(rows), dtype=np.int64), lengths) * width + cols,
                              return_counts=True)
