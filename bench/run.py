@@ -11,11 +11,14 @@ SUITES = {"stages": stages.main, "core": core.main, "tuning": tuning.main, "load
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("suites", nargs="*", default=["stages"], choices=sorted(SUITES))
+    parser.add_argument("suites", nargs="*", help=f"any of {', '.join(sorted(SUITES))} (default: stages)")
     parser.add_argument("--n", type=int, default=100_000)
     parser.add_argument("--postgres", help="also measure against this PostgreSQL URL")
     args = parser.parse_args()
-    for name in args.suites:
+    unknown = set(args.suites) - set(SUITES)
+    if unknown:  # checked here: argparse rejects an empty list when choices are given with nargs="*"
+        parser.error(f"unknown suites: {', '.join(sorted(unknown))}")
+    for name in args.suites or ["stages"]:
         SUITES[name](args.n, args.postgres)
 
 
