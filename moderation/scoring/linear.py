@@ -60,18 +60,19 @@ class _CachedHasher:
         return out
 
 
-class WordHasher(_CachedHasher):
-    """Word uni- and bigrams as HashingVectorizer(ngram_range=(1, 2), token_pattern above) hashes them."""
+class WordHasher:
+    """Word uni- and bigrams as HashingVectorizer(ngram_range=(1, 2), token_pattern above) hashes them.
 
-    def __init__(self, n_features: int, limit: int = 200_000) -> None:
-        super().__init__(n_features, limit)
+    `row` gives raw murmurhash3 values (a C call per n-gram, cheaper than any cache look-up in Python);
+    `_l2_block` folds them into columns for the whole batch at once.
+    """
 
-    def _key(self, key: str) -> list[int]:
-        return [_index(key, self.n_features)]
+    def __init__(self, n_features: int) -> None:
+        self.n_features = n_features
 
     def row(self, text: str) -> list[int]:
         tokens = _TOKEN.findall(text)
-        return self.columns(tokens + [f"{a} {b}" for a, b in zip(tokens, tokens[1:])])
+        return [mmh3.hash(g, 0) for g in (*tokens, *(f"{a} {b}" for a, b in zip(tokens, tokens[1:])))]
 
 
 class CharHasher(_CachedHasher):
@@ -95,10 +96,16 @@ class CharHasher(_CachedHasher):
         return self.columns(text.split())
 
 
-def _l2_block(rows: list[list[int]], offset: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(row, column, value) of term counts per row, duplicates summed, each row scaled to unit length."""
+def _l2_block(rows: list[list[int]], offset: int, fold: int | None = None
+              ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(row, column, value) of term counts per row, duplicates summed, each row scaled to unit length.
+
+    With `fold`, the rows hold raw murmurhash3 values, folded into `fold` columns as `_index` does.
+    """
     lengths = np.fromiter(map(len, rows), dtype=np.int64, count=len(rows))
     cols = np.fromiter(chain.from_iterable(rows), dtype=np.int64, count=int(lengths.sum()))
+    if fold is not None:
+        cols = np.where(cols == -2147483648, (2147483647 - (fold - 1)) % fold, np.abs(cols) % fold)
     width = 1 << 40  # larger than any column index: row * width + column sorts by row, then column
     keys, counts = np.unique(np.repeat(np.arange(len(rows), dtype=np.int64), lengths) * width + cols,
                              return_counts=True)
@@ -120,7 +127,7 @@ class Featurizer:
 
     def rows(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         lowered = [preprocess(t) for t in texts]
-        parts = [_l2_block([self.words.row(t) for t in lowered], 0),
+        parts = [_l2_block([self.words.row(t) for t in lowered], 0, self.words.n_features),
                  _l2_block([self.chars.row(t) for t in lowered], self.words.n_features)]
         if self.lexicon.matchers:
             counts = self.lexicon.counts(lowered)
