@@ -192,3 +192,29 @@ def write_csv(data: Dataset, path: Path) -> Path:
             if value == value:  # not NaN
                 out.writerow([text, int(value)])
     return path
+
+
+def real_comments(root: Path, n: int) -> dict[str, list[str]]:
+    """Up to n real comments (non-empty texts, in file order) from each corpus the speed benchmarks read:
+    One Million Posts bodies and RP-Mod (German), Civil Comments toxic spans and Fox News comments (English)."""
+    out: dict[str, list[str]] = {}
+    with lzma.open(root / "one-million-posts" / "posts_labeled.csv.xz", "rt", encoding="utf-8") as fh:
+        out["one-million-posts"] = _first(n, (r["Body"] for r in csv.DictReader(fh)))
+    with gzip.open(root / "rp-mod-crowd" / "RP-Mod-train.csv.gz", "rt", encoding="utf-8") as fh:
+        out["rp-mod-crowd"] = _first(n, (r["text"] for r in csv.DictReader(fh)))
+    with gzip.open(root / "civil-comments-toxic-spans" / "semeval2021" / "tsd_train.csv.gz", "rt",
+                   encoding="utf-8") as fh:
+        out["civil-comments-toxic-spans"] = _first(n, (r["text"] for r in csv.DictReader(fh)))
+    with gzip.open(root / "fox-news-comments" / "fox-news-comments.json.gz", "rt", encoding="utf-8") as fh:
+        out["fox-news-comments"] = _first(n, (json.loads(line)["text"] for line in fh if line.strip()))
+    return out
+
+
+def _first(n: int, texts) -> list[str]:  # noqa: ANN001 - any iterable of str
+    out: list[str] = []
+    for text in texts:
+        if text and text.strip():
+            out.append(text.replace("|LBR|", "\n"))
+            if len(out) == n:
+                break
+    return out

@@ -18,7 +18,8 @@ from bench import corpora
 from bench.accuracy import shipped, tfidf
 from moderation.learning.curve import PUBLISHED, SIZES, learning_curve
 from moderation.rules import load_ruleset
-from moderation.scoring.sklearn import PACKAGE_MODEL, lexicon_from_ruleset, load_model
+from moderation.scoring.estimator import load_model
+from moderation.scoring.sklearn import PACKAGE_MODEL, lexicon_from_ruleset
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPORA = {"rp-mod-crowd": "RP-Mod (Rheinische Post, moderators' rejections; CC BY-NC-SA: evaluation only)",

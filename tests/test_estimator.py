@@ -21,13 +21,8 @@ from sklearn.utils.estimator_checks import (
 )
 from sklearn.utils.validation import check_is_fitted
 
-from moderation.scoring.sklearn import (
-    PACKAGE_MODEL,
-    LogCountRatio,
-    ToxicityClassifier,
-    load_model,
-    save_model,
-)
+from moderation.scoring.estimator import LogCountRatio, ToxicityClassifier, load_model
+from moderation.scoring.sklearn import PACKAGE_MODEL, SklearnScorer, save_model
 from tests.test_models import SMALL, synthetic
 
 FIXTURE = Path(__file__).parent / "fixtures" / "shipped_scores.json"
@@ -74,8 +69,8 @@ def test_loaded_model_predicts_at_the_cards_thresholds(tmp_path):
     model = ToxicityClassifier(**SMALL).fit(texts, np.array(y))
     probs = model.predict_proba(texts)[:, 0]
     cut = round(float(np.median(probs[probs >= 0.5])), 4)  # flags about half of what 0.5 flags
-    save_model(model, tmp_path / "m.skops", {"name": "t", "version": "1", "threshold": cut})
-    loaded, _ = load_model(tmp_path / "m.skops")
+    save_model(model, tmp_path / "m.npz", {"name": "t", "version": "1", "threshold": cut})
+    loaded, _ = load_model(tmp_path / "m.npz")
     assert 0 < (probs >= cut).sum() < (probs >= 0.5).sum()
     assert loaded.predict(texts)[:, 0].tolist() == (probs >= cut).astype(int).tolist()
 
@@ -112,3 +107,37 @@ def test_shipped_file_scores_as_before_the_rewrite():
     assert np.abs(probs - np.array(recorded["probabilities"])).max() < 1e-6
     cuts = np.array([card["metrics_heldout"][label]["threshold"] for label in model.labels_])
     assert (model.predict(recorded["texts"]) == (probs >= cuts)).all()
+    # The scorer's numpy-only path (no scikit-learn) gives the same probabilities and cuts.
+    scorer = SklearnScorer.from_file(PACKAGE_MODEL)
+    fast = scorer.model.predict_proba(recorded["texts"])
+    assert np.abs(fast - np.array(recorded["probabilities"])).max() < 1e-6
+    assert (scorer.model.predict(recorded["texts"]) == (fast >= cuts)).all()
+
+
+def test_numpy_scoring_path_equals_the_estimator_on_real_comments(tmp_path):
+    """Features and probabilities of the scorer (numpy, mmh3) against the scikit-learn estimator, same file."""
+    texts, y = synthetic()
+    model = ToxicityClassifier(labels=("toxicity",), lexicon={"insults": ["idiot*", "*trottel"]}, **SMALL)
+    model.fit(texts, np.array(y))
+    save_model(model, tmp_path / "m.npz", {"name": "t", "version": "1"})
+    scorer = SklearnScorer.from_file(tmp_path / "m.npz")
+    sample = [*texts[:50], "", "🤡🤡", "Du IDIOT!!! http://x.de @jemand 2024", "a " * 300]
+    assert np.abs(scorer.model.predict_proba(sample) - model.predict_proba(sample)).max() < 1e-6
+
+
+def test_a_skops_file_of_the_earlier_format_still_loads_and_scores_the_same(tmp_path):
+    import zipfile
+
+    import skops.io as sio
+
+    texts, y = synthetic()
+    model = ToxicityClassifier(**SMALL).fit(texts, np.array(y))
+    legacy = {"format": "moderation-sklearn/1", "params": model.to_state()["params"], "coef": model.coef_,
+              "intercept": model.intercept_, "calibration": model.calibration_, "labels": list(model.labels_)}
+    data = sio.dumps({"model": legacy, "card": json.dumps({"name": "old", "version": "1", "threshold": 0.4})},
+                     compression=zipfile.ZIP_DEFLATED)
+    (tmp_path / "old.skops").write_bytes(data)
+    loaded, card = load_model(tmp_path / "old.skops")
+    assert card["version"] == "1" and loaded.thresholds == {"toxicity": 0.4}
+    scorer = SklearnScorer.from_file(tmp_path / "old.skops")
+    assert np.abs(scorer.model.predict_proba(texts) - model.predict_proba(texts)).max() < 1e-6

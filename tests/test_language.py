@@ -2,13 +2,18 @@
 from __future__ import annotations
 
 import gzip
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from langdetect.detector import Detector
 
-from moderation.domain.language import FastDetector, LanguageDetector, _factory
+from moderation.domain import detector
+from moderation.domain.detector import _factory
+from moderation.domain.detector import _FastDetector as FastDetector
+from moderation.domain.language import _NOISE, MAX_CHARS, LanguageDetector
+from moderation.domain.text import letters_at_least
 from tests.conftest import corpus
 
 GERMAN = "Die Entlassungen treffen vor allem die Verwaltung, während die Lager weiter wachsen sollen."
@@ -87,3 +92,56 @@ def test_accuracy_on_real_comments():
     de_ok = sum(d.detect(line.split("\t")[0]).language == "de" for line in de) / len(de)
     en_ok = sum(d.detect(t).language == "en" for t in en) / len(en)
     assert de_ok >= 0.95 and en_ok >= 0.90, (de_ok, en_ok)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=200), st.integers(0, 40))
+def test_letter_count_equals_counting_every_letter(text, n):
+    import regex
+
+    clean = _NOISE.sub(" ", text)
+    assert letters_at_least(clean, n) == (len(regex.findall(r"\p{L}", clean)) >= n)
+
+
+def _plain_langdetect(clean: str, langs: tuple[str, ...]) -> tuple[tuple[str, float], ...] | None:
+    """Unmodified langdetect on the same profiles and seed (a fresh factory, not the cached one)."""
+    from langdetect.detector_factory import PROFILES_DIRECTORY, DetectorFactory
+    from langdetect.lang_detect_exception import LangDetectException
+
+    key = (langs, 0)
+    if key not in _PLAIN:
+        factory = DetectorFactory()
+        factory.seed = 0
+        factory.load_json_profile([Path(PROFILES_DIRECTORY, n).read_text(encoding="utf-8") for n in langs])
+        _PLAIN[key] = factory
+    plain = Detector(_PLAIN[key])
+    plain.set_max_text_length(MAX_CHARS)
+    plain.append(clean)
+    try:
+        return tuple((p.lang, p.prob) for p in plain.get_probabilities())
+    except LangDetectException:
+        return None
+
+
+_PLAIN: dict = {}
+
+
+@pytest.mark.corpus
+def test_identical_to_plain_langdetect_on_real_comments():
+    """Differential oracle: German and English news comments from four corpora, two profile sets."""
+    from bench.corpora import default_root, real_comments
+
+    comments = real_comments(default_root(), 700)
+    assert sum(map(len, comments.values())) >= 2800 and len(comments) == 4
+    checked = 0
+    for name, texts in comments.items():
+        langs = ("de", "en") if name != "fox-news-comments" else ("de", "en", "fr", "nl")
+        for text in texts:
+            clean = _NOISE.sub(" ", text[: MAX_CHARS * 2])
+            try:
+                ours = detector.probabilities(clean, langs, 0, MAX_CHARS)
+            except detector.NoFeatures:
+                ours = None
+            assert ours == _plain_langdetect(clean, langs), (name, text[:80])
+            checked += 1
+    assert checked >= 2800

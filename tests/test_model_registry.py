@@ -19,7 +19,8 @@ from moderation.cli import main
 from moderation.config import Config
 from moderation.learning.registry import stored_models
 from moderation.scoring import sklearn as sklearn_scorer
-from moderation.scoring.sklearn import PACKAGE_MODEL, ToxicityClassifier, model_bytes
+from moderation.scoring.estimator import ToxicityClassifier
+from moderation.scoring.sklearn import PACKAGE_MODEL, model_bytes
 from moderation.store import Database
 from moderation.store import models_registry as registry
 from moderation.store.accounts import add_user

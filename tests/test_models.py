@@ -13,7 +13,8 @@ from moderation.learning import training as learning
 from moderation.cli import main
 from moderation.config import Config
 from moderation.scoring import build_scorers
-from moderation.scoring.sklearn import PACKAGE_MODEL, ToxicityClassifier, load_model, save_model
+from moderation.scoring.estimator import ToxicityClassifier, load_model
+from moderation.scoring.sklearn import PACKAGE_MODEL, save_model
 from tests.conftest import RULES
 from tests.test_store import batch, load
 
@@ -69,11 +70,11 @@ def test_lexicon_features_come_from_the_word_lists(ruleset):
     assert features[0, width:].sum() > 0 and features[1, width:].sum() == 0
 
 
-def test_skops_round_trip_with_card_and_refuses_foreign_objects(tmp_path):
+def test_model_file_round_trip_with_card_and_refuses_foreign_objects(tmp_path):
     texts, y = synthetic()
     model = ToxicityClassifier(**SMALL).fit(texts, np.array(y))
-    sha = save_model(model, tmp_path / "m.skops", {"name": "t", "version": "1"})
-    loaded, card = load_model(tmp_path / "m.skops")
+    sha = save_model(model, tmp_path / "m.npz", {"name": "t", "version": "1"})
+    loaded, card = load_model(tmp_path / "m.npz")
     assert card == {"name": "t", "version": "1"} and len(sha) == 64
     assert np.allclose(loaded.predict_proba(texts[:20]), model.predict_proba(texts[:20]))
     import skops.io as sio
@@ -81,6 +82,11 @@ def test_skops_round_trip_with_card_and_refuses_foreign_objects(tmp_path):
     sio.dump({"model": ToxicityClassifier()}, tmp_path / "evil.skops")  # an object skops would have to construct
     with pytest.raises(ValueError, match="untrusted"):
         load_model(tmp_path / "evil.skops")
+    # An .npz whose arrays hold Python objects would need pickle to load: refused, nothing constructed.
+    arrays = dict(np.load(tmp_path / "m.npz", allow_pickle=False))
+    np.savez(tmp_path / "evil.npz", **{**arrays, "intercept": np.array([ToxicityClassifier()], dtype=object)})
+    with pytest.raises(ValueError, match="pickle"):
+        load_model(tmp_path / "evil.npz")
 
 
 def test_official_f1_is_harmonic_mean_of_macro_precision_and_recall():
@@ -131,22 +137,22 @@ def test_train_then_evaluate_per_the_contract(tmp_path):
     test_file = write_csv(tmp_path / "test.csv", test_texts, test_y)
     runner = CliRunner()
     base = ["--database", f"sqlite:///{tmp_path / 'db.sqlite'}", "--rules", str(RULES)]
-    out = runner.invoke(main, [*base, "model", "train", "--data", str(train_file), "--out", str(tmp_path / "m.skops"),
+    out = runner.invoke(main, [*base, "model", "train", "--data", str(train_file), "--out", str(tmp_path / "m.npz"),
                                "--json"], catch_exceptions=False)
     assert out.exit_code == 0, out.output
     trained = json.loads(out.output)
     assert trained["heldout"]["toxicity"]["roc_auc"] > 0.9 and not trained["registered"]
-    out = runner.invoke(main, [*base, "model", "evaluate", "--model", str(tmp_path / "m.skops"), "--data",
+    out = runner.invoke(main, [*base, "model", "evaluate", "--model", str(tmp_path / "m.npz"), "--data",
                                str(test_file), "--json"], catch_exceptions=False)
     assert out.exit_code == 0, out.output
     result = json.loads(out.output)
     assert {"n", "roc_auc", "f1_official", "f1_macro", "threshold"} <= set(result)
     assert result["n"] == 100 and result["roc_auc"] > 0.9 and result["f1_official"] > 0.8
     assert result["threshold"] == trained["threshold"]  # chosen on held-out training data, not on the test file
-    _, card = load_model(tmp_path / "m.skops")
+    _, card = load_model(tmp_path / "m.npz")
     assert card["sources"][0]["name"] == "train.csv" and card["metrics_heldout"]["toxicity"]["n"] == 60
     assert card["created_at"] and card["thresholds"]["toxicity"]["target_precision"] == 0.8
-    bad = runner.invoke(main, [*base, "model", "evaluate", "--model", str(tmp_path / "m.skops"), "--data",
+    bad = runner.invoke(main, [*base, "model", "evaluate", "--model", str(tmp_path / "m.npz"), "--data",
                                str(tmp_path / "missing.csv")])
     assert bad.exit_code == 2 and "missing.csv: no such file" in bad.output
 
@@ -246,10 +252,10 @@ def test_fast_feature_path_equals_scikit_learns_hashing_vectorizer():
 def test_evaluate_without_model_uses_the_configured_one(tmp_path):
     texts, y = synthetic(200)
     model = ToxicityClassifier(**SMALL).fit(texts, np.array(y))
-    save_model(model, tmp_path / "m.skops", {"name": "site", "version": "site-9", "threshold": 0.42})
+    save_model(model, tmp_path / "m.npz", {"name": "site", "version": "site-9", "threshold": 0.42})
     data = write_csv(tmp_path / "d.csv", *synthetic(40, seed=5))
     out = CliRunner().invoke(main, ["--rules", str(RULES), "model", "evaluate", "--data", str(data), "--json"],
-                             env={"MODERATION_MODEL_PATH": str(tmp_path / "m.skops")}, catch_exceptions=False)
+                             env={"MODERATION_MODEL_PATH": str(tmp_path / "m.npz")}, catch_exceptions=False)
     assert out.exit_code == 0, out.output
     result = json.loads(out.output)
     assert result["model"] == "site-9" and result["threshold"] == 0.42 and result["n"] == 40

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from moderation.scoring.sklearn import PACKAGE_MODEL, load_model
+from moderation.scoring.estimator import load_model
+from moderation.scoring.sklearn import PACKAGE_MODEL
 from tests.conftest import corpus, need
 
 pytestmark = pytest.mark.corpus

@@ -10,7 +10,8 @@ from click.testing import CliRunner
 from moderation.cli import main
 from moderation.importers import parse
 from moderation.learning import training as learning
-from moderation.scoring.sklearn import PACKAGE_MODEL, load_model
+from moderation.scoring.estimator import load_model
+from moderation.scoring.sklearn import PACKAGE_MODEL
 from tests.conftest import RULES
 from tests.test_store import batch, load
 

@@ -139,7 +139,8 @@ def test_parallel_replay_gives_the_same_answer(db, tmp_path, ruleset):
 def test_a_candidate_model_is_replayed_with_the_rules(db, tmp_path):
     import numpy as np
 
-    from moderation.scoring.sklearn import ToxicityClassifier, save_model
+    from moderation.scoring.estimator import ToxicityClassifier
+    from moderation.scoring.sklearn import save_model
     from tests.test_models import SMALL, synthetic
 
     load(db, batch(ROWS))
@@ -150,7 +151,7 @@ def test_a_candidate_model_is_replayed_with_the_rules(db, tmp_path):
     assert same["changed"] == 0  # same rules, stored scores: nothing to change
     texts, y = synthetic()
     upside_down = ToxicityClassifier(**SMALL).fit(texts, 1 - np.array(y))  # calls the friendly comments toxic
-    path = tmp_path / "candidate.skops"
+    path = tmp_path / "candidate.npz"
     save_model(upside_down, path, {"name": "candidate", "version": "candidate-1", "threshold": 0.5})
     out = runner.invoke(main, [*base, "whatif", str(RULES), "--model", str(path), "--json"], catch_exceptions=False)
     data = json.loads(out.output)

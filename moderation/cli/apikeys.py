@@ -5,7 +5,7 @@ import click
 
 from moderation.cli import State, emit, fail, main, pass_state
 from moderation.cli.language import _
-from moderation.store.apikeys import DEFAULT_SCOPES, SCOPES, ApiKeyError, create, keys, revoke
+from moderation.domain.vocabulary import SCOPES
 
 
 @main.group("apikeys")
@@ -25,6 +25,8 @@ def apikeys_group() -> None:
 def add(state: State, site: str, label: str | None, scopes: tuple[str, ...], rate_limit: int | None,
         as_json: bool) -> None:
     """Create a key for SITE (the comments' source name); the key is printed once and never stored."""
+    from moderation.store.apikeys import DEFAULT_SCOPES, ApiKeyError, create  # noqa: PLC0415
+
     try:
         with state.db.session() as session:
             key, plain = create(session, site, label=label, scopes=scopes or DEFAULT_SCOPES,
@@ -42,6 +44,8 @@ def add(state: State, site: str, label: str | None, scopes: tuple[str, ...], rat
 @pass_state
 def list_(state: State, site: str | None, as_json: bool) -> None:
     """Keys with their site, prefix, scopes, limit and last use (never the key itself)."""
+    from moderation.store.apikeys import keys  # noqa: PLC0415
+
     with state.db.session() as session:
         rows = [{"id": k.id, "site": k.site, "prefix": k.prefix, "label": k.label, "scopes": k.scopes,
                  "rate_limit": k.rate_limit, "created_at": k.created_at.isoformat(),
@@ -57,6 +61,8 @@ def list_(state: State, site: str | None, as_json: bool) -> None:
 @pass_state
 def revoke_(state: State, ref: str) -> None:
     """Revoke a key by id or prefix; requests with it are refused from now on."""
+    from moderation.store.apikeys import ApiKeyError, revoke  # noqa: PLC0415
+
     try:
         with state.db.session() as session:
             key = revoke(session, ref)

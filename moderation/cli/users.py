@@ -7,7 +7,7 @@ import click
 
 from moderation.cli import State, fail, main, pass_state
 from moderation.cli.language import _
-from moderation.store.accounts import ROLES, AccountError, add_user, set_role, users
+from moderation.domain.vocabulary import ROLES
 
 
 @main.group("users")
@@ -28,6 +28,8 @@ def read_password(prompt: str = "Password") -> str:
 @pass_state
 def add(state: State, name: str, role: str) -> None:
     """Add a user; the password comes from a prompt, or stdin when it is not a terminal."""
+    from moderation.store.accounts import AccountError, add_user  # noqa: PLC0415
+
     password = read_password()
     try:
         with state.db.session() as session:
@@ -41,6 +43,8 @@ def add(state: State, name: str, role: str) -> None:
 @pass_state
 def list_(state: State) -> None:
     """List users and their roles."""
+    from moderation.store.accounts import users  # noqa: PLC0415
+
     with state.db.session() as session:
         for user in users(session):
             state_word = _("active") if user.active else _("disabled")
@@ -54,6 +58,8 @@ def list_(state: State) -> None:
 @pass_state
 def set_(state: State, name: str, role: str | None, disabled: bool | None) -> None:
     """Change a user's role, or disable/enable the account."""
+    from moderation.store.accounts import AccountError, set_role  # noqa: PLC0415
+
     try:
         with state.db.session() as session:
             set_role(session, name, role, None if disabled is None else not disabled)

@@ -5,7 +5,7 @@ import click
 
 from moderation.cli import State, emit, fail, main, pass_state
 from moderation.cli.language import _
-from moderation.store.events import TYPES
+from moderation.domain.vocabulary import EVENT_TYPES as TYPES
 
 
 @main.group("webhooks")

@@ -9,12 +9,11 @@ import logging
 import time
 from typing import TYPE_CHECKING, Callable, Mapping
 
-import httpx
-
 from moderation.store import webhooks as outbox
 from moderation.store.webhooks import signing_key
 
 if TYPE_CHECKING:
+    import httpx
     from moderation.config import Config
     from moderation.store import Database
 
@@ -52,6 +51,8 @@ def _post(client: httpx.Client, job: outbox.Job) -> tuple[int | None, str | None
                "webhook-signature": sign(job.secret, msg_id, timestamp, body),
                "Moderation-Event": job.event, "Moderation-Delivery": msg_id,
                "User-Agent": "moderation-desk-webhooks"}
+    import httpx  # noqa: PLC0415 - only a process that delivers pays for importing the HTTP client
+
     start = time.perf_counter()
     try:
         response = client.post(job.url, content=body, headers=headers)
@@ -108,6 +109,8 @@ _CLIENT: httpx.Client | None = None
 
 def _client() -> httpx.Client:
     """One client per process (thread-safe): its connections and TLS setup are reused across deliveries."""
+    import httpx  # noqa: PLC0415
+
     global _CLIENT
     if _CLIENT is None:
         _CLIENT = httpx.Client(timeout=TIMEOUT, follow_redirects=False)

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Iterable, Mapping, Sequence
 import numpy as np
 
 if TYPE_CHECKING:
-    from moderation.scoring.sklearn import ToxicityClassifier
+    from moderation.scoring.estimator import ToxicityClassifier
     from moderation.store import Database
 
 # Column names accepted in labelled files, mapped onto the shared label vocabulary.
@@ -243,7 +243,7 @@ def train(data: Dataset, *, lexicon: Mapping[str, Sequence[str]] | None = None, 
     from sklearn.model_selection import train_test_split  # noqa: PLC0415
 
     from moderation.learning.calibration import threshold_for_precision  # noqa: PLC0415
-    from moderation.scoring.sklearn import ToxicityClassifier  # noqa: PLC0415
+    from moderation.scoring.estimator import ToxicityClassifier  # noqa: PLC0415
 
     labels = tuple(lb for lb in data.labels if _trainable(data.column(lb)))
     if "toxicity" not in labels:

@@ -172,8 +172,9 @@ def triage_stored(db: "Database", pipeline: "Pipeline", *, rescore: bool = False
                     last_id = batch[-1].id
                 if not batches:
                     break
-                results = (pool.map(_assess_detached, [items for _, items in batches]) if pool
-                           else [pipeline.assess(items) for _, items in batches])
+                # imap: the workers assess the later batches while this process saves the earlier ones.
+                results = (pool.imap(_assess_detached, [items for _, items in batches]) if pool
+                           else (pipeline.assess(items) for _, items in batches))
                 for (batch, _), assessments in zip(batches, results):
                     repo.save(session, batch, assessments)
                     for comment, a in zip(batch, assessments):

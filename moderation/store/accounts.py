@@ -6,9 +6,9 @@ from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from moderation.domain.messages import LANGUAGES
+from moderation.domain.vocabulary import ROLES  # noqa: F401 - re-exported
 from moderation.store.models import User
 
-ROLES = ("moderator", "admin", "researcher")
 MIN_PASSWORD = 8
 
 

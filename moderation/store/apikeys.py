@@ -9,12 +9,10 @@ from datetime import datetime, timedelta
 from sqlalchemy import ForeignKey, Integer, String, UniqueConstraint, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from moderation.domain.vocabulary import DEFAULT_SCOPES, SCOPES  # noqa: F401 - re-exported
 from moderation.store.models import Base, Json, UTCDateTime, utcnow
 
 # post comments / read status and the feed / send spam-ham corrections / send decisions taken elsewhere (migrations)
-# / act on authors (ban, suspend, ...; given only when asked)
-SCOPES = ("submit", "read", "feedback", "import", "moderate")
-DEFAULT_SCOPES = ("submit", "read", "feedback")  # import is given only when asked: a live CMS never needs it
 IDEMPOTENCY_TTL = timedelta(hours=24)
 _TOUCH_EVERY = timedelta(minutes=1)  # last_used_at is written at most this often per key
 

@@ -12,11 +12,12 @@ from sqlalchemy import ForeignKey, Integer, String, UniqueConstraint, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from moderation.domain.comments import AUTHOR_REASONS
+from moderation.domain.vocabulary import EVENT_TYPES
 from moderation.store import decisions
 from moderation.store.database import upsert
 from moderation.store.models import Base, Comment, Decision, Json, UTCDateTime, utcnow
 
-TYPES = ("comment.decided", "comment.flagged", "comment.retriaged")
+TYPES = EVENT_TYPES
 _DECISION_OF = {"approved": "approve", "held": "hold", "rejected": "reject", "new": "hold"}
 
 

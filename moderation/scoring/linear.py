@@ -1,0 +1,215 @@
+"""The linear toxicity model at scoring time: hashed n-gram features and calibrated scores with numpy alone.
+
+Scoring needs neither scikit-learn nor scipy (importing them costs seconds per process); the features are
+exactly those of the estimator's HashingVectorizer set-up (tests compare them), and the model file is a numpy
+.npz of plain arrays plus JSON, read with `allow_pickle=False`, so loading it can never run code.
+"""
+from __future__ import annotations
+
+import io
+import json
+import re
+import zipfile
+from itertools import chain
+from typing import Mapping, Sequence
+
+import mmh3
+import numpy as np
+
+from moderation.scoring.wordfeatures import LexiconCounter
+
+FORMAT = "moderation-linear/1"
+_URL = re.compile(r"https?://\S+|www\.\S+")
+_MENTION = re.compile(r"@\w+")
+_DIGITS = re.compile(r"\d")
+_TOKEN = re.compile(r"(?u)\b\w+\b|[^\w\s]")  # the estimator's token_pattern
+
+
+def preprocess(text: str) -> str:
+    """Lower-case; URLs, @mentions and digits folded so that no corpus' handles become features."""
+    text = text.replace("|LBR|", " ").lower()
+    return _DIGITS.sub("0", _MENTION.sub(" @user ", _URL.sub(" url ", text)))
+
+
+def _index(gram: str, n_features: int) -> int:
+    """scikit-learn's FeatureHasher column for a string (murmurhash3_32, seed 0, no alternate sign)."""
+    h = mmh3.hash(gram, 0)
+    return (2147483647 - (n_features - 1)) % n_features if h == -2147483648 else abs(h) % n_features
+
+
+class _CachedHasher:
+    """Column indices per distinct key, remembered up to `limit` keys: words repeat across comments."""
+
+    def __init__(self, n_features: int, limit: int) -> None:
+        self.n_features, self.limit = n_features, limit
+        self.cache: dict[str, list[int]] = {}
+
+    def _key(self, key: str) -> list[int]:
+        raise NotImplementedError
+
+    def columns(self, keys: Sequence[str]) -> list[int]:
+        out: list[int] = []
+        cache = self.cache
+        for key in keys:
+            cols = cache.get(key)
+            if cols is None:
+                cols = self._key(key)
+                if len(cache) < self.limit:
+                    cache[key] = cols
+            out += cols
+        return out
+
+
+class WordHasher:
+    """Word uni- and bigrams as HashingVectorizer(ngram_range=(1, 2), token_pattern above) hashes them.
+
+    `row` gives raw murmurhash3 values (a C call per n-gram, cheaper than any cache look-up in Python);
+    `_l2_block` folds them into columns for the whole batch at once.
+    """
+
+    def __init__(self, n_features: int) -> None:
+        self.n_features = n_features
+
+    def row(self, text: str) -> list[int]:
+        tokens = _TOKEN.findall(text)
+        return [mmh3.hash(g, 0) for g in (*tokens, *(f"{a} {b}" for a, b in zip(tokens, tokens[1:])))]
+
+
+class CharHasher(_CachedHasher):
+    """char_wb n-grams of each whitespace-separated word, hashed once per distinct word."""
+
+    def __init__(self, lo: int, hi: int, n_features: int, limit: int = 100_000) -> None:
+        super().__init__(n_features, limit)
+        self.lo, self.hi = lo, hi
+
+    def _key(self, key: str) -> list[int]:
+        w = f" {key} "
+        grams: list[str] = []
+        for n in range(self.lo, self.hi + 1):  # as sklearn's _char_wb_ngrams: a short word is one n-gram
+            if len(w) <= n:
+                grams.append(w)
+                break
+            grams.extend(w[i:i + n] for i in range(len(w) - n + 1))
+        return [_index(g, self.n_features) for g in grams]
+
+    def row(self, text: str) -> list[int]:
+        return self.columns(text.split())
+
+
+def _l2_block(rows: list[list[int]], offset: int, fold: int | None = None
+              ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(row, column, value) of term counts per row, duplicates summed, each row scaled to unit length.
+
+    With `fold`, the rows hold raw murmurhash3 values, folded into `fold` columns as `_index` does.
+    """
+    lengths = np.fromiter(map(len, rows), dtype=np.int64, count=len(rows))
+    cols = np.fromiter(chain.from_iterable(rows), dtype=np.int64, count=int(lengths.sum()))
+    if fold is not None:
+        cols = np.where(cols == -2147483648, (2147483647 - (fold - 1)) % fold, np.abs(cols) % fold)
+    width = 1 << 40  # larger than any column index: row * width + column sorts by row, then column
+    keys, counts = np.unique(np.repeat(np.arange(len(rows), dtype=np.int64), lengths) * width + cols,
+                             return_counts=True)
+    row, col = keys // width, keys % width
+    values = counts.astype(np.float32)
+    norms = np.sqrt(np.bincount(row, weights=values.astype(np.float64) ** 2, minlength=len(rows)))
+    return row, col + offset, (values / norms[row]).astype(np.float32)
+
+
+class Featurizer:
+    """Texts -> sparse rows (indptr, columns, values): word block, character block, word-list counts."""
+
+    def __init__(self, word_bits: int, char_bits: int, char_ngrams: tuple[int, int],
+                 lexicon: LexiconCounter) -> None:
+        self.words = WordHasher(2 ** word_bits)
+        self.chars = CharHasher(*char_ngrams, 2 ** char_bits)
+        self.lexicon = lexicon
+        self.n_features = 2 ** word_bits + 2 ** char_bits + len(lexicon.matchers)
+
+    def rows(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        lowered = [preprocess(t) for t in texts]
+        parts = [_l2_block([self.words.row(t) for t in lowered], 0, self.words.n_features),
+                 _l2_block([self.chars.row(t) for t in lowered], self.words.n_features)]
+        if self.lexicon.matchers:
+            counts = self.lexicon.counts(lowered)
+            row, col = np.nonzero(counts)
+            parts.append((row, col + self.words.n_features + self.chars.n_features, counts[row, col]))
+        row = np.concatenate([p[0] for p in parts])
+        order = np.argsort(row, kind="stable")  # by row; within a row the blocks stay in column order
+        indptr = np.zeros(len(texts) + 1, dtype=np.int64)
+        np.cumsum(np.bincount(row, minlength=len(texts)), out=indptr[1:])
+        return (indptr, np.concatenate([p[1] for p in parts])[order].astype(np.int32),
+                np.concatenate([p[2] for p in parts])[order].astype(np.float32))
+
+
+class LinearModel:
+    """Calibrated per-label logistic regressions over the Featurizer's rows: what scoring needs, nothing more."""
+
+    def __init__(self, params: Mapping, labels: Sequence[str], weights: np.ndarray, intercept: np.ndarray,
+                 calibration: np.ndarray, lexicon: LexiconCounter, thresholds: Mapping[str, float]) -> None:
+        self.params = dict(params)
+        self.labels_ = tuple(labels)
+        self.weights = weights  # (features, labels), dense: a row's columns index it directly
+        self.intercept_ = intercept
+        self.calibration_ = calibration
+        self.thresholds = dict(thresholds)
+        self.featurizer = Featurizer(params["word_bits"], params["char_bits"], tuple(params["char_ngrams"]), lexicon)
+
+    def decision_function(self, texts: Sequence[str]) -> np.ndarray:
+        indptr, cols, values = self.featurizer.rows(list(texts))
+        parts = self.weights[cols] * values[:, None]
+        # Sum each row's part in float32 as scipy's sparse product does; empty rows stay zero.
+        sums = np.add.reduceat(np.vstack([parts, np.zeros((1, parts.shape[1]), np.float32)]),
+                               np.minimum(indptr[:-1], len(parts)), axis=0)
+        sums[indptr[:-1] == indptr[1:]] = 0.0
+        return sums.astype(np.float64) + self.intercept_
+
+    def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
+        """Calibrated probability per text (rows) and label (columns, in `labels_` order)."""
+        f = self.decision_function(texts)
+        return 1.0 / (1.0 + np.exp(self.calibration_[:, 0] * f + self.calibration_[:, 1]))
+
+    def predict(self, texts: Sequence[str]) -> np.ndarray:
+        cuts = np.array([self.thresholds.get(label, 0.5) for label in self.labels_])
+        return (self.predict_proba(texts) >= cuts).astype(int)
+
+
+def is_npz(data: bytes) -> bool:
+    """Whether model bytes are this format's .npz (else an older skops file)."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as z:
+            return "meta.npy" in z.namelist()
+    except zipfile.BadZipFile:
+        return False
+
+
+def write(state: Mapping, card: Mapping) -> bytes:
+    """The .npz bytes of a model state (params, labels, coefficient rows as CSR parts, intercept, calibration)."""
+    meta = {"format": FORMAT, "params": state["params"], "labels": list(state["labels"])}
+    out = io.BytesIO()
+    np.savez_compressed(out, meta=np.array(json.dumps(meta)), card=np.array(json.dumps(card, ensure_ascii=False)),
+                        coef_data=state["coef_data"], coef_indices=state["coef_indices"],
+                        coef_indptr=state["coef_indptr"], coef_shape=np.array(state["coef_shape"]),
+                        intercept=state["intercept"], calibration=state["calibration"])
+    return out.getvalue()
+
+
+def read(data: bytes) -> tuple[dict, dict]:
+    """(state, card) from .npz bytes; only arrays of numbers and strings are read (no pickle)."""
+    with np.load(io.BytesIO(data), allow_pickle=False) as z:
+        meta = json.loads(str(z["meta"]))
+        if meta.get("format") != FORMAT:
+            raise ValueError(f"unknown model format {meta.get('format')!r}")
+        state = {"params": meta["params"], "labels": meta["labels"], "coef_shape": tuple(z["coef_shape"].tolist()),
+                 **{k: z[k] for k in ("coef_data", "coef_indices", "coef_indptr", "intercept", "calibration")}}
+        return state, json.loads(str(z["card"]))
+
+
+def model_from_state(state: Mapping, lexicon: LexiconCounter, thresholds: Mapping[str, float]) -> LinearModel:
+    """The scoring model of a state: the coefficient rows spread into a dense (features, labels) array."""
+    n_labels, n_features = state["coef_shape"]
+    weights = np.zeros((n_features, n_labels), dtype=np.float32)
+    indptr, indices, values = state["coef_indptr"], state["coef_indices"], state["coef_data"]
+    for j in range(n_labels):
+        weights[indices[indptr[j]:indptr[j + 1]], j] = values[indptr[j]:indptr[j + 1]]
+    return LinearModel(state["params"], state["labels"], weights, np.asarray(state["intercept"], np.float64),
+                       np.asarray(state["calibration"], np.float64), lexicon, thresholds)
