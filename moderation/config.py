@@ -66,6 +66,9 @@ class Config(BaseSettings):
     ratelimit_storage_uri: str = Field("", repr=False)  # login counters; empty: redis_url, else memory://
     trusted_proxies: int = 0  # reverse proxies in front whose X-Forwarded-For is believed
     session_cookie_secure: bool | None = None  # None: Secure outside debug and testing
+    babel_default_locale: str = "de"  # the desk's language when neither the account nor the browser names one
+    babel_default_timezone: str = "UTC"  # times on the desk's pages
+    language: str = ""  # the CLI's messages (de, en); empty: the terminal's locale (moderation/cli/language.py)
     # -- gunicorn (deploy/gunicorn.conf.py)
     bind: str = "127.0.0.1:8000"
     web_workers: int = Field(default_factory=lambda: multiprocessing.cpu_count() * 2)

@@ -72,7 +72,8 @@ def create_app(config: Config | None = None, **settings: object) -> Flask:
         LOGIN_LIMIT_PER_ACCOUNT=config.login_limit_per_account, LOGIN_LIMIT_PER_ADDRESS=config.login_limit_per_address,
         RATELIMIT_STORAGE_URI=config.ratelimit_storage_uri or redis or "memory://", RATELIMIT_KEY_PREFIX=config.task_queue,
         RATELIMIT_STORAGE_OPTIONS={"socket_timeout": 0.5, "socket_connect_timeout": 0.5} if redis else {},
-        TRUSTED_PROXIES=config.trusted_proxies)
+        TRUSTED_PROXIES=config.trusted_proxies, BABEL_DEFAULT_LOCALE=config.babel_default_locale,
+        BABEL_DEFAULT_TIMEZONE=config.babel_default_timezone)
     app.config.update(settings)
     for name in ("SESSION_COOKIE_SECURE", "REMEMBER_COOKIE_SECURE"):
         if app.config[name] is None:
