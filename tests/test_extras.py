@@ -78,4 +78,4 @@ def test_extras_are_split_as_documented():
     assert extras["convokit"] == {"convokit"} and "convokit" not in _names(PROJECT["dependencies"])
     assert {"pytest", "hypothesis", "moderation-desk"} <= extras["dev"]  # dev pulls every extra the tests need
     dev_self = next(Requirement(r) for r in PROJECT["optional-dependencies"]["dev"] if r.startswith("moderation-desk"))
-    assert dev_self.extras == {"research", "detoxify", "postgres", "convokit"}
+    assert dev_self.extras == {"research", "detoxify", "postgres", "convokit", "bench"}

@@ -189,7 +189,8 @@ def plan(client: Client, cid: int, role: str, undo_ids: list[int], older: int) -
             message = re.search(r'id="bulk-result">([^<]*)<', r.text)
             message = message.group(1) if message else r.text[-300:]
             undo = re.search(r'name="decisions" value="([\d,]+)"', r.text)
-            return Outcome(cid, seen, role, r.status_code, r.status_code == 200 and " 1 comments" in message,
+            won = r.status_code == 200 and re.search(r" 1 comments?\b", message) is not None  # "1 comment"
+            return Outcome(cid, seen, role, r.status_code, won,
                            message, [int(x) for x in undo.group(1).split(",")] if undo else [])
         return fire
     if role == "undo":

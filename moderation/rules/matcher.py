@@ -140,7 +140,7 @@ class ListMatcher:
     def marks(self, words: list[str]) -> dict[int, set[int]]:
         """By list slot, the indices of the words that some key of that list touches."""
         marked: dict[int, set[int]] = {}
-        if not words:
+        if not words or self._automaton.kind != ahocorasick.AHOCORASICK:  # no words and no lists: nothing to mark
             return marked
         joined = f" {' '.join(words)} "
         spaced = joined.count(" ") != len(words) + 1  # a folded token with a space inside (rare NFKC forms)
