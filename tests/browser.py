@@ -108,11 +108,20 @@ def log_in(driver, base: str, username: str, password: str | None = None) -> Non
     driver.get(base + "/login")
     driver.find_element(By.NAME, "username").send_keys(username)
     driver.find_element(By.NAME, "password").send_keys(password or ACCOUNTS[username][0])
-    from selenium.webdriver.support import expected_conditions as EC  # noqa: PLC0415, N812
+    # A marker on the form's document tells when the answer page has replaced it; staleness_of on the button can
+    # hit chromedriver mid-navigation ("Node ... does not belong to the document").
+    driver.execute_script("window.__loginForm = true;")
+    driver.find_element(By.CSS_SELECTOR, "form.login button[type=submit]").click()
+    wait(driver, _page_replaced)
 
-    button = driver.find_element(By.CSS_SELECTOR, "form.login button[type=submit]")
-    button.click()
-    wait(driver, EC.staleness_of(button))  # the answer page has replaced the form
+
+def _page_replaced(driver) -> bool:  # noqa: ANN001
+    from selenium.common.exceptions import WebDriverException  # noqa: PLC0415
+
+    try:
+        return driver.execute_script("return document.readyState === 'complete' && window.__loginForm === undefined;")
+    except WebDriverException:  # a script run while the old document unloads: not yet
+        return False
 
 
 def wait(driver, condition: Callable[[object], object], timeout: float = 10):  # noqa: ANN001, ANN201
