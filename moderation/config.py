@@ -68,6 +68,7 @@ class Config(BaseSettings):
     session_cookie_secure: bool | None = None  # None: Secure outside debug and testing
     babel_default_locale: str = "de"  # the desk's language when neither the account nor the browser names one
     babel_default_timezone: str = "UTC"  # times on the desk's pages
+    queue_max_wait_hours: float = Field(4.0, gt=0)  # the "risk, nothing older" order puts older comments first
     language: str = ""  # the CLI's messages (de, en); empty: the terminal's locale (moderation/cli/language.py)
     # -- gunicorn (deploy/gunicorn.conf.py)
     bind: str = "127.0.0.1:8000"

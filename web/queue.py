@@ -2,9 +2,8 @@
 from __future__ import annotations
 
 import re
-import threading
-import time
 from dataclasses import replace
+from datetime import timedelta
 
 from flask import Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -18,7 +17,9 @@ from moderation.services import review
 from moderation.store import threads
 from moderation.domain.comments import Action
 from moderation.store import Article, Comment, TriageResult, claims
+from moderation.store.counts import Counter
 from moderation.store.decisions import AlreadyDecided, DecisionError
+from moderation.store.waiting import WAITING_QUEUES, Waiting, WaitCache
 from web.auth import _safe_next, roles
 from web.desk import desk
 from web.highlight import hit_spans, pieces
@@ -27,51 +28,31 @@ from web.i18n import reasons as _reasons
 bp = Blueprint("queue", __name__, url_prefix="/queue")
 URL = re.compile(r"(?:https?://|www\.)\S+|\b[\w-]+(?:\.|\s?\[dot\]\s?)(?:com|de|at|ch|be|org|net|tv|io|ly)\b(?:/\S*)?",
                  re.I)
-APPROVED_SLOWER = 20  # the approved count is refreshed this many times less often
-COUNTS_SECONDS = 3.0  # counts older than this are refreshed in the background while the stale ones are shown
+APPROVED_SLOWER = 20  # the approved count (most of the table) is counted in full this many times less often
+COUNTS_SECONDS = 3.0  # a reading is reused this long while no decision, comment or triage result came in
+COUNTS = Counter()
+WAITS = WaitCache()
 
 
-class _Counts:
-    """Queue counts per scope, cached briefly and refreshed in the background while the cached ones are shown.
-
-    The approved queue holds most comments (a count over most of the table), so its count is refreshed less often.
-    """
-
-    def __init__(self) -> None:
-        self.values: dict[tuple, tuple[float, dict[str, int]]] = {}
-        self.refreshing: set[tuple] = set()
-        self.lock = threading.Lock()
-
-    def get(self, article: int | None) -> dict[str, int]:
-        ttl = float(current_app.config.get("QUEUE_COUNTS_SECONDS", COUNTS_SECONDS))
-        busy = tuple(name for name in q.QUEUES if name != "approved")
-        return {**self._get(article, busy, ttl), **self._get(article, ("approved",), ttl * APPROVED_SLOWER)}
-
-    def _get(self, article: int | None, queues: tuple[str, ...], ttl: float) -> dict[str, int]:
-        db = desk().db
-        key = (db.url, article, queues)
-        cached = self.values.get(key)
-        if cached is None or ttl <= 0:
-            return self._compute(db, key)
-        if time.monotonic() - cached[0] > ttl:
-            with self.lock:
-                start = key not in self.refreshing
-                self.refreshing.add(key)
-            if start:
-                threading.Thread(target=self._compute, args=(db, key), daemon=True).start()
-        return cached[1]
-
-    def _compute(self, db, key: tuple) -> dict[str, int]:  # noqa: ANN001
-        try:
-            with db.session() as session:
-                values = q.counts(session, key[1], key[2])
-            self.values[key] = (time.monotonic(), values)
-            return values
-        finally:
-            self.refreshing.discard(key)
+def queue_counts(article: int | None = None) -> dict[str, int]:
+    """The tab counts, exact as of this request's reading (see moderation/store/counts.py)."""
+    ttl = float(current_app.config.get("QUEUE_COUNTS_SECONDS", COUNTS_SECONDS))
+    COUNTS.busy_seconds, COUNTS.full_seconds = ttl, max(ttl, 1.0) * APPROVED_SLOWER
+    db = desk().db
+    return COUNTS.get(db.session, db.url, article)
 
 
-COUNTS = _Counts()
+def queue_waiting(queue: str, article: int | None = None) -> Waiting | None:
+    """The oldest waiting comment and median waits of a queue where comments wait for a moderator."""
+    if queue not in WAITING_QUEUES:
+        return None
+    WAITS.seconds = float(current_app.config.get("QUEUE_WAIT_SECONDS", 30.0))
+    db = desk().db
+    return WAITS.get(db.session, db.url, queue, article)
+
+
+def _max_wait() -> timedelta:
+    return timedelta(hours=desk().config.queue_max_wait_hours)
 
 
 def inert(text: str) -> Markup:
@@ -112,14 +93,16 @@ def index():  # noqa: ANN201
     with desk().db.session() as session:
         if filters.as_of is None:
             filters = replace(filters, as_of=q.newest_id(session))
-        rows = q.listing(session, filters, offset=(page - 1) * q.PAGE)
+        rows = q.listing(session, filters, offset=(page - 1) * q.PAGE, max_wait=_max_wait())
         held = claims.holders(session, [r.id for r in rows])
         articles = q.articles(session)
     rules = [r.rule.id for r in desk().pipeline.ruleset.rules]
     labels = [f"{s.name}:{label}" for s in desk().pipeline.scorers for label in s.labels]
     return render_template("queue/index.html", filters=filters, rows=rows, page=page, claims=held,
-                           counts=COUNTS.get(filters.article), arrivals=0, queues=q.QUEUES, orders=q.ORDERS,
-                           reasons=_reasons(), rules=rules, labels=labels, articles=articles, page_size=q.PAGE)
+                           counts=queue_counts(filters.article), arrivals=0, queues=q.QUEUES, orders=q.ORDERS,
+                           reasons=_reasons(), rules=rules, labels=labels, articles=articles, page_size=q.PAGE,
+                           waiting=queue_waiting(filters.queue, filters.article),
+                           max_wait_hours=desk().config.queue_max_wait_hours)
 
 
 @bp.get("/counts")
@@ -129,8 +112,8 @@ def counts():  # noqa: ANN201
     filters = _filters()
     with desk().db.session() as session:
         arrivals = q.arrivals(session, filters)
-    return render_template("queue/_tabs.html", filters=filters, counts=COUNTS.get(filters.article),
-                           arrivals=arrivals, queues=q.QUEUES)
+    return render_template("queue/_tabs.html", filters=filters, counts=queue_counts(filters.article),
+                           arrivals=arrivals, queues=q.QUEUES, waiting=queue_waiting(filters.queue, filters.article))
 
 
 def _card_data(session, comment: Comment) -> dict:  # noqa: ANN001
@@ -203,7 +186,8 @@ def decide(comment_id: int):  # noqa: ANN201
     what = (_("Approved") if action == "approve" else _("Rejected") if n == 1
             else ngettext("Rejected with %(num)d reply", "Rejected with %(num)d replies", n - 1))
     return _answer(200, ok=True, status=status, decisions=[e.id for e in entries], comment_id=comment_id,
-                   replies=[e.comment_id for e in entries[1:]], message=what, undo_seconds=_undo_seconds())
+                   replies=[e.comment_id for e in entries[1:]], message=what, undo_seconds=_undo_seconds(),
+                   counts=_scoped_counts())
 
 
 @bp.post("/undo")
@@ -222,7 +206,12 @@ def undo():  # noqa: ANN201
             seen = review.seen_ids(session, list(restored))
     except DecisionError as exc:  # also AlreadyDecided: someone decided again meanwhile
         return _answer(409, error=str(exc))
-    return _answer(200, ok=True, message=_("Undone"), restored=restored, seen=seen)
+    return _answer(200, ok=True, message=_("Undone"), restored=restored, seen=seen, counts=_scoped_counts())
+
+
+def _scoped_counts() -> dict[str, int]:
+    """The counts right after a decision, for the scope the page shows (its article, or all)."""
+    return queue_counts(request.form.get("article", type=int))
 
 
 @bp.post("/comments/<int:comment_id>/claim")

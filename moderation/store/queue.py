@@ -2,13 +2,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, fields, replace
+from datetime import datetime, timedelta
 from typing import Mapping
 
-from sqlalchemy import ColumnElement, Select, and_, exists, false, func, literal_column, or_, select, true
+from sqlalchemy import ColumnElement, Select, and_, case, exists, false, func, literal_column, or_, select, true
 from sqlalchemy.orm import Session
 
 from moderation.domain.messages import N_
-from moderation.store.models import Article, Comment, RuleHit, TriageResult
+from moderation.store.models import Article, Comment, RuleHit, TriageResult, utcnow
 
 QUEUES = {
     "pending": N_("Pending"),
@@ -17,7 +18,10 @@ QUEUES = {
     "approved": N_("Approved"),
     "rejected": N_("Rejected"),
 }
-ORDERS = ("risk", "newest", "oldest")
+# "risk-aged": by risk, but whatever has waited longer than the site's limit (MODERATION_QUEUE_MAX_WAIT_HOURS)
+# comes first, oldest first, so a low-risk comment is never left behind for ever.
+ORDERS = ("risk", "risk-aged", "oldest", "newest")
+MAX_WAIT = timedelta(hours=4)
 PAGE = 50
 
 
@@ -119,7 +123,11 @@ def conditions(filters: Filters, *, with_queue: bool = True) -> list[ColumnEleme
     return where
 
 
-def _ordered(query: Select, order: str) -> Select:
+def _ordered(query: Select, order: str, max_wait: timedelta = MAX_WAIT, now: datetime | None = None) -> Select:
+    if order == "risk-aged":
+        overdue = Comment.imported_at < (now or utcnow()) - max_wait
+        return query.order_by(case((overdue, 0), else_=1), case((overdue, Comment.imported_at), else_=None).asc(),
+                              Comment.priority.desc(), Comment.risk.desc(), Comment.id.desc())
     if order == "newest":
         return query.order_by(Comment.created_at.desc(), Comment.id.desc())
     if order == "oldest":
@@ -152,7 +160,8 @@ class Row:
     seen: int  # the comment's version, read with its status: a decision based on an older view is refused
 
 
-def listing(session: Session, filters: Filters, *, limit: int = PAGE, offset: int = 0) -> list[Row]:
+def listing(session: Session, filters: Filters, *, limit: int = PAGE, offset: int = 0,
+            max_wait: timedelta = MAX_WAIT, now: datetime | None = None) -> list[Row]:
     """One page of a queue as of the snapshot (filters.as_of), in the asked order."""
     query = select(Comment.id, Comment.article_id, Article.title, Comment.parent_id, Comment.depth,
                    Comment.author, Comment.text, Comment.created_at, Comment.language, Comment.status,
@@ -160,7 +169,7 @@ def listing(session: Session, filters: Filters, *, limit: int = PAGE, offset: in
                    ).join(Article, Article.id == Comment.article_id).where(*conditions(filters))
     if filters.as_of is not None:
         query = query.where(Comment.id <= filters.as_of)
-    rows = session.execute(_ordered(query, filters.order).limit(limit).offset(offset)).all()
+    rows = session.execute(_ordered(query, filters.order, max_wait, now).limit(limit).offset(offset)).all()
     triage_ids = [r.triage_id for r in rows if r.triage_id]
     hits: dict[int, list[str]] = {}
     if triage_ids:
