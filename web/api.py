@@ -28,6 +28,7 @@ from moderation.store.models import Decision
 from web import clients, csrf
 from web.auth import public
 from web.desk import desk
+from web.queue import queue_waiting
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)  # keys, not cookies: there is no session to ride on
@@ -223,7 +224,7 @@ def submit() -> Response:
         return error(exc.status, exc.code, exc.message)
     except apikeys.IdempotencyMismatch as exc:
         return error(422, "idempotency_mismatch", str(exc))
-    response = make_response(jsonify(answer), status)
+    response = make_response(jsonify(_with_wait(answer)), status)
     response.headers["Location"] = url_for("api.comment", external_id=answer["id"])
     if verdict is None:
         response.headers["Idempotent-Replayed"] = "true"
@@ -244,7 +245,19 @@ def comment(external_id: str) -> Response:
             {"action": d.action, "origin": d.origin, "reason_code": d.reason_code, "at": d.created_at.isoformat()}
             for d in session.scalars(select(Decision).where(Decision.comment_id == stored.id)
                                      .order_by(Decision.id))]
-    return jsonify(answer)
+    return jsonify(_with_wait(answer))
+
+
+def _with_wait(answer: dict) -> dict:
+    """The verdict plus whether the comment awaits review and, if so, how long the pending queue's decisions
+    took (median over the last day and week, in seconds; null without decisions), so the CMS can tell its
+    reader. Added when answering, not stored: an idempotent replay gets today's figures."""
+    held = answer.get("status") in ("held", "new")
+    out = {**answer, "awaiting_review": held}
+    if held:
+        median = queue_waiting("pending").to_dict()["median_seconds"]
+        out["median_wait_seconds"] = {"day": median.get("day"), "week": median.get("week")}
+    return out
 
 
 @bp.get("/decisions")

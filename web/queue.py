@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from flask import Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_babel import ngettext
+from flask_babel import format_timedelta, ngettext
 from flask_login import current_user
 from markupsafe import Markup, escape
 from sqlalchemy import select
@@ -30,25 +30,25 @@ URL = re.compile(r"(?:https?://|www\.)\S+|\b[\w-]+(?:\.|\s?\[dot\]\s?)(?:com|de|
                  re.I)
 APPROVED_SLOWER = 20  # the approved count (most of the table) is counted in full this many times less often
 COUNTS_SECONDS = 3.0  # a reading is reused this long while no decision, comment or triage result came in
-COUNTS = Counter()
-WAITS = WaitCache()
 
 
 def queue_counts(article: int | None = None) -> dict[str, int]:
     """The tab counts, exact as of this request's reading (see moderation/store/counts.py)."""
     ttl = float(current_app.config.get("QUEUE_COUNTS_SECONDS", COUNTS_SECONDS))
-    COUNTS.busy_seconds, COUNTS.full_seconds = ttl, max(ttl, 1.0) * APPROVED_SLOWER
+    counter = current_app.extensions.setdefault("queue_counts", Counter())  # one per app: a test's app, its data
+    counter.busy_seconds, counter.full_seconds = ttl, max(ttl, 1.0) * APPROVED_SLOWER
     db = desk().db
-    return COUNTS.get(db.session, db.url, article)
+    return counter.get(db.session, db.url, article)
 
 
 def queue_waiting(queue: str, article: int | None = None) -> Waiting | None:
     """The oldest waiting comment and median waits of a queue where comments wait for a moderator."""
     if queue not in WAITING_QUEUES:
         return None
-    WAITS.seconds = float(current_app.config.get("QUEUE_WAIT_SECONDS", 30.0))
+    waits = current_app.extensions.setdefault("queue_waits", WaitCache())
+    waits.seconds = float(current_app.config.get("QUEUE_WAIT_SECONDS", 30.0))
     db = desk().db
-    return WAITS.get(db.session, db.url, queue, article)
+    return waits.get(db.session, db.url, queue, article)
 
 
 def _max_wait() -> timedelta:
@@ -67,6 +67,16 @@ def inert(text: str) -> Markup:
 
 
 bp.add_app_template_filter(inert, "inert")
+
+
+def duration(value: timedelta | None) -> str:
+    """A waiting time in the page's language ("12 minutes", "3 Stunden"); a dash when there is none."""
+    if value is None:
+        return "–"
+    return format_timedelta(value, threshold=1.5, granularity="minute")
+
+
+bp.add_app_template_filter(duration, "duration")
 
 
 def link_spans(text: str) -> list[dict]:

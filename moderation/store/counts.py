@@ -110,11 +110,15 @@ class Counter:
         with sessions() as session:
             if kept is None:
                 reading, due = full(session, article), False
-            elif (time.monotonic() - kept[0] < self.busy_seconds
-                  and tuple(session.execute(select(*_marks())).one()) == kept[1].mark):
-                reading, due = kept[1], False
             else:
-                reading, due = since(session, kept[1], article)
+                marks = tuple(session.execute(select(*_marks())).one())
+                if any(now < then for now, then in zip(marks, kept[1].mark)):  # rows gone: count from scratch
+                    reading, due = full(session, article), False
+                    self.forget()
+                elif time.monotonic() - kept[0] < self.busy_seconds and marks == kept[1].mark:
+                    reading, due = kept[1], False
+                else:
+                    reading, due = since(session, kept[1], article)
         self._keep(key, reading)
         if due or time.monotonic() - reading.full_at > self.full_seconds:
             self._refresh_later(sessions, key)

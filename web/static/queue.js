@@ -1,4 +1,6 @@
-// Review queue: keyboard map, card pane, decisions without page loads, undo toast, claims, single-comment mode.
+// Review queue: keyboard map, card pane, decisions without page loads, undo toast, claims, single-comment mode,
+// queue switching by key (g then 1-5, p, r; [ and ]), walking the card's thread (n / p), the tab counts as each
+// decision's answer reads them, and the "queue clear" state.
 (function () {
   "use strict";
   const root = document.getElementById("queue");
@@ -19,10 +21,17 @@
   const narrow = window.matchMedia("(max-width: 900px)"); // the same width as queue.css's one-column layout
   // Messages in the page's language (web/i18n.py SCRIPT_MESSAGES); {name} fills in a value.
   const messages = JSON.parse(root.dataset.messages || "{}");
+  Object.assign(messages, JSON.parse(root.dataset.more || "{}"));
   const t = (key, fallback, values) =>
     (messages[key] || fallback).replace(/\{(\w+)\}/g, (m, k) => (values && k in values ? values[k] : m));
+  const numbers = new Intl.NumberFormat(document.documentElement.lang || undefined);
+  let threadFocus = null; // id of the thread comment n / p moved to; null: the card's own comment
+  let goPending = null; // timer while "g" waits for its second key
+  let localChange = 0; // bumped on each of this page's own decisions and undos
+  let countsAt = 0; // when the tab counts were last set from a decision's answer
 
   async function post(url, data) {
+    if (root.dataset.article) data.article = root.dataset.article; // the scope the tab counts come back for
     const response = await fetch(url, {
       method: "POST", credentials: "same-origin", body: new URLSearchParams(data),
       headers: { "X-CSRFToken": csrf, "Accept": "application/json" },
@@ -55,6 +64,7 @@
     if (current !== row) return; // the moderator moved on meanwhile
     pane.innerHTML = html;
     applyThreadPref();
+    applyFocus();
     // One column (a phone): the card sits above the list; bring it into view, or j would change nothing visible.
     if (narrow.matches) pane.scrollIntoView({ block: "start" });
     const next = neighbour(row, 1);
@@ -77,6 +87,7 @@
 
   function focusRow(row) {
     if (!row) return;
+    if (row !== current) threadFocus = null;
     if (current) current.classList.remove("current");
     current = row;
     row.classList.add("current");
@@ -105,15 +116,20 @@
     if (!row) return;
     row.classList.add(label === "gone" ? "gone" : "done");
     row.dataset.status = status;
-    row.querySelector(".state").textContent = label === "gone" ? "decided elsewhere" : status;
+    row.querySelector(".state").textContent =
+      label === "gone" ? t("elsewhere", "decided elsewhere") : (messages["st_" + status] || status);
     cards.delete(String(id));
   }
 
-  function reopen(id, seen) {
+  function reopen(id, seen, status) {
+    // One's own undo: the row is open again with the status the undo restored, so the next poll of the
+    // statuses does not take the row for one decided elsewhere.
     const row = rowFor(id);
     if (!row) return;
     row.classList.remove("done", "gone");
     row.dataset.seen = seen;
+    if (status) row.dataset.status = status;
+    row.dataset.changed = String(localChange);
     row.querySelector(".state").textContent = "";
     cards.delete(String(id));
   }
@@ -131,15 +147,21 @@
     const data = { action, seen: seenOf(id) };
     if (reason) data.reason = reason;
     if (withReplies) data.with_replies = "1";
+    localChange += 1;
+    if (row) row.dataset.changed = String(localChange);
     const { status, body } = await post(url, data);
     if (status === 200) {
+      setCounts(body.counts);
       markDone(id, body.status, body.status);
       (body.replies || []).forEach((rid) => markDone(rid, "rejected", "rejected"));
       lastUndo = { ids: body.decisions, comment: id };
       say(body.message + " #" + id, true, "ok");
-      const isMain = current && String(current.dataset.id) === String(id);
-      if (isMain) focusRow(nextOpen(current)); // auto-advance
-      else refreshCard();
+      const isMain = current && String(current.dataset.id) === String(id) && !threadFocus;
+      if (isMain) {
+        const next = nextOpen(current);
+        if (next) focusRow(next); // auto-advance
+        else cleared();
+      } else refreshCard();
       return;
     }
     if (body.taken) markDone(id, "", "gone");
@@ -153,17 +175,21 @@
     const card = pane.querySelector(".ccard");
     if (!card) return;
     const response = await fetch(location.pathname + "?fragment=1", { credentials: "same-origin" });
-    if (response.ok) { pane.innerHTML = await response.text(); applyThreadPref(); }
+    if (response.ok) { pane.innerHTML = await response.text(); applyThreadPref(); applyFocus(); }
   }
 
   async function undo() {
     if (!lastUndo) { say(t("nothing", "Nothing to undo."), false, "warn"); return; }
     const { ids, comment } = lastUndo;
     lastUndo = null;
+    localChange += 1;
     const { status, body } = await post(root.dataset.undoUrl, { decisions: ids.join(",") });
     if (status !== 200) { say(body.error || t("undo_failed", "Undo failed."), false, "error"); return; }
-    Object.entries(body.seen || {}).forEach(([id, seen]) => reopen(id, seen));
-    Object.keys(body.restored || {}).forEach((id) => { if (!(id in (body.seen || {}))) reopen(id, 0); });
+    setCounts(body.counts);
+    const restored = body.restored || {};
+    Object.entries(body.seen || {}).forEach(([id, seen]) => reopen(id, seen, restored[id]));
+    Object.keys(restored).forEach((id) => { if (!(id in (body.seen || {}))) reopen(id, 0, restored[id]); });
+    hideClear();
     say(t("undone", "Undone") + " #" + comment, false, "ok");
     const row = rowFor(comment);
     if (row) focusRow(row);
@@ -171,7 +197,9 @@
   }
 
   function mainId() {
-    // The highlighted row wins: a key pressed before its card has arrived still means that comment.
+    // A thread comment moved to with n / p is the one the keys decide; else the highlighted row (a key pressed
+    // before its card has arrived still means that comment).
+    if (threadFocus && pane.querySelector('.tnode[data-id="' + threadFocus + '"]')) return threadFocus;
     if (current) return current.dataset.id;
     const card = pane.querySelector(".ccard");
     return card ? card.dataset.id : null;
@@ -211,6 +239,98 @@
     localStorage.setItem("queue.single", on ? "on" : "off");
   }
 
+  // -- The card's thread, walked with n / p: its comments in the order shown, the card's own comment among them.
+  function threadStops() {
+    return [...pane.querySelectorAll(".ccard .tnode")].filter((n) => n.dataset.id || n.classList.contains("self"));
+  }
+
+  function applyFocus() {
+    pane.querySelectorAll(".tnode.tfocus").forEach((n) => n.classList.remove("tfocus"));
+    if (!threadFocus) return;
+    const node = pane.querySelector('.tnode[data-id="' + threadFocus + '"]');
+    if (!node) { threadFocus = null; return; }
+    node.classList.add("tfocus");
+    node.scrollIntoView({ block: "nearest" });
+  }
+
+  function walkThread(step) {
+    const stops = threadStops();
+    if (!stops.length) return;
+    const thread = pane.querySelector(".thread");
+    if (thread && thread.hidden) toggleThread(); // walking a folded thread unfolds it
+    let i = stops.findIndex((n) => (threadFocus ? n.dataset.id === String(threadFocus) : n.classList.contains("self")));
+    i = Math.min(Math.max(i + step, 0), stops.length - 1);
+    threadFocus = stops[i].dataset.id || null; // the card's own comment: no thread focus
+    applyFocus();
+    if (!threadFocus) {
+      const self = stops[i];
+      self.scrollIntoView({ block: "nearest" });
+    }
+  }
+
+  // -- Queues: g then the tab's number (or p, r), and [ / ] for the previous / next tab.
+  function tabs() { return [...document.querySelectorAll("#tabs .tab")]; }
+
+  function goQueue(which) {
+    const all = tabs();
+    const on = all.findIndex((a) => a.classList.contains("on"));
+    let target = null;
+    if (typeof which === "number") target = all[which];
+    else if (which === "next") target = all[(on + 1) % all.length];
+    else if (which === "previous") target = all[(on - 1 + all.length) % all.length];
+    else target = all.find((a) => a.dataset.queue === which);
+    if (target) location.href = target.href;
+  }
+
+  function goKey(key) {
+    const letters = { p: "pending", r: "reported" };
+    const n = parseInt(key, 10);
+    if (n >= 1 && n <= tabs().length) goQueue(n - 1);
+    else if (letters[key]) goQueue(letters[key]);
+  }
+
+  // -- Counts from a decision's answer: set at once, and an older poll's tabs are not swapped in over them.
+  function setCounts(counts) {
+    if (!counts) return;
+    countsAt = performance.now();
+    Object.entries(counts).forEach(([queue, n]) => {
+      const el = document.querySelector('#tabs .tab[data-queue="' + queue + '"] .count');
+      if (el) el.textContent = numbers.format(n);
+    });
+    root.dataset.counts = JSON.stringify(counts);
+  }
+
+  document.body.addEventListener("htmx:beforeRequest", (event) => {
+    if (event.detail.elt && event.detail.elt.id === "tabs") event.detail.xhr.sentAt = performance.now();
+  });
+  document.body.addEventListener("htmx:beforeSwap", (event) => {
+    const xhr = event.detail.xhr;
+    if (event.detail.target && event.detail.target.id === "tabs" && xhr && xhr.sentAt < countsAt) {
+      event.detail.shouldSwap = false; // read before the newest decision: its counts are older than the tabs
+    }
+  });
+
+  // -- Queue clear: the last open row was decided.
+  function cleared() {
+    if (current) current.classList.remove("current");
+    current = null;
+    threadFocus = null;
+    const counts = JSON.parse(root.dataset.counts || "{}");
+    const left = counts[root.dataset.queue];
+    const tpl = document.getElementById(left ? "page-done" : "queue-clear");
+    if (!tpl) return;
+    pane.innerHTML = "";
+    const node = tpl.content.cloneNode(true);
+    node.querySelectorAll("[data-left]").forEach((el) => { el.textContent = numbers.format(left || 0); });
+    pane.appendChild(node);
+    document.body.classList.add("is-clear");
+    if (narrow.matches) pane.scrollIntoView({ block: "start" });
+  }
+
+  function hideClear() {
+    document.body.classList.remove("is-clear");
+  }
+
   document.addEventListener("keydown", (event) => {
     if (event.ctrlKey || event.metaKey || event.altKey) return;
     const typing = event.target.closest("input, select, textarea");
@@ -221,6 +341,13 @@
     }
     if (typing) return;
     const key = event.key;
+    if (goPending) {
+      clearTimeout(goPending);
+      goPending = null;
+      event.preventDefault();
+      goKey(key);
+      return;
+    }
     if (pendingReject) {
       const reasons = [...sheet("reasons").querySelectorAll("[data-code]")];
       const n = parseInt(key, 10);
@@ -241,7 +368,12 @@
       u: undo,
       t: toggleThread,
       s: toggleSingle,
-      n: () => { const a = document.getElementById("arrivals"); if (a) location.href = a.href; },
+      n: () => walkThread(1),
+      p: () => walkThread(-1),
+      N: () => { const a = document.getElementById("arrivals"); if (a) location.href = a.href; },
+      g: () => { goPending = setTimeout(() => { goPending = null; }, 1500); },
+      "[": () => goQueue("previous"),
+      "]": () => goQueue("next"),
       "/": () => { const s = document.getElementById("search"); if (s) s.focus(); },
       "?": () => { const h = sheet("help"); if (h) h.hidden = !h.hidden; },
       " ": () => { if (current) { const c = current.querySelector(".pick"); c.checked = !c.checked; } },
@@ -273,12 +405,15 @@
   async function poll() {
     const ids = rows().map((r) => r.dataset.id);
     if (!ids.length || !root.dataset.claimsUrl) return;
+    const asked = localChange;
     try {
       const response = await fetch(root.dataset.claimsUrl + "?ids=" + ids.join(","), { credentials: "same-origin" });
       const body = await response.json();
       rows().forEach((row) => {
         markClaim(row, body.claims[row.dataset.id]);
         const status = body.statuses[row.dataset.id];
+        // A row this page decided or undid after the poll was sent: the poll's status is older than the row's.
+        if (Number(row.dataset.changed || 0) > asked) return;
         if (status && status !== row.dataset.status && open(row)) markDone(row.dataset.id, status, "gone");
       });
     } catch (e) { /* offline for a moment: try again on the next tick */ }
