@@ -176,5 +176,5 @@ def test_new_arrivals_show_as_a_notice_not_in_the_list(live_server, browser, see
     assert "1 new comment" in by_css(driver, "#arrivals")[0].text
     assert int(by_css(driver, '.tab[data-queue="pending"] .count')[0].text) == pending + 1
     assert [r.get_attribute("data-id") for r in by_css(driver, "#rows .row")] == before
-    press(driver, "n")
+    press(driver, "N")  # Shift+N, as Gmail's "update conversation"; n walks the card's thread
     wait(driver, lambda d: "Späte" in by_css(d, "#rows .row")[0].text)

@@ -143,7 +143,9 @@
 
   async function decide(id, action, reason, withReplies) {
     const row = rowFor(id);
-    const url = (row && row.dataset.decideUrl) || pane.querySelector('form.decide[data-id="' + id + '"]').action;
+    // getAttribute: the form's own .action is shadowed by its button named "action" (a RadioNodeList).
+    const url = (row && row.dataset.decideUrl) ||
+      pane.querySelector('form.decide[data-id="' + id + '"]').getAttribute("action");
     const data = { action, seen: seenOf(id) };
     if (reason) data.reason = reason;
     if (withReplies) data.with_replies = "1";
@@ -335,6 +337,7 @@
     if (event.ctrlKey || event.metaKey || event.altKey) return;
     const typing = event.target.closest("input, select, textarea");
     if (event.key === "Escape") {
+      if (threadFocus && !pendingReject) { threadFocus = null; applyFocus(); } // back to the card's own comment
       closeSheets();
       if (typing) event.target.blur();
       return;
