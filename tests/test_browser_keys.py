@@ -27,27 +27,27 @@ TEXTS = {"de": {"clear": "Warteschlange leer", "oldest": "Wartet am längsten", 
 @pytest.fixture
 def desk_url(seeded_db, tmp_path):  # noqa: F811
     """The desk with waiting figures recomputed on every request (the API's 30 s cache off)."""
-    from tests.live import serve  # noqa: PLC0415
+    from tests.live import serve
 
     app = make_app(seeded_db, tmp_path / "instance", QUEUE_WAIT_SECONDS=0)
     with serve(app) as url:
         yield url
 
 
-def held(db) -> int:  # noqa: ANN001
+def held(db) -> int:
     with db.session() as s:
         return s.scalar(select(func.count()).select_from(Comment).where(Comment.status == "held"))
 
 
-def tab_count(driver, queue: str) -> int:  # noqa: ANN001
+def tab_count(driver, queue: str) -> int:
     return int(by_css(driver, f'#tabs .tab[data-queue="{queue}"] .count')[0].text.replace(".", "").replace(",", ""))
 
 
-def open_rows(driver) -> list[int]:  # noqa: ANN001
+def open_rows(driver) -> list[int]:
     return [int(r.get_attribute("data-id")) for r in by_css(driver, "#rows .row:not(.done):not(.gone)")]
 
 
-def decide_current(driver, db, reject: bool) -> int:  # noqa: ANN001
+def decide_current(driver, db, reject: bool) -> int:
     """a, or r then 1, on the card's own comment; waits until its row is done; returns its id."""
     shown = wait(driver, lambda d: (c := current_card(d)) in open_rows(d) and c)  # the card of an open row
     press(driver, "r" if reject else "a")
