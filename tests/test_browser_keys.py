@@ -128,6 +128,7 @@ def test_keys_switch_queues_walk_the_thread_and_reach_queue_clear(desk_url, brow
     press(driver, "a")
     wait(driver, lambda d: words["clear"] in by_css(d, "#card")[0].text, timeout=3)
     assert tab_count(driver, "pending") == 0
+    assert words["nobody"] in by_css(driver, "#waiting")[0].text  # no stale "oldest waiting" beside "clear"
     suffix = "-mobile" if width < 500 else ""
     driver.save_screenshot(str(SHOTS / f"queue-clear-{language}{suffix}.png"))
 

@@ -300,6 +300,8 @@
       if (el) el.textContent = numbers.format(n);
     });
     root.dataset.counts = JSON.stringify(counts);
+    const oldest = document.querySelector("#waiting .oldest");
+    if (oldest && counts[root.dataset.queue] === 0) oldest.textContent = t("nobody", "Nobody is waiting.");
   }
 
   document.body.addEventListener("htmx:beforeRequest", (event) => {
