@@ -66,9 +66,14 @@
     applyThreadPref();
     applyFocus();
     // One column (a phone): the card sits above the list; bring it into view, or j would change nothing visible.
-    if (narrow.matches) pane.scrollIntoView({ block: "start" });
+    if (narrow.matches) toTop(pane);
     const next = neighbour(row, 1);
     if (next) fetchCard(next); // prefetch: the next card is there when j is pressed
+  }
+
+  function toTop(el) {
+    // Whole pixels: scrollIntoView can leave the edge a fraction of a pixel above the screen.
+    window.scrollTo(0, Math.floor(window.scrollY + el.getBoundingClientRect().top));
   }
 
   async function claim(row) {
@@ -328,7 +333,7 @@
     node.querySelectorAll("[data-left]").forEach((el) => { el.textContent = numbers.format(left || 0); });
     pane.appendChild(node);
     document.body.classList.add("is-clear");
-    if (narrow.matches) pane.scrollIntoView({ block: "start" });
+    if (narrow.matches) toTop(pane);
   }
 
   function hideClear() {
