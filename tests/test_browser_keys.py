@@ -103,7 +103,9 @@ def test_keys_switch_queues_walk_the_thread_and_reach_queue_clear(desk_url, brow
         press(driver, "1")
         wait(driver, lambda d: status(seeded_db, focused) == "rejected")
     assert status(seeded_db, main) == "held"  # the card's own comment is untouched
-    wait(driver, lambda d: by_css(d, f'#card .tnode.tfocus[data-id="{focused}"]'))  # focus kept on the new card
+    after = status(seeded_db, focused)
+    # The card is drawn again with the new status, and the focus is kept on that comment.
+    wait(driver, lambda d: by_css(d, f'#card .tnode.tfocus.st-{after}[data-id="{focused}"]'))
     if width > 500:
         driver.save_screenshot(str(SHOTS / f"thread-keys-{language}.png"))
     press(driver, "\ue00c")  # Esc: back to the card's own comment

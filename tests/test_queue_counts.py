@@ -32,7 +32,8 @@ def truth(url: str) -> dict[str, int]:
 def tabs(client: Client) -> dict[str, int]:
     """The counts the tabs show, as the htmx poll fetches them."""
     page = client.get("/queue/counts", queue="pending")
-    found = dict(re.findall(r'data-queue="([\w-]+)"\s+class="[^"]*">[^<]*<span class="count">([\d.,\s]+)</span>', page))
+    found = dict(re.findall(r'data-queue="([\w-]+)"[^>]*>[^<]*<span class="count">([\d.,\s]+)</span>', page))
+    assert set(found) == set(QUEUES), page[:500]
     return {k: int(re.sub(r"\D", "", v)) for k, v in found.items()}
 
 
