@@ -40,13 +40,13 @@ def ids(db) -> dict[str, int]:
         return dict(s.execute(select(Comment.external_id, Comment.id)).all())
 
 
-def client_for(app, user: str, password: str | None = None):  # noqa: ANN001, ANN201
+def client_for(app, user: str, password: str | None = None):
     client = app.test_client()
     login(client, user, password or MODS.get(user) or {"re": "researcher-pass", "ad": "admin-pass-1"}[user])
     return client
 
 
-def drawer(client, comment_id: int) -> str:  # noqa: ANN001
+def drawer(client, comment_id: int) -> str:
     page = client.get(f"/authors/comments/{comment_id}?fragment=1")
     assert page.status_code == 200, page.status_code
     return page.get_data(as_text=True)
@@ -54,7 +54,7 @@ def drawer(client, comment_id: int) -> str:  # noqa: ANN001
 
 def field(page: str, action: str, name: str) -> str:
     """A hidden field of one action's form in the drawer."""
-    form = re.search(rf'name="action" value="{re.escape(action)}".*?</form>', page, re.S).group(0)
+    form = re.search(rf'name="action" value="{re.escape(action)}".*?</form>', page, re.DOTALL).group(0)
     return re.search(rf'name="{name}" value="([^"]*)"', form).group(1)
 
 

@@ -10,8 +10,8 @@ from flask_login import current_user
 
 from moderation.domain.messages import N_
 from moderation.services import authors
-from moderation.store.decisions import DecisionError
 from moderation.store.authors import AuthorAction
+from moderation.store.decisions import DecisionError
 from moderation.store.models import Comment, utcnow
 from web.auth import roles
 from web.desk import desk
@@ -51,7 +51,7 @@ def _fragment() -> bool:
 
 
 def _render(source: str, author: str, status: int = 200, message: str = "", kind: str = "ok",
-            rejected: list[int] = ()):  # noqa: ANN202
+            rejected: list[int] = ()):
     """The drawer (a fragment for authors.js, a page without it) with the outcome of an action on top."""
     with desk().db.session() as session:
         profile = authors.profile(session, source, author)
@@ -68,7 +68,7 @@ def _render(source: str, author: str, status: int = 200, message: str = "", kind
 
 @bp.get("/comments/<int:comment_id>")
 @roles("moderator")
-def for_comment(comment_id: int):  # noqa: ANN201
+def for_comment(comment_id: int):
     """The drawer of a comment's author: what the card's and the list row's button open."""
     with desk().db.session() as session:
         comment = session.get(Comment, comment_id)
@@ -82,7 +82,7 @@ def for_comment(comment_id: int):  # noqa: ANN201
 
 @bp.get("/", strict_slashes=False)
 @roles("moderator")
-def show():  # noqa: ANN201
+def show():
     """The drawer of an author by site and name (where an action's answer leads)."""
     source, name = request.args.get("source", ""), request.args.get("name", "")
     if not source or not name:
@@ -101,7 +101,7 @@ def _until() -> datetime | None:
 
 @bp.post("/act")
 @roles("moderator")
-def act():  # noqa: ANN201
+def act():
     """One action on an author, logged with the moderator and the reason; a rejecting one only with the
     pending count the moderator saw in the preview (else 409 and the new count, nothing written)."""
     source, author = request.form.get("source", ""), request.form.get("author", "")
@@ -136,7 +136,7 @@ def act():  # noqa: ANN201
 
 @bp.post("/undo")
 @roles("moderator")
-def undo():  # noqa: ANN201
+def undo():
     """Undo an action from the drawer's log: its state and the comments it rejected come back."""
     action_id = request.form.get("action_id", type=int)
     with desk().db.session() as session:
