@@ -36,7 +36,11 @@
     const ids = root && root.dataset.rejected ? root.dataset.rejected.split(",") : [];
     ids.forEach((id) => {
       const row = document.getElementById("row-" + id);
-      if (row) row.classList.add("gone");
+      if (!row) return;
+      row.classList.add("gone");
+      row.dataset.status = "rejected";
+      const state = row.querySelector(".state");
+      if (state) state.textContent = root.dataset.rejectedLabel;
     });
   }
 
@@ -89,7 +93,8 @@
     const data = new URLSearchParams(new FormData(form));
     data.set("fragment", "1");
     form.querySelectorAll("button").forEach((b) => { b.disabled = true; });
-    const response = await fetch(form.action, {
+    // getAttribute: the form has a field named "action", which shadows form.action.
+    const response = await fetch(form.getAttribute("action"), {
       method: "POST", credentials: "same-origin", body: data, headers: { "X-CSRFToken": csrf },
     });
     fill(await response.text());
