@@ -209,8 +209,8 @@ class Http:
         return self.http.post(self.base + path, data=data, timeout=20)
 
 
-@pytest.mark.parametrize("action", ["ban", "reject-pending"])
-def test_moderators_racing_over_http_reject_each_comment_once(app, db, action):
+@pytest.mark.parametrize("mix", ["ban", "reject-pending", "both"])
+def test_moderators_racing_over_http_reject_each_comment_once(app, db, mix):
     c = ids(db)
     with serve(app) as base:
         clients = [Http(base, ("mo", "mo2")[i % 2]) for i in range(6)]
@@ -218,6 +218,7 @@ def test_moderators_racing_over_http_reject_each_comment_once(app, db, action):
         barrier, answers = threading.Barrier(len(clients)), [None] * len(clients)
 
         def run(i: int) -> None:
+            action = ("ban", "reject-pending")[i % 2] if mix == "both" else mix
             data = form(pages[i], action, reason=f"race {i}", reject_pending=1, reason_code="spam",
                         confirm_count=field(pages[i], action, "confirm_count"))
             barrier.wait()
