@@ -2,6 +2,8 @@
 (a differential oracle against assess/risk.combine), largest first, and a part at certainty taking it all."""
 from __future__ import annotations
 
+import re
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -46,3 +48,28 @@ def test_weights_scale_the_parts_and_certainty_takes_the_whole_risk():
 def test_a_part_the_weights_do_not_know_counts_at_full_weight_and_after_the_known_ones():
     shares = attribute({"rules": 0.2, "reports": 0.2})  # a part added later (reader reports) still explains
     assert [s.part for s in shares] == ["rules", "reports"] and shares[0].contribution == shares[1].contribution
+
+
+def test_every_card_explains_its_stored_risk_in_the_desk_language(db, tmp_path):
+    from sqlalchemy import select
+
+    from moderation.store.models import Comment
+    from tests.browser import make_app, seed
+    from tests.test_queue import client_for
+
+    seed(db)
+    app = make_app(db, tmp_path, TESTING=True)
+    with db.session() as s:
+        stored = dict(s.execute(select(Comment.id, Comment.risk).where(Comment.triage_id.is_not(None))).all())
+    mo = client_for(app, "mo")
+    for comment_id, risk in stored.items():
+        card = mo.get(f"/queue/comments/{comment_id}?fragment=1").get_data(as_text=True)
+        shown = float(re.search(r'class="riskparts" data-risk="([0-9.]+)"', card).group(1))
+        parts = [float(x) for x in re.findall(r'data-contribution="([0-9.]+)"', card)]
+        assert shown == pytest.approx(risk, abs=2e-4) and sum(parts) <= shown + 1e-3, comment_id
+    german = mo.get(f"/queue/comments/{max(stored, key=stored.get)}?fragment=1",
+                    headers={"Accept-Language": "de-DE"}).get_data(as_text=True)
+    assert "Regeln +" in german and "Risiko " in german
+    english = mo.get(f"/queue/comments/{max(stored, key=stored.get)}?fragment=1",
+                     headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert "rules +" in english
