@@ -19,7 +19,7 @@ WORDS = {"de": {"ban": "Sperren", "rules": "Regeln", "rate": "Ablehnungsquote", 
 SIZES = {"wide": (1400, 1000), "phone": (390, 844)}
 
 
-def busiest(db) -> tuple[int, str, int]:  # noqa: ANN001
+def busiest(db) -> tuple[int, str, int]:
     """A pending comment of the author with the most pending comments: (comment id, author, their pending)."""
     with db.session() as s:
         author, count = s.execute(select(Comment.author, func.count()).where(
@@ -29,16 +29,16 @@ def busiest(db) -> tuple[int, str, int]:  # noqa: ANN001
     return first, author, count
 
 
-def statuses(db, author: str) -> dict[int, str]:  # noqa: ANN001
+def statuses(db, author: str) -> dict[int, str]:
     with db.session() as s:
         return dict(s.execute(select(Comment.id, Comment.status).where(Comment.author == author)).all())
 
 
-def drawer(driver):  # noqa: ANN001, ANN201
+def drawer(driver):
     return by_css(driver, "#author-drawer")[0]
 
 
-def open_drawer(driver, base: str, db, size: str):  # noqa: ANN001, ANN201
+def open_drawer(driver, base: str, db, size: str):
     """The queue, the busiest author's comment focused and its card open, then Shift+A."""
     comment_id, author, pending = busiest(db)
     log_in(driver, base, "mo")
@@ -128,3 +128,19 @@ def test_the_card_shows_the_parts_that_made_the_risk(live_server, browser, seede
     if size == "wide":
         driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", line)
         driver.save_screenshot(str(SHOTS / f"risk-parts-{lang}.png"))
+
+
+def test_the_card_page_opens_the_drawer_by_its_button_and_by_the_key(live_server, browser, seeded_db):  # noqa: F811
+    comment_id, author, _pending = busiest(seeded_db)
+    driver = browser(accept_language="de", width=390, height=844)
+    log_in(driver, live_server, "mo")
+    driver.get(f"{live_server}/queue/comments/{comment_id}")
+    button = wait(driver, lambda d: by_css(d, ".ccard .author-open"))[0]
+    assert button.get_attribute("aria-label") == f"Autor {author} öffnen"
+    button.click()
+    wait(driver, lambda d: by_css(d, "#author-drawer .adrawer") and drawer(d).is_displayed())
+    assert drawer(driver).find_element("css selector", "#author-title").text == author
+    drawer(driver).find_element("css selector", ".aclose").click()
+    wait(driver, lambda d: not drawer(d).is_displayed())
+    press(driver, "A")
+    wait(driver, lambda d: drawer(d).is_displayed())
