@@ -6,6 +6,10 @@
 
   function $(id) { return document.getElementById(id); }
 
+  function fmt(x) {  // in the page's language: "0,70" in German
+    return x.toLocaleString(document.documentElement.lang || undefined, {minimumFractionDigits: 2, maximumFractionDigits: 2});
+  }
+
   function range() { return [Math.min(+lo.value, +hi.value), Math.max(+lo.value, +hi.value)]; }
 
   function paint() {
@@ -14,15 +18,17 @@
       var b = +g.dataset.bin;
       g.classList.toggle("on", b >= r[0] && b <= r[1]);
     });
-    var text = (r[0] / bins).toFixed(2) + " – " + ((r[1] + 1) / bins).toFixed(2);
-    $("range-text").textContent = text;
-    lo.setAttribute("aria-valuetext", (r[0] / bins).toFixed(2));
-    hi.setAttribute("aria-valuetext", ((r[1] + 1) / bins).toFixed(2));
+    var from = fmt(r[0] / bins), to = fmt((r[1] + 1) / bins);
+    $("range-text").textContent = from + " – " + to;
+    lo.setAttribute("aria-valuetext", from);
+    hi.setAttribute("aria-valuetext", to);
   }
 
-  function binAt(clientX) {
-    var box = svg.getBoundingClientRect();
-    var b = Math.floor((clientX - box.left) / box.width * bins);
+  // The bin under a pointer, in the drawing's own coordinates (each bin is 20 units wide), whatever the scaling.
+  function binAt(clientX, clientY) {
+    var pt = svg.createSVGPoint();
+    pt.x = clientX; pt.y = clientY;
+    var b = Math.floor(pt.matrixTransform(svg.getScreenCTM().inverse()).x / 20);
     return Math.max(0, Math.min(bins - 1, b));
   }
 
@@ -71,9 +77,15 @@
     return ready;
   }
 
+  // Once the confirmation shows the count, focus waits on the apply button: Enter applies.
+  function settle(action) {
+    if (confirmText()) { $("apply").focus(); }
+    else if (action === "reject") { $("reason").focus(); }
+  }
+
   function choose(action) {
     var radio = document.querySelector("#batch-form input[name=action][value=" + action + "]");
-    if (radio) { radio.checked = true; confirmText(); if (action === "reject") { $("reason").focus(); } }
+    if (radio) { radio.checked = true; settle(action); }
   }
 
   function typing(el) { return el && (el.tagName === "SELECT" || el.tagName === "TEXTAREA" || (el.tagName === "INPUT" && el.type === "text")); }
@@ -85,7 +97,7 @@
     document.querySelectorAll(".noscript-only").forEach(function (el) { el.hidden = true; });
     var anchor = null;
     svg.addEventListener("pointerdown", function (e) {
-      anchor = binAt(e.clientX);
+      anchor = binAt(e.clientX, e.clientY);
       lo.value = hi.value = anchor;
       svg.setPointerCapture(e.pointerId);
       paint();
@@ -93,7 +105,7 @@
     });
     svg.addEventListener("pointermove", function (e) {
       if (anchor === null) { return; }
-      var b = binAt(e.clientX);
+      var b = binAt(e.clientX, e.clientY);
       lo.value = Math.min(anchor, b); hi.value = Math.max(anchor, b);
       paint();
     });
@@ -123,7 +135,11 @@
   }
 
   document.addEventListener("change", function (e) {
-    if (e.target.closest && e.target.closest("#batch-form")) { confirmText(); }
+    if (!(e.target.closest && e.target.closest("#batch-form"))) { return; }
+    if (e.target.name === "action" || e.target.name === "reason") {
+      var choice = document.querySelector("#batch-form input[name=action]:checked");
+      settle(choice && choice.value);
+    } else { confirmText(); }
   });
   document.addEventListener("submit", function (e) {
     if (e.target.id === "batch-form" && !confirmText()) { e.preventDefault(); }
