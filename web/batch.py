@@ -11,8 +11,7 @@ from sqlalchemy import select
 
 from moderation.services import batch as core
 from moderation.services.review import BULK_LIMIT, UNDO_SECONDS
-from moderation.store import Article, Comment
-from moderation.store import batches
+from moderation.store import Article, Comment, batches
 from moderation.store import queue as q
 from moderation.store.decisions import DecisionError
 from web.auth import roles
