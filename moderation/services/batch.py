@@ -4,6 +4,7 @@ from __future__ import annotations
 import math
 from bisect import bisect_right
 from dataclasses import dataclass, field
+from functools import lru_cache
 from datetime import timedelta
 
 from sqlalchemy.orm import Session
@@ -21,14 +22,19 @@ ACTIONS = ("approve", "reject", "hold")
 OUT_OF_RANGE = "no longer in this range of the queue (decided or re-scored since)"
 
 
+@lru_cache(maxsize=8)
+def _edges(bins: int) -> tuple[float, ...]:
+    return tuple(i / bins for i in range(bins + 1))
+
+
 def edges(bins: int = BINS) -> list[float]:
     """The bins' edges over [0, 1]; bin i holds edges[i] <= value < edges[i+1], the last one also 1 and above."""
-    return [i / bins for i in range(bins + 1)]
+    return list(_edges(bins))
 
 
 def bin_of(value: float, bins: int = BINS) -> int:
     """The bin a value falls in (below 0: the first, 1 and above: the last), by the same edges as the filter."""
-    return min(max(bisect_right(edges(bins), value) - 1, 0), bins - 1)
+    return min(max(bisect_right(_edges(bins), value) - 1, 0), bins - 1)
 
 
 @dataclass(frozen=True)
@@ -85,8 +91,9 @@ def view(session: Session, filters: q.Filters, measure: str, rng: Range,
         if item.value is None or not math.isfinite(item.value):
             missing += 1
             continue
-        counts[bin_of(item.value, rng.bins)] += 1
-        if rng.holds(item.value):
+        b = bin_of(item.value, rng.bins)
+        counts[b] += 1
+        if rng.low <= b <= rng.high:
             selected.append(item)
     return View(measure, counts, missing, selected)
 

@@ -1,8 +1,8 @@
 """Batch decisions: their log (who, what, which decisions, what was skipped, the undo) and the measure values read."""
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
+from typing import NamedTuple
 
 from sqlalchemy import ColumnElement, Float, String, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
@@ -38,8 +38,7 @@ class BatchUndone(DecisionError):
     """The batch was undone already (by this or a racing request)."""
 
 
-@dataclass(frozen=True)
-class Value:
+class Value(NamedTuple):  # a tuple: the whole queue is read into these
     """A comment in the population, with its version (what a decision is based on) and its measure."""
 
     id: int
