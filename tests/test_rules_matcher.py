@@ -128,10 +128,20 @@ def _old_could_have_links(lower: str, hints) -> bool:  # noqa: ANN001
             or links.re.compile("|".join(map(links.re.escape, hints.keys()))).search(lower) is not None)
 
 
+def _spaced_by_finditer(text: str, hosts: tuple[str, ...], spaced) -> list:  # noqa: ANN001
+    return list(spaced.finditer(text))
+
+
 def assert_links_as_without_prefilter(text: str, hosts: tuple[str, ...]) -> None:
-    with mock.patch.object(links, "_could_have_links", _old_could_have_links):
+    """find_links == find_links with the earlier prefilter and the spaced-host pattern tried everywhere."""
+    with mock.patch.object(links, "_could_have_links", _old_could_have_links), \
+            mock.patch.object(links, "spaced_matches", _spaced_by_finditer):
         expected = links.find_links(text, hosts)
     assert links.find_links(text, hosts) == expected, text
+    spaced = links._spaced_hosts_re(hosts)
+    if spaced is not None:
+        assert [m.span() for m in links.spaced_matches(text, hosts, spaced)] == \
+            [m.span() for m in spaced.finditer(text)], text
 
 
 CORPORA = sorted(p.name for p in DATA.iterdir() if p.is_dir()) if DATA.is_dir() else ["(none)"]
@@ -212,6 +222,24 @@ def test_same_hits_and_spans_on_obfuscated_text(ruleset) -> None:
         assert_same_as_full_look(ruleset, text)
         assert_links_as_without_prefilter(text, ruleset.hosts)
         assert_same_evaluation_without_the_bound(ruleset, text)
+
+    check()
+
+
+HOSTISH = ["youtube", "YouTube", "youtu", "be", "com", "t", "me", "T", "ME", "dai", "ly", "vm", "tiktok", "rumble",
+           "discord", "gg", ".", " . ", " ", "  ", "(dot)", " [punkt] ", "/watch", "ß", "ﬁ", "K", "ſ", "İ", "x",
+           "www", "https://", "@", "-", "_", "\n", "é", "ü"]
+
+
+def test_spaced_hosts_found_as_by_searching_everywhere(ruleset) -> None:  # noqa: ANN001
+    """The spaced-host pattern tried only at first labels finds what searching every position finds."""
+    hosts = ruleset.hosts
+
+    @settings(max_examples=1500, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(st.lists(st.sampled_from(HOSTISH), min_size=1, max_size=12).map("".join))
+    def check(text: str) -> None:
+        assert_links_as_without_prefilter(text, hosts)
+        assert_links_as_without_prefilter(text, ("münchen.de", *hosts))  # outside ASCII: searched everywhere
 
     check()
 
