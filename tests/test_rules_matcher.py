@@ -102,10 +102,12 @@ def assert_same_as_full_look(ruleset, text: str, by_name: bool = True) -> bool: 
 
 
 def _evaluation(ruleset, text: str, language: str) -> tuple:  # noqa: ANN001
-    e = ruleset.evaluate(CommentContext(text, language=language, is_reply=True, parent_text="Danke",
-                                        thread_authors=("Jan Maier",),
-                                        scores={label: 0.0 for label in ruleset.model_labels}))
-    return [h.to_dict() for h in e.hits], [h.to_dict() for h in e.shadow_hits], e.failures
+    out = []
+    for scores in ({label: 0.0 for label in ruleset.model_labels}, None):  # None: no scorer ran, scores fail
+        e = ruleset.evaluate(CommentContext(text, language=language, is_reply=True, parent_text="Danke",
+                                            thread_authors=("Jan Maier",), scores=scores))
+        out.append(([h.to_dict() for h in e.hits], [h.to_dict() for h in e.shadow_hits], e.failures))
+    return tuple(out)
 
 
 def assert_same_evaluation_without_the_bound(ruleset, text: str) -> None:  # noqa: ANN001
@@ -309,6 +311,14 @@ rules:
     stated_rule: x
     when: {not: {words: {list: insults}}}
     action: hold
+  - id: scored-insult
+    stated_rule: x
+    when: {all: [{words: {list: insults}}, {model: {label: insult, above: 0.5}}]}
+    action: hold
+  - id: nested
+    stated_rule: x
+    when: {any: [{words: {list: profanity}}, {all: [{words: {list: insults}}, {model: {label: insult, above: 0.5}}]}]}
+    action: hold
 """
 
 
@@ -324,6 +334,10 @@ def test_the_bound_of_each_condition_kind(ruleset) -> None:  # noqa: ANN001
     (either,) = needs["either"]
     assert slots["insults"] < either and len(either - slots["insults"]) == 1  # the inline terms' own slot
     assert needs["scored"] == () and needs["negated"] == ()
+    # a missing score is a recorded failure whatever the lists say: never skipped on a list's bound
+    assert needs["scored-insult"] == () and needs["nested"] == ()
+    failed = rs.evaluate(CommentContext("Guten Tag", language="de")).failures
+    assert {f["rule"] for f in failed} == {"scored", "scored-insult", "nested"}
     cases = ["Du Idiot", "Du Idiot, Scheiße", "Hampelmann!", "Guten Tag", "Idiooot", "I.d.i.o.t"]
     for text in cases:
         assert_same_evaluation_without_the_bound(rs, text)

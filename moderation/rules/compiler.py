@@ -20,6 +20,11 @@ COST = {"model": 0, "language": 0, "length": 0, "author": 0, "caps": 1, "repetit
         "regex": 3, "words": 4, "emoji": 4, "not": 5, "any": 6, "all": 6, "addressed": 7}
 
 
+# Conditions that may raise Unavailable (a missing score, a pattern out of time): a failure is recorded, so a
+# rule holding one is never skipped on the strength of a list part.
+RAISING = frozenset({"model", "regex"})
+
+
 class RuleCompileError(ValueError):
     """A rule that is valid YAML and schema but cannot be compiled."""
 
@@ -102,7 +107,8 @@ class Compiler:
     def needs(self, cond: object) -> Needs:
         """The list slots whose marks a condition cannot match without, as an and-of-ors: the condition
         can match only if, for every set returned, the automaton marked a word of some slot in it. Empty:
-        no such bound (a score, a link, a `not` ... may match on their own)."""
+        no such bound (a score, a link, a `not` ... may match on their own; and an `all` with a part that may
+        fail, since the failure is recorded whatever the lists say)."""
         kind = s._condition_key(cond)
         value = getattr(cond, "not_" if kind == "not" else kind)
         if kind in ("words", "emoji"):
@@ -110,6 +116,8 @@ class Compiler:
             inline = self.lists.inline(value.terms if kind == "words" else value.set)
             return (self.lists.slots(names, inline),)
         if kind == "all":  # every part must match: every part's bound holds
+            if any(k in RAISING for part in value for k, _ in walk(part)):
+                return ()  # a score or pattern part may fail (Unavailable) before a list part says no
             return tuple(dict.fromkeys(bound for part in value for bound in self.needs(part)))
         if kind == "any":  # some part must match: one bound per part, joined; a part without a bound frees all
             bounds = [self.needs(part) for part in value]
