@@ -1,5 +1,5 @@
 """The review queue over the Flask test client, on SQLite and PostgreSQL: listing, filters, card, decisions,
-undo, claims, no reshuffling, bulk, reject-with-replies, the public thread view, and the demo's accounts."""
+undo, claims, no reshuffling, reject-with-replies, the public thread view, and the demo's accounts."""
 from __future__ import annotations
 
 import re
@@ -254,62 +254,6 @@ def test_new_arrivals_do_not_reshuffle_the_list(mo, db):
     assert "1 new comment · load" in tabs
     fresh = rows(mo.get("/queue").get_data(as_text=True))
     assert fresh[0][0] == clone.id
-
-
-def test_bulk_slice_shows_the_count_and_applies_only_when_it_still_holds(mo, mo2, db):
-    preview = mo.get("/queue/bulk?queue=pending&rule=personal-attack&action=approve")
-    count = int(re.search(r'id="bulk-count">(\d+)<', preview.get_data(as_text=True)).group(1))
-    with db.session() as s:
-        from moderation.store import RuleHit
-        ids = list(s.scalars(select(Comment.id).join(RuleHit, RuleHit.triage_id == Comment.triage_id).where(
-            RuleHit.rule_id == "personal-attack", Comment.status == "held")))
-    assert count == len(ids) >= 2
-    data = {"queue": "pending", "rule": "personal-attack", "action": "approve", "csrf_token": token(mo)}
-    stale = mo.post("/queue/bulk", data={**data, "confirm_count": count + 1})
-    assert stale.status_code == 409
-    with db.session() as s:
-        assert {s.get(Comment, i).status for i in ids} == {"held"}
-    applied = mo.post("/queue/bulk", data={**data, "confirm_count": count})
-    assert applied.status_code == 200 and f"Approved {count} comments." in applied.get_data(as_text=True)
-    with db.session() as s:
-        assert {s.get(Comment, i).status for i in ids} == {"approved"}
-        assert len(list(s.scalars(select(Decision).where(Decision.comment_id.in_(ids), Decision.note == "bulk")))) == count
-    # The result page offers undo for a few seconds, like every decision.
-    decisions = re.search(r'name="decisions" value="([\d,]+)"', applied.get_data(as_text=True)).group(1)
-    undone = mo.post("/queue/undo", data={"decisions": decisions, "csrf_token": token(mo), "back": "/queue"})
-    assert undone.status_code == 302 and undone.headers["Location"] == "/queue"
-    elsewhere = mo.post("/queue/undo", data={"decisions": "1", "csrf_token": token(mo), "back": "https://evil.example/"})
-    assert "evil.example" not in elsewhere.headers["Location"]
-    with db.session() as s:
-        assert {s.get(Comment, i).status for i in ids} == {"held"}
-
-
-def test_bulk_selection_skips_what_someone_else_decided(mo, mo2, db):
-    listed = rows(mo.get("/queue").get_data(as_text=True))[:3]
-    decide(mo2, listed[0][0], "approve", listed[0][1])
-    data = {"ids": [i for i, _ in listed], "action": "reject", "reason": "spam", "confirm_count": 3,
-            "csrf_token": token(mo)}
-    done = mo.post("/queue/bulk", data=data).get_data(as_text=True)
-    assert "Rejected 2 comments; 1 skipped" in done
-    with db.session() as s:
-        assert s.get(Comment, listed[0][0]).status == "approved"
-
-
-def test_bulk_decides_only_on_the_versions_its_page_showed(mo, mo2, db):
-    # Found by tests/test_race_http.py: a comment rejected again (still in the rejected queue) or decided and
-    # undone (back in the pending queue) after the bulk page was shown must be skipped, not decided on top.
-    listed = rows(mo.get("/queue").get_data(as_text=True))[:2]
-    page = mo.get("/queue/bulk", query_string={"ids": [i for i, _ in listed], "action": "reject"})
-    form = dict(re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)">', page.get_data(as_text=True)))
-    (first, seen), (second, _) = listed
-    undo = decide(mo2, first, "approve", seen).get_json()["decisions"]
-    assert mo2.post("/queue/undo", data={"decisions": undo[0], "csrf_token": token(mo2)},
-                    headers={"Accept": "application/json"}).status_code == 200
-    done = mo.post("/queue/bulk", data={**form, "ids": [i for i, _ in listed], "action": "reject",
-                                        "reason": "spam"}).get_data(as_text=True)
-    assert "Rejected 1 comment; 1 skipped" in done
-    with db.session() as s:
-        assert (s.get(Comment, first).status, s.get(Comment, second).status) == ("held", "rejected")
 
 
 def test_other_queues_hold_what_they_say(mo, db):

@@ -1,6 +1,6 @@
 """Exactly one decision wins, over real HTTP: the desk as deployed (gunicorn with worker processes and threads, on
 PostgreSQL) and `moderation serve` (on SQLite) run as subprocesses on loopback, and eight logged-in clients race
-on each comment with approve, reject, reject-with-replies, bulk and undo, each posting the `seen` its page showed."""
+on each comment with approve, reject, reject-with-replies, a batch (web/batch.py) and undo, each posting the `seen` its page showed."""
 from __future__ import annotations
 
 import importlib.util
@@ -178,17 +178,18 @@ def plan(client: Client, cid: int, role: str, undo_ids: list[int], older: int) -
     role, _, action = role.partition("-")
     action = action or {"approve": "approve", "reject": "reject", "replies": "reject"}.get(role) or (
         "reject" if view["status"] == "approved" else "approve")  # "decide", "stale": change what it shows
-    if role == "bulk":
+    if role == "bulk":  # the batch view (web/batch.py), restricted to this comment in its queue
         queue = {"held": "pending", "approved": "approved", "rejected": "rejected"}[view["status"]]
-        page = client.get("/queue/bulk", ids=cid, action=action, queue=queue)
+        page = client.get("/batch/", ids=cid, queue=queue)
         form = {**dict(re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)">', page)),
-                "action": action, "reason": "offensive"}
+                "include": re.findall(r'name="include" value="([\d:]+)"', page), "action": action,
+                "reason": "offensive"}
 
         def fire() -> Outcome:
-            r = client.post("/queue/bulk", form, json=False)
-            message = re.search(r'id="bulk-result">([^<]*)<', r.text)
+            r = client.post("/batch/apply", form, json=False)
+            message = re.search(r'id="batch-result"[^>]*>([^<]*)<', r.text)
             message = message.group(1) if message else r.text[-300:]
-            undo = re.search(r'name="decisions" value="([\d,]+)"', r.text)
+            undo = re.search(r'data-decisions="([\d,]+)"', r.text)
             won = r.status_code == 200 and re.search(r" 1 comments?\b", message) is not None  # "1 comment"
             return Outcome(cid, seen, role, r.status_code, won,
                            message, [int(x) for x in undo.group(1).split(",")] if undo else [])

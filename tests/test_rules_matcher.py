@@ -101,6 +101,25 @@ def assert_same_as_full_look(ruleset, text: str, by_name: bool = True) -> bool: 
     return plain_words(text) is not None
 
 
+def _evaluation(ruleset, text: str, language: str) -> tuple:  # noqa: ANN001
+    out = []
+    for scores in ({label: 0.0 for label in ruleset.model_labels}, None):  # None: no scorer ran, scores fail
+        e = ruleset.evaluate(CommentContext(text, language=language, is_reply=True, parent_text="Danke",
+                                            thread_authors=("Jan Maier",), scores=scores))
+        out.append(([h.to_dict() for h in e.hits], [h.to_dict() for h in e.shadow_hits], e.failures))
+    return tuple(out)
+
+
+def assert_same_evaluation_without_the_bound(ruleset, text: str) -> None:  # noqa: ANN001
+    """Single-pass evaluation (rules and list conditions none of whose words the automaton marked are not
+    run) gives exactly the evaluation that runs every rule's every condition."""
+    for language in ("de", "en"):
+        fast = _evaluation(ruleset, text, language)
+        with mock.patch.object(type(ruleset.lists), "marked_slots", lambda self, ctx: None):
+            slow = _evaluation(ruleset, text, language)
+        assert fast == slow, text
+
+
 _OLD_DOT_TLD = links.re.compile(rf"\.(?:{links._TLD})(?![a-z0-9-])")
 
 
@@ -111,10 +130,20 @@ def _old_could_have_links(lower: str, hints) -> bool:  # noqa: ANN001
             or links.re.compile("|".join(map(links.re.escape, hints.keys()))).search(lower) is not None)
 
 
+def _spaced_by_finditer(text: str, hosts: tuple[str, ...], spaced) -> list:  # noqa: ANN001
+    return list(spaced.finditer(text))
+
+
 def assert_links_as_without_prefilter(text: str, hosts: tuple[str, ...]) -> None:
-    with mock.patch.object(links, "_could_have_links", _old_could_have_links):
+    """find_links == find_links with the earlier prefilter and the spaced-host pattern tried everywhere."""
+    with mock.patch.object(links, "_could_have_links", _old_could_have_links), \
+            mock.patch.object(links, "spaced_matches", _spaced_by_finditer):
         expected = links.find_links(text, hosts)
     assert links.find_links(text, hosts) == expected, text
+    spaced = links._spaced_hosts_re(hosts)
+    if spaced is not None:
+        assert [m.span() for m in links.spaced_matches(text, hosts, spaced)] == \
+            [m.span() for m in spaced.finditer(text)], text
 
 
 CORPORA = sorted(p.name for p in DATA.iterdir() if p.is_dir()) if DATA.is_dir() else ["(none)"]
@@ -129,6 +158,7 @@ def test_same_hits_and_spans_on_real_comments(ruleset, name: str) -> None:
     plain = sum(assert_same_as_full_look(ruleset, text, by_name=False) for text in texts)
     for text in texts:
         assert_links_as_without_prefilter(text, ruleset.hosts)
+        assert_same_evaluation_without_the_bound(ruleset, text)
     assert plain or name.startswith("lex-"), f"{name}: no comment took the compiled path"
 
 
@@ -193,6 +223,53 @@ def test_same_hits_and_spans_on_obfuscated_text(ruleset) -> None:
     def check(text: str) -> None:
         assert_same_as_full_look(ruleset, text)
         assert_links_as_without_prefilter(text, ruleset.hosts)
+        assert_same_evaluation_without_the_bound(ruleset, text)
+
+    check()
+
+
+HOSTISH = ["youtube", "YouTube", "youtu", "be", "com", "t", "me", "T", "ME", "dai", "ly", "vm", "tiktok", "rumble",
+           "discord", "gg", ".", " . ", " ", "  ", "(dot)", " [punkt] ", "/watch", "ß", "ﬁ", "K", "ſ", "İ", "x",
+           "www", "https://", "@", "-", "_", "\n", "é", "ü"]
+
+
+def test_spaced_hosts_found_as_by_searching_everywhere(ruleset) -> None:  # noqa: ANN001
+    """The spaced-host pattern tried only at first labels finds what searching every position finds."""
+    hosts = ruleset.hosts
+
+    @settings(max_examples=1500, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(st.lists(st.sampled_from(HOSTISH), min_size=1, max_size=12).map("".join))
+    def check(text: str) -> None:
+        assert_links_as_without_prefilter(text, hosts)
+        assert_links_as_without_prefilter(text, ("münchen.de", *hosts))  # outside ASCII: searched everywhere
+
+    check()
+
+
+ACCENTED = ["ä", "Ö", "ü", "ß", "é", "Ç", "ñ", "æ", "œ", "Ü", "ẞ", "ø", "å"]
+
+
+@st.composite
+def mixed_comments(draw, words: list[str]) -> str:  # noqa: ANN001
+    """Words with digits or letter runs beside words with umlauts and accents, in any order."""
+    def accented(word: str) -> str:
+        i = draw(st.integers(0, len(word)))
+        return word[:i] + draw(st.sampled_from(ACCENTED)) * draw(st.integers(1, 3)) + word[i:]
+
+    parts = draw(st.lists(st.one_of(obfuscated(words), st.sampled_from(words).map(accented),
+                                    st.sampled_from(["3", "2015er", "co2", "Idiooot", "4rsch", " ", ", ", "-"])),
+                          min_size=2, max_size=10))
+    return draw(st.sampled_from([" ", ", ", ""])).join(parts)
+
+
+def test_same_hits_and_spans_on_mixed_text(ruleset) -> None:
+    words = _entries(ruleset)
+
+    @settings(max_examples=1500, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(mixed_comments(words))
+    def check(text: str) -> None:
+        assert_same_as_full_look(ruleset, text)
+        assert_same_evaluation_without_the_bound(ruleset, text)
 
     check()
 
@@ -203,7 +280,68 @@ def test_same_hits_and_spans_on_obfuscated_text(ruleset) -> None:
     "Ha\u200blt die Klappe", "halt, die Klappe!", "halt die klaaaappe", "haaalt die klappe", "du'idiot",
     "you're an idiot", "rock 'n' roll", "eeeé", "Kaffeeersatz", "www.youtube.com", "u.s.w. du Idiot",
     "x'a.b.c", "a.b.c'de Idiot", "Covid19 Idiot", "ǅ Idiot", "İdiot", "ﬁ Idiot", "K Idiot",
+    # umlauts or accents in the text and digits or runs in a word: word by word
+    "Müll 2015er Idiooot", "Bär3 Idiot", "Müüüll du Idiot", "Schloßsee 4rsch", "Straße 1d10t", "für 3x Idiooten",
+    "Grüße, du Vollid1ot", "Café Idiooot", "ÄÄÄ du 4rsch", "Öl 5ss du Idiot", "süß halt die klaaappe",
+    "über haaalt die Klappe", "Maß 2 Idiotinnen", "ßßß 3", "Ärger co2 du Trottel", "naïve 1d10ten",
 ])
 def test_same_hits_on_known_dodges(ruleset, text: str) -> None:
     assert_same_as_full_look(ruleset, text)
+    assert_same_evaluation_without_the_bound(ruleset, text)
     assert_links_as_without_prefilter(text, ruleset.hosts)
+
+
+BOUND_RULES = """
+site: t
+languages: [de]
+rules:
+  - id: both
+    stated_rule: x
+    when: {all: [{words: {list: insults}}, {not: {words: {list: profanity}}}]}
+    action: hold
+  - id: either
+    stated_rule: x
+    when: {any: [{words: {list: insults}}, {words: {terms: [hampelmann]}}]}
+    action: hold
+  - id: scored
+    stated_rule: x
+    when: {any: [{words: {list: insults}}, {model: {label: insult, above: 0.5}}]}
+    action: hold
+  - id: negated
+    stated_rule: x
+    when: {not: {words: {list: insults}}}
+    action: hold
+  - id: scored-insult
+    stated_rule: x
+    when: {all: [{words: {list: insults}}, {model: {label: insult, above: 0.5}}]}
+    action: hold
+  - id: nested
+    stated_rule: x
+    when: {any: [{words: {list: profanity}}, {all: [{words: {list: insults}}, {model: {label: insult, above: 0.5}}]}]}
+    action: hold
+"""
+
+
+def test_the_bound_of_each_condition_kind(ruleset) -> None:  # noqa: ANN001
+    """all: every part's bound; any: the union, or none when a part has none; not and scores: none."""
+    from moderation.rules import compile_ruleset, read_files
+
+    files = {k: v for k, v in read_files(RULES).items() if k.startswith("wordlists/")}
+    rs = compile_ruleset({**files, "site.yaml": BOUND_RULES}, "t")
+    slots = {name: rs.lists.slots((name,), None) for name in ("insults", "profanity")}
+    needs = {c.rule.id: c.needs for c in rs.rules}
+    assert needs["both"] == (slots["insults"],)
+    (either,) = needs["either"]
+    assert slots["insults"] < either and len(either - slots["insults"]) == 1  # the inline terms' own slot
+    assert needs["scored"] == () and needs["negated"] == ()
+    # a missing score is a recorded failure whatever the lists say: never skipped on a list's bound
+    assert needs["scored-insult"] == () and needs["nested"] == ()
+    failed = rs.evaluate(CommentContext("Guten Tag", language="de")).failures
+    assert {f["rule"] for f in failed} == {"scored", "scored-insult", "nested"}
+    cases = ["Du Idiot", "Du Idiot, Scheiße", "Hampelmann!", "Guten Tag", "Idiooot", "I.d.i.o.t"]
+    for text in cases:
+        assert_same_evaluation_without_the_bound(rs, text)
+    ids = [h.rule_id for h in rs.evaluate(CommentContext("Du Idiot", language="de", scores={"insult": 0.0})).hits]
+    assert ids == ["both", "either", "scored"]
+    ids = [h.rule_id for h in rs.evaluate(CommentContext("Guten Tag", language="de", scores={"insult": 0.9})).hits]
+    assert ids == ["scored", "negated"]

@@ -33,3 +33,39 @@ def test_scoring_with_the_shipped_model_never_imports_scikit_learn_scipy_or_skop
     loaded = _modules_after(code)
     assert "numpy" in loaded and "mmh3" in loaded
     assert not loaded & {"sklearn", "scipy", "skops", "torch"}, sorted(loaded & {"sklearn", "scipy", "skops", "torch"})
+
+
+def test_the_migration_head_read_from_the_files_is_alembics():
+    """Differential: the head disk_head reads without alembic is the one alembic's script directory names."""
+    from alembic.script import ScriptDirectory
+
+    from moderation.store.database import alembic_config, disk_head
+
+    assert disk_head() == ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
+
+
+def test_opening_a_database_at_head_imports_no_alembic(tmp_path):
+    url = f"sqlite:///{tmp_path / 'desk.db'}"
+    first = _modules_after(f"from moderation.store import Database\nDatabase({url!r})")
+    assert "alembic" in first  # a new database: migrated by alembic
+    again = _modules_after(f"from moderation.store import Database\nDatabase({url!r})")
+    assert "sqlalchemy" in again and "alembic" not in again
+
+
+def test_a_database_behind_head_is_still_migrated(tmp_path):
+    """The fast check only ever skips alembic when the stamp is the head; an older stamp migrates."""
+    from alembic import command
+    from alembic.script import ScriptDirectory
+    from sqlalchemy import text
+
+    from moderation.store import Database
+    from moderation.store.database import alembic_config
+
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    script = ScriptDirectory.from_config(alembic_config(url))
+    head = script.get_revision(script.get_current_head())
+    command.upgrade(alembic_config(url), head.down_revision)
+    database = Database(url)
+    with database.engine.connect() as conn:
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == head.revision
+    database.dispose()

@@ -121,6 +121,26 @@ def test_caps_and_runs():
     assert repeated_run("ok", 2) is None
 
 
+def _caps_reference(text: str, min_upper: int) -> tuple[float, int]:
+    """caps_ratio by its definition: capitals and letters counted by Unicode category, one by one."""
+    import regex
+
+    upper, letters = len(regex.findall(r"\p{Lu}", text)), len(regex.findall(r"\p{L}", text))
+    if upper < min_upper or not upper:
+        return 0.0, 0 if min_upper else letters
+    return upper / letters, letters
+
+
+CAPS_TEXT = st.text(alphabet=st.sampled_from(list("aAbZ xÄäÖßẞÉéİıǅΣσЖж😀1!\u00a0\u200b")), max_size=80)
+
+
+@settings(max_examples=600)
+@given(st.one_of(st.text(max_size=80), CAPS_TEXT), st.sampled_from([0, 1, 5, 21, 40]))
+def test_caps_ratio_as_defined(text, min_upper):
+    """The byte-count bound that skips the Unicode pattern never changes the answer."""
+    assert caps_ratio(text, min_upper) == _caps_reference(text, min_upper)
+
+
 # -- links -------------------------------------------------------------------------------------
 labels = st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789", min_size=2, max_size=10)
 tlds = st.sampled_from(["com", "de", "org", "net", "tv", "be", "io"])

@@ -246,68 +246,10 @@ def claimed():  # noqa: ANN201
                    statuses={str(k): v for k, v in statuses.items()})
 
 
-@bp.route("/bulk", methods=["GET", "POST"])
+@bp.get("/bulk")
 @roles("moderator")
 def bulk():  # noqa: ANN201
-    """A bulk decision on a selection (ids) or a slice (the listing's filters): the count first, then apply."""
-    filters = _filters() if request.method == "GET" else _form_filters()
-    selection = [int(x) for x in request.values.getlist("ids") if str(x).isdigit()]
-    action = request.values.get("action", "approve")
-    reason = request.values.get("reason") or None
-    with desk().db.session() as session:
-        if selection:
-            count = len(selection[:review.BULK_LIMIT])
-            ids = q.slice_ids(session, filters, limit=review.BULK_LIMIT, among=selection[:review.BULK_LIMIT])
-        else:
-            count = q.slice_count(session, filters)
-            ids = q.slice_ids(session, filters, limit=review.BULK_LIMIT)
-        if request.method == "GET" or request.form.get("confirm_count", type=int) != count:
-            status = 200 if request.method == "GET" else 409
-            if request.method == "POST":
-                flash(_("The slice now holds %(count)s comments; check the count and confirm again.", count=count),
-                      "error")
-            # The versions confirmed: a comment decided after this page was shown is skipped, even if it is
-            # back in the slice (undone) or still in it (rejected again).
-            seen = ",".join(f"{i}:{v}" for i, v in ids.items())
-            return render_template("queue/bulk.html", filters=filters, selection=selection, count=count, seen=seen,
-                                   action=action, reason=reason, reasons=_reasons(), limit=review.BULK_LIMIT,
-                                   queues=q.QUEUES), status
-        if action not in ("approve", "reject"):
-            abort(400, "action: approve or reject")
-    try:
-        # A transaction of its own: an error rolls the whole bulk decision back.
-        with desk().db.session() as session:
-            result = review.bulk(session, list(ids), action, current_user.username, seen=_confirmed(ids),
-                                 reason_code=reason)
-    except DecisionError as exc:
-        flash(str(exc), "error")
-        return redirect(url_for("queue.bulk", **filters.args(), action=action))
-    skipped = len(result.skipped) + (count - len(ids) if selection else 0)
-    done = len(result.decided)
-    message = (ngettext("Approved %(num)d comment", "Approved %(num)d comments", done) if action == "approve"
-               else ngettext("Rejected %(num)d comment", "Rejected %(num)d comments", done))
-    if skipped:
-        message += "; " + ngettext("%(num)d skipped (decided by someone else meanwhile)",
-                                   "%(num)d skipped (decided by someone else meanwhile)", skipped)
-    message += "."
-    return render_template("queue/bulk_done.html", message=message, decisions=result.decisions, filters=filters,
-                           undo_seconds=_undo_seconds())
-
-
-def _confirmed(ids: dict[int, int]) -> dict[int, int]:
-    """The versions the confirmation page showed ("id:version,..."); a form without them decides on the
-    versions read with the slice just now."""
-    raw = request.form.get("seen")
-    if raw is None:
-        return ids
-    try:
-        return {int(i): int(v) for i, v in (pair.split(":") for pair in raw.split(",") if pair)}
-    except ValueError:
-        abort(400, "seen: expected id:version pairs")
-
-
-def _form_filters() -> q.Filters:
-    try:
-        return q.Filters.parse(request.form)
-    except ValueError as exc:
-        abort(400, str(exc))
+    """Moved to the batch view (web/batch.py); old links and the queue's selection form land there."""
+    args = request.args.to_dict(flat=False)
+    args.pop("action", None)  # the batch view has no default action: the moderator chooses it there
+    return redirect(url_for("batch.index", **args))

@@ -27,10 +27,11 @@ class State:
         from moderation.store import revisions  # noqa: PLC0415
 
         try:
+            cache = self.config.instance_path / "cache" / "rules"  # parsed rules, for the next start
             if self.explicit_rules:
-                return load_ruleset(self.config.rules_path)
+                return load_ruleset(self.config.rules_path, cache=cache)
             with self.db.session() as session:
-                return revisions.active_ruleset(session, self.config.rules_path)
+                return revisions.active_ruleset(session, self.config.rules_path, cache)
         except RuleError as exc:
             fail(_("the rule set is invalid:") + f"\n{exc}", 1)
 

@@ -101,6 +101,38 @@ def _hints(hosts: tuple[str, ...]) -> ahocorasick.Automaton:
     return automaton
 
 
+@lru_cache(maxsize=256)
+def _first_labels(hosts: tuple[str, ...]) -> ahocorasick.Automaton | None:
+    """Where a spaced-out host can start: at its first label, which it spells out (None: a host outside ASCII)."""
+    if not hosts or not all(h.isascii() for h in hosts):
+        return None
+    automaton = ahocorasick.Automaton()
+    for label in {h.split(".")[0].lower() for h in hosts}:
+        automaton.add_word(label, len(label))
+    automaton.make_automaton()
+    return automaton
+
+
+def spaced_matches(text: str, hosts: tuple[str, ...], spaced: regex.Pattern) -> list:
+    """What `spaced.finditer(text)` finds, trying the pattern only where a host's first label starts.
+
+    Every match starts with a first label, matched ignoring case; an ASCII letter matches, ignoring case, only
+    characters whose case folding holds it, so when folding keeps the text's length (no ß, no ligature) the
+    folded text shows every possible start at its own index. Otherwise the whole text is searched."""
+    labels = _first_labels(hosts)
+    folded = text.casefold()
+    if labels is None or len(folded) != len(text):
+        return list(spaced.finditer(text))
+    found, end = [], 0
+    for start in sorted({last - n + 1 for last, n in labels.iter(folded)}):
+        if start >= end:  # finditer goes on after the end of the previous match
+            m = spaced.match(text, start)
+            if m is not None:
+                found.append(m)
+                end = m.end()
+    return found
+
+
 def find_links(text: str, known_hosts: Iterable[str] = ()) -> list[Link]:
     """Every link in text, in order, each with its span; known hosts are also found when spaced out."""
     hosts = known_hosts if isinstance(known_hosts, tuple) else tuple(sorted(set(known_hosts)))
@@ -115,7 +147,7 @@ def find_links(text: str, known_hosts: Iterable[str] = ()) -> list[Link]:
         taken.append((m.start(), m.end()))
     spaced = _spaced_hosts_re(hosts)
     if spaced is not None:
-        for m in spaced.finditer(text):
+        for m in spaced_matches(text, hosts, spaced):
             if any(a <= m.start() < b for a, b in taken):
                 continue
             raw = m.group().rstrip(_TRAILING)

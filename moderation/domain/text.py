@@ -153,6 +153,12 @@ def letters_at_least(text: str, n: int) -> bool:
 
 def caps_ratio(text: str, min_upper: int = 0) -> tuple[float, int]:
     """Share of upper-case among letters, and the number of letters ((0, 0) below min_upper capitals)."""
+    if min_upper:
+        raw = text.encode()
+        # Each character outside ASCII takes at least two bytes: an upper bound on its capitals, without
+        # the Unicode pattern (most comments fall short of min_upper this way).
+        if _ascii_count(raw, _ASCII_UPPER) + len(raw) - len(text) < min_upper:
+            return 0.0, 0
     upper = _count(text, _ASCII_UPPER, _UPPER)
     if upper < min_upper or not upper:
         return 0.0, 0 if min_upper else _count(text, _ASCII_LETTERS, _LETTERS)

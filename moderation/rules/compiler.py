@@ -11,13 +11,18 @@ from moderation.domain.text import caps_ratio, repeated_run
 from moderation.rules import schema as s
 from moderation.rules.addressing import Addressing
 from moderation.rules.context import CommentContext, Span, Unavailable
-from moderation.rules.engine import CompiledRule, Match, Matcher, RuleSet
+from moderation.rules.engine import CompiledRule, Match, Matcher, Needs, RuleSet
 from moderation.rules.matcher import ListMatcher
 from moderation.rules.wordlists import WordList
 
 # Relative cost of deciding each kind of condition, for ordering the parts of an `all`.
 COST = {"model": 0, "language": 0, "length": 0, "author": 0, "caps": 1, "repetition": 2, "links": 3,
         "regex": 3, "words": 4, "emoji": 4, "not": 5, "any": 6, "all": 6, "addressed": 7}
+
+
+# Conditions that may raise Unavailable (a missing score, a pattern out of time): a failure is recorded, so a
+# rule holding one is never skipped on the strength of a list part.
+RAISING = frozenset({"model", "regex"})
 
 
 class RuleCompileError(ValueError):
@@ -81,7 +86,7 @@ def build_ruleset(spec: s.RuleSetFile, wordlists: Mapping[str, Mapping[str, Word
     compiled = []
     for index, rule in enumerate(spec.rules):
         try:
-            compiled.append(CompiledRule(rule, compiler.compile(rule.when)))
+            compiled.append(CompiledRule(rule, compiler.compile(rule.when), compiler.needs(rule.when)))
         except Exception as exc:  # noqa: BLE001 - unknown list, bad pattern, missing threshold
             raise RuleCompileError(index, rule.id, exc.args[0] if exc.args else str(exc)) from exc
     return RuleSet(spec, tuple(compiled), lists, version, MappingProxyType(dict(files)), path, hosts, labels)
@@ -98,6 +103,28 @@ class Compiler:
         kind = s._condition_key(cond)
         value = getattr(cond, "not_" if kind == "not" else kind)
         return getattr(self, f"_{kind}")(value)
+
+    def needs(self, cond: object) -> Needs:
+        """The list slots whose marks a condition cannot match without, as an and-of-ors: the condition
+        can match only if, for every set returned, the automaton marked a word of some slot in it. Empty:
+        no such bound (a score, a link, a `not` ... may match on their own; and an `all` with a part that may
+        fail, since the failure is recorded whatever the lists say)."""
+        kind = s._condition_key(cond)
+        value = getattr(cond, "not_" if kind == "not" else kind)
+        if kind in ("words", "emoji"):
+            names = (value.list,) if isinstance(value.list, str) else tuple(value.list or ())
+            inline = self.lists.inline(value.terms if kind == "words" else value.set)
+            return (self.lists.slots(names, inline),)
+        if kind == "all":  # every part must match: every part's bound holds
+            if any(k in RAISING for part in value for k, _ in walk(part)):
+                return ()  # a score or pattern part may fail (Unavailable) before a list part says no
+            return tuple(dict.fromkeys(bound for part in value for bound in self.needs(part)))
+        if kind == "any":  # some part must match: one bound per part, joined; a part without a bound frees all
+            bounds = [self.needs(part) for part in value]
+            if not all(bounds):
+                return ()
+            return (frozenset().union(*(slots for bound in bounds for slots in bound)),)
+        return ()
 
     # -- combinators -------------------------------------------------------------------------
     def _all(self, conds: tuple) -> Matcher:
@@ -159,7 +186,12 @@ class Compiler:
         for name in names:
             lists.require(name)
 
+        slots = lists.slots(names, inline)
+
         def match(ctx: CommentContext) -> Match | None:
+            marked = lists.marked_slots(ctx)
+            if marked is not None and marked.isdisjoint(slots):
+                return None  # the automaton marked no word of these lists: nothing to look up
             hits = [h for name in names for h in lists.hits(ctx, name, languages)]
             if inline is not None:
                 hits += lists.inline_hits(ctx, inline)

@@ -23,6 +23,7 @@ class Match:
 
 
 Matcher = Callable[[CommentContext], "Match | None"]
+Needs = tuple[frozenset[int], ...]  # list slots: a rule matches only if each set has a slot the automaton marked
 
 
 @dataclass
@@ -55,10 +56,14 @@ class Evaluation:
     failures: list[dict] = field(default_factory=list)  # conditions that could not be decided
 
 
+_UNLOOKED = object()
+
+
 @dataclass(frozen=True)
 class CompiledRule:
     rule: Rule
     matcher: Matcher
+    needs: Needs = ()  # empty: no bound, always evaluated
 
 
 @dataclass(frozen=True, eq=False)  # compared and hashed by identity, as before
@@ -110,7 +115,15 @@ class RuleSet:
     # -- evaluation ------------------------------------------------------------------------------
     def evaluate(self, ctx: CommentContext) -> Evaluation:
         result = Evaluation()
+        marked: object = _UNLOOKED
         for compiled in self.rules:
+            if compiled.needs:
+                # One automaton pass decides every list-bound rule: a rule none of whose words were marked
+                # cannot match (its matcher would return None), so it is not run at all.
+                if marked is _UNLOOKED:
+                    marked = self.lists.marked_slots(ctx)
+                if marked is not None and any(marked.isdisjoint(slots) for slots in compiled.needs):
+                    continue
             rule = compiled.rule
             try:
                 match = compiled.matcher(ctx)

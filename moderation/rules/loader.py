@@ -10,6 +10,7 @@ from pydantic import ValidationError
 from ruamel.yaml import YAML, MappingNode, Node, SequenceNode
 from ruamel.yaml.error import YAMLError
 
+from moderation.rules import cache as rules_cache
 from moderation.rules.compiler import RuleCompileError, build_ruleset
 from moderation.rules.engine import RuleSet
 from moderation.rules.schema import RuleSetFile
@@ -166,13 +167,14 @@ def _schema_problems(exc: ValidationError, sources: list[_Source]) -> list[Probl
     return problems
 
 
-def load_ruleset(path: str | Path, overrides: dict[str, str] | None = None) -> RuleSet:
-    """Load, validate and compile the rule set in a file or folder; `overrides` replaces file contents."""
+def load_ruleset(path: str | Path, overrides: dict[str, str] | None = None, cache: Path | None = None) -> RuleSet:
+    """Load, validate and compile the rule set in a file or folder; `overrides` replaces file contents;
+    `cache`: a folder that keeps the parsed rules for the next process (see cache.py)."""
     path = Path(path)
     if not path.exists():
         raise RuleError([(str(path), None, None, "no such file or folder")])
     root = path if path.is_dir() else path.parent
-    return compile_ruleset({**read_files(path), **(overrides or {})}, str(root), str(path))
+    return compile_ruleset({**read_files(path), **(overrides or {})}, str(root), str(path), cache)
 
 
 def version_of(files: dict[str, str]) -> str:
@@ -183,8 +185,19 @@ def version_of(files: dict[str, str]) -> str:
     return "rs-" + digest.hexdigest()[:12]
 
 
-def compile_ruleset(files: dict[str, str], origin: str, label: str | None = None) -> RuleSet:
-    """Validate and compile a rule set given as {relative path: text}; errors name origin/path:line."""
+def compile_ruleset(files: dict[str, str], origin: str, label: str | None = None,
+                    cache: Path | None = None) -> RuleSet:
+    """Validate and compile a rule set given as {relative path: text}; errors name origin/path:line.
+
+    With `cache`, a rule set compiled before (same files, same code) skips YAML parsing and list folding."""
+    version = version_of(files)
+    kept = rules_cache.load(cache, version) if cache is not None else None
+    if kept is not None:
+        try:
+            return build_ruleset(RuleSetFile.model_validate(kept[0]), kept[1], version, dict(sorted(files.items())),
+                                 label or origin)
+        except Exception:  # noqa: BLE001 - a kept entry that no longer compiles: compile from the text below
+            pass
     root = Path(origin)
     merged, sources = _merge(root, {k: v for k, v in files.items() if is_rule_file(k)})
     if not sources:
@@ -201,7 +214,10 @@ def compile_ruleset(files: dict[str, str], origin: str, label: str | None = None
     except WordListError as exc:
         raise RuleError([(exc.path, exc.line, None, exc.message)]) from None
     try:
-        return build_ruleset(spec, wordlists, version_of(files), dict(sorted(files.items())), label or origin)
+        ruleset = build_ruleset(spec, wordlists, version, dict(sorted(files.items())), label or origin)
     except RuleCompileError as exc:
         source, local = _owner(sources, ("rules", exc.index, "when"))
         raise RuleError([(str(source.path), source.line(local), exc.rule_id, exc.message)]) from None
+    if cache is not None:
+        rules_cache.store(cache, version, merged, wordlists)
+    return ruleset

@@ -10,7 +10,7 @@ from __future__ import annotations
 from bisect import bisect_right
 from itertools import accumulate
 from types import MappingProxyType
-from typing import Iterable, Mapping
+from typing import Collection, Iterable, Mapping
 
 import ahocorasick
 
@@ -64,6 +64,19 @@ class ListMatcher:
         if terms not in self._inline:
             raise KeyError(f"terms {terms!r} were not compiled with this rule set")
         return self._inline[terms]
+
+    def slots(self, names: Iterable[str], inline: WordList | None) -> frozenset[int]:
+        """Every slot a lookup of these lists (in any language) and these inline terms may read."""
+        found = {self._slot[id(wl)] for name in names for wl in self.wordlists.get(name, {}).values()}
+        return frozenset(found | ({self._slot[id(inline)]} if inline is not None else set()))
+
+    def marked_slots(self, ctx: CommentContext) -> Collection[int] | None:
+        """The slots the automaton marked a word of: a list outside them finds nothing in this comment.
+        None when that bound does not hold (cut forms: a phrase may then match words no key marked)."""
+        looked = ctx.cache.get("marks")
+        if looked is None:
+            looked = ctx.cache["marks"] = self.look(ctx) + ({},)
+        return looked[3].keys() if looked[1] is None else None
 
     def inline_hits(self, ctx: CommentContext, inline: WordList) -> list[Found]:
         return self._found(ctx, self._slot[id(inline)])

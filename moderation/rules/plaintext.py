@@ -10,9 +10,11 @@ the text shows one of these signs and needs the full look:
   PUNCTUATION: emoji, zero-width characters, combining marks, other scripts and look-alike letters;
 - `$` or `@` anywhere (a token may start with `$`; `@name` is a mention, not a word);
 - a symbol of leetspeak inside a word (`Idi!ot`, `A|ssi`, `Vollid€ot`);
-- outside plain ASCII: a letter next to a digit (`1d10t`, `Covid19`) or three times in a row (`Schifffahrt`);
+- a word with umlauts or accents that also has a letter next to a digit or three times in a row (`Bär3`,
+  `Müüüll`): folding order matters there;
 - three single letters split by separators (`I.d.i.o.t`, `A r s c h`, `u.s.w.`);
-In plain ASCII, words with digits or letter runs (`4rsch`, `Idiooot`) are folded one by one, as tokens are.
+Words written in ASCII with digits or letter runs (`4rsch`, `Idiooot`, `2015er`) are folded one by one, as
+tokens are, also in a text with umlauts.
 tests/test_rules_matcher.py checks the claim against the tokenizer on real and generated comments.
 """
 from __future__ import annotations
@@ -57,20 +59,46 @@ def plain_words(text: str) -> Plain | None:
             low = low.replace(c, _TO_ASCII[c])
     raw = low.encode().translate(_SEPARATE, b"'")
     unusual = _LETTER_DIGIT.search(raw) or _RUN.search(raw)
-    if unusual and not plain_ascii:
-        return None  # leetspeak or runs next to umlauts and accents: folding order matters, so the full look
     if ("!" in text or "|" in text or "€" in text or "+" in text) and _symbol_inside(text):
         return None
     # Letters split by separators are single-letter words here (an apostrophe may join one to the next).
     if ("'" in text or "’" in text or _SHORT3.search(raw)) and _SPACED.search(text):
         return None
-    words = raw.decode().split()
     if not unusual:
-        return words, None
+        return raw.decode().split(), None
+    if not plain_ascii:  # leetspeak or runs in a text with umlauts or accents: word by word
+        return _mixed(text.lower())
+    words = raw.decode().split()
     # Plain ASCII with leetspeak or runs: each word folds like the token it is (fold drops only apostrophes).
     forms = list(map(fold_forms, words))
     alts = [alt for _, alt in forms]
     return [norm for norm, _ in forms], (alts if any(alts) else None)
+
+
+_WORD_SPLIT = re.compile(f"[^a-z0-9{re.escape(''.join(c.lower() for c in _LATIN))}]+")
+_TRANSLATE = str.maketrans(_TO_ASCII)
+_LETTER_DIGIT_STR = re.compile(_LETTER_DIGIT.pattern.decode())
+_RUN_STR = re.compile(_RUN.pattern.decode())
+
+
+def _mixed(low: str) -> Plain | None:
+    """The words of a lower-cased text with umlauts or accents in which some word has a digit or a run of
+    letters: words written in ASCII fold one by one as in plain ASCII text, the others letter by letter; a
+    word with both (`Müüüll`, `Bär3`) needs the full look, since there folding order matters: None."""
+    norms: list[str] = []
+    alts: list[str | None] = []
+    for word in _WORD_SPLIT.split(low.replace("'", "").replace("’", "")):
+        if not word:
+            continue
+        if word.isascii():
+            norm, alt = fold_forms(word)
+        else:
+            norm, alt = word.translate(_TRANSLATE), None
+            if _LETTER_DIGIT_STR.search(norm) or _RUN_STR.search(norm):
+                return None
+        norms.append(norm)
+        alts.append(alt)
+    return norms, (alts if any(alts) else None)
 
 
 def _symbol_inside(text: str) -> bool:

@@ -1,4 +1,4 @@
-"""The review queue: listings with filters and orders, counts, a snapshot against reshuffling, slices for bulk."""
+"""The review queue: listings with filters and orders, counts, and a snapshot against reshuffling."""
 from __future__ import annotations
 
 from dataclasses import dataclass, fields, replace
@@ -198,25 +198,6 @@ def counts(session: Session, article: int | None = None, queues: tuple[str, ...]
             query = query.where(Comment.article_id == article)
         out[name] = session.scalar(query) or 0
     return out
-
-
-def slice_ids(session: Session, filters: Filters, *, limit: int, among: list[int] | None = None) -> dict[int, int]:
-    """The comments a bulk decision on this slice would touch (as of its snapshot), at most `limit`, each with
-    its version then; with `among`, those of a selection still in the slice (the rest were decided meanwhile).
-    Read in one statement, so a comment decided meanwhile is skipped by the bulk decision, not decided again."""
-    query = select(Comment.id, Comment.version).where(*conditions(filters))
-    if among is not None:
-        query = query.where(Comment.id.in_(among))
-    if filters.as_of is not None:
-        query = query.where(Comment.id <= filters.as_of)
-    return dict(session.execute(query.order_by(Comment.id).limit(limit)).all())
-
-
-def slice_count(session: Session, filters: Filters) -> int:
-    query = select(func.count()).select_from(Comment).where(*conditions(filters))
-    if filters.as_of is not None:
-        query = query.where(Comment.id <= filters.as_of)
-    return session.scalar(query) or 0
 
 
 def rules_in_use(session: Session, limit: int = 200) -> list[str]:

@@ -50,8 +50,9 @@ def files_of(session: Session, revision: RuleRevision) -> dict[str, str]:
     return dict(session.get(RuleSetVersion, revision.version).files)
 
 
-def compile_revision(session: Session, revision: RuleRevision) -> RuleSet:
-    return compile_ruleset(files_of(session, revision), f"revision {revision.id}", f"revision {revision.id}")
+def compile_revision(session: Session, revision: RuleRevision, cache: Path | None = None) -> RuleSet:
+    return compile_ruleset(files_of(session, revision), f"revision {revision.id}", f"revision {revision.id}",
+                           cache)
 
 
 def failing_examples(session: Session, revision: RuleRevision) -> list[str]:
@@ -97,8 +98,9 @@ def active(session: Session) -> RuleRevision | None:
     return session.get(RuleRevision, newest.revision_id) if newest else None
 
 
-def active_ruleset(session: Session, bootstrap: Path) -> RuleSet:
-    """The live rule set; on first use, the files at `bootstrap` become revision 1 and go live."""
+def active_ruleset(session: Session, bootstrap: Path, cache: Path | None = None) -> RuleSet:
+    """The live rule set; on first use, the files at `bootstrap` become revision 1 and go live. `cache`: a
+    folder that keeps the parsed rules for the next process (moderation/rules/cache.py)."""
     revision = active(session)
     if revision is None:  # processes starting together: one makes revision 1, the others then find it
         serialize(session, BOOTSTRAP_LOCK)
@@ -106,7 +108,7 @@ def active_ruleset(session: Session, bootstrap: Path) -> RuleSet:
     if revision is None:
         revision = save(session, read_files(bootstrap), "system", f"imported from {bootstrap}")
         activate(session, revision.id, "system", "first rule set", force=True)  # the site's own files, as given
-    return compile_revision(session, revision)
+    return compile_revision(session, revision, cache)
 
 
 def history(session: Session, limit: int = 100) -> list[tuple[RuleRevision, list[Activation]]]:
