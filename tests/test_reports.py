@@ -290,3 +290,35 @@ def test_a_flood_of_reports_over_http_counts_exactly(app, key, db):
         per = dict(s.execute(select(store.Report.comment_id, func.count()).group_by(store.Report.comment_id)).all())
     assert per == {comment_id(db, "f1"): 40, comment_id(db, "f2"): 40}
     assert {comment_id(db, "f1"), comment_id(db, "f2")} <= in_reported(db)
+
+
+# -- rule statistics and what-if learn from reports
+
+def test_rule_statistics_and_whatif_count_hits_on_reported_comments(db, tmp_path, ruleset):
+    from moderation.assess.pipeline import Pipeline  # noqa: PLC0415
+    from moderation.scoring.lexicon import LexiconScorer  # noqa: PLC0415
+    from moderation.services.jobs import triage_stored  # noqa: PLC0415
+    from moderation.services.whatif import replay  # noqa: PLC0415
+    from moderation.store.rulestats import rule_stats  # noqa: PLC0415
+    from tests.test_store import batch, load  # noqa: PLC0415
+    from tests.test_whatif import draft_without_video_rule, lexicon  # noqa: PLC0415
+
+    load(db, batch([("v1", None, "Schaut mal https://youtu.be/abc"), ("v2", None, "Hier: https://youtu.be/xyz"),
+                    ("k1", None, "Sehr guter Artikel, danke.")]))
+    triage_stored(db, Pipeline(ruleset, [LexiconScorer(ruleset)]))
+    before = {s.rule_id: s.reported for s in rule_stats(db)}
+    assert before.get("no-video-links") == 0
+    for cid in ("v1", "k1"):
+        report(db, comment_id(db, cid), "reader-1", "video-link")
+    stats = {s.rule_id: s for s in rule_stats(db)}
+    assert stats["no-video-links"].hits == 2 and stats["no-video-links"].reported == 1
+    assert stats["no-video-links"].to_dict()["reported"] == 1
+    result = replay(db, lexicon(load_ruleset_from(draft_without_video_rule(tmp_path))), lexicon(ruleset)).to_dict()
+    assert result["reports"] == {"reported": 2, "flagged": {"active": 1, "draft": 0}}
+    assert result["rules"]["no-video-links"]["reported"] == {"draft": 0, "active": 1}
+
+
+def load_ruleset_from(path):  # noqa: ANN001, ANN201
+    from moderation.rules import load_ruleset  # noqa: PLC0415
+
+    return load_ruleset(path)

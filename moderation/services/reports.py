@@ -46,9 +46,14 @@ def validate(reason: str, note: str | None) -> str | None:
     note = (note or "").strip() or None
     if note is not None and len(note) > MAX_NOTE:
         raise ReportError(f"the note is at most {MAX_NOTE} characters")
-    if note is not None and any(ord(ch) < 32 and ch not in "\n\t" or 0xD800 <= ord(ch) <= 0xDFFF for ch in note):
+    if note is not None and not _storable(note):
         raise ReportError("the note holds control characters")
     return note
+
+
+def _storable(text: str) -> bool:
+    # PostgreSQL refuses NUL, and unpaired surrogates cannot be encoded at all.
+    return not any(ord(ch) < 32 and ch not in "\n\t" or 0xD800 <= ord(ch) <= 0xDFFF for ch in text)
 
 
 def report(session: Session, comment_id: int, reporter: str, reason: str, *, note: str | None = None,
@@ -59,8 +64,8 @@ def report(session: Session, comment_id: int, reporter: str, reason: str, *, not
     note = validate(reason, note)
     if origin not in store.ORIGINS:
         raise ReportError(f"unknown origin {origin!r}")
-    if not reporter or len(reporter) > 200:
-        raise ReportError("a reporter id is 1 to 200 characters")
+    if not reporter or len(reporter) > 200 or not _storable(reporter):
+        raise ReportError("a reporter id is 1 to 200 printable characters")
     # One writer at a time: two racing reports must each count the other, or neither crosses the threshold.
     lock_for_write(session)
     comment = session.get(Comment, comment_id, with_for_update=True)
