@@ -17,7 +17,7 @@ from moderation.store import queue
 from moderation.store import reports as store
 from moderation.store.decisions import decide
 from moderation.store.models import Comment
-from tests.live import api_key, bearer, make_app, serve
+from tests.live import api_key, bearer, make_app
 
 CLEAN = "Danke für die gründliche Recherche, das hat mir geholfen."
 CLEAN_2 = "Ein guter Artikel, ich stimme dem Autor in fast allem zu."
@@ -261,47 +261,89 @@ def test_akismet_spam_feedback_upholds_the_reports_and_ham_overturns_them(app, k
 
 # -- floods over HTTP
 
-def test_a_flood_of_reports_over_http_counts_exactly(app, key, db):
-    """16 threads × 3 repeats of 40 readers' reports on two comments, racing over real HTTP: every reader counts
-    once per comment, nothing is lost, and each comment crossed into Reported."""
-    submit(app.test_client(), key, "f1")
-    submit(app.test_client(), key, "f2", CLEAN_2)
+def _serve_in_process(url: str, instance: str, port: int, ready) -> None:
+    """A desk of its own in a child process (its own engine and pool), on a fixed loopback port."""
+    from werkzeug.serving import make_server
+
+    from tests.live import config
+    from web import create_app
+
+    # The threshold is every reader: only if each report counts all the others does a comment cross it.
+    app = create_app(config(type("Db", (), {"url": url})(), instance, report_threshold=40), TESTING=True)
+    server = make_server("127.0.0.1", port, app, threaded=True)
+    ready.set()
+    server.serve_forever()
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_a_flood_of_reports_over_http_counts_exactly(key, db, tmp_path):
+    """Two server processes on one database; 40 readers (a thread each, alternating servers, released together)
+    report f3 once, then f1 and f2 three times each: every reader counts once per comment, nothing is lost, no
+    request fails, and all three cross into Reported at a threshold of exactly 40 weighted reports. f3 crosses
+    only if the 40 simultaneous reports each counted all the others (without the write lock, on PostgreSQL,
+    reports that do not see each other leave it out)."""
+    import multiprocessing  # noqa: PLC0415
+
+    app = make_app(db, tmp_path)
+    for cid, text in (("f1", CLEAN), ("f2", CLEAN_2), ("f3", CLEAN + " Wirklich.")):
+        submit(app.test_client(), key, cid, text)
+    context = multiprocessing.get_context("fork")
+    ports, servers = [_free_port(), _free_port()], []
+    for i, port in enumerate(ports):
+        ready = context.Event()
+        servers.append(context.Process(target=_serve_in_process, args=(db.url, str(tmp_path / f"i{i}"), port, ready),
+                                       daemon=True))
+        servers[-1].start()
+        assert ready.wait(60)
     readers = [f"reader-{i}" for i in range(40)]
-    jobs = [(cid, r) for cid in ("f1", "f2") for r in readers for _ in range(3)]
     statuses: Counter = Counter()
     lock = threading.Lock()
-    barrier = threading.Barrier(16)
-    with serve(app) as base:
-        def worker(part: list) -> None:
-            with httpx.Client(base_url=base, headers=bearer(key), timeout=30) as http:
-                barrier.wait()
-                for cid, reader in part:
-                    answer = http.post("/api/v1/reports", json={"comment_id": cid, "reporter": reader,
-                                                                "reason": "offensive"})
-                    with lock:
-                        statuses[answer.status_code] += 1
-        threads = [threading.Thread(target=worker, args=(jobs[i::16],)) for i in range(16)]
+    barrier = threading.Barrier(len(readers))
+
+    def worker(n: int) -> None:
+        with httpx.Client(base_url=f"http://127.0.0.1:{ports[n % 2]}", headers=bearer(key), timeout=60) as http:
+            http.get("/api/v1/openapi.json")  # connected before the start, so the reports leave together
+            barrier.wait()
+            for cid in ("f3", "f1", "f2", "f1", "f2", "f1", "f2"):
+                answer = http.post("/api/v1/reports", json={"comment_id": cid, "reporter": readers[n],
+                                                            "reason": "offensive"})
+                with lock:
+                    statuses[(cid, answer.status_code)] += 1
+    try:
+        threads = [threading.Thread(target=worker, args=(n,)) for n in range(len(readers))]
         for t in threads:
             t.start()
         for t in threads:
             t.join()
-    assert statuses == Counter({201: 80, 200: 160})
+    finally:
+        for process in servers:
+            process.terminate()
+            process.join(10)
+    assert statuses == Counter({("f3", 201): 40, ("f1", 201): 40, ("f2", 201): 40, ("f1", 200): 80, ("f2", 200): 80})
+    ids = {cid: comment_id(db, cid) for cid in ("f1", "f2", "f3")}
     with db.session() as s:
         per = dict(s.execute(select(store.Report.comment_id, func.count()).group_by(store.Report.comment_id)).all())
-    assert per == {comment_id(db, "f1"): 40, comment_id(db, "f2"): 40}
-    assert {comment_id(db, "f1"), comment_id(db, "f2")} <= in_reported(db)
+    assert per == {ids["f1"]: 40, ids["f2"]: 40, ids["f3"]: 40}
+    assert set(ids.values()) <= in_reported(db)
 
 
 # -- rule statistics and what-if learn from reports
 
 def test_rule_statistics_and_whatif_count_hits_on_reported_comments(db, tmp_path, ruleset):
-    from moderation.assess.pipeline import Pipeline  # noqa: PLC0415
-    from moderation.scoring.lexicon import LexiconScorer  # noqa: PLC0415
-    from moderation.services.jobs import triage_stored  # noqa: PLC0415
-    from moderation.services.whatif import replay  # noqa: PLC0415
-    from moderation.store.rulestats import rule_stats  # noqa: PLC0415
-    from tests.test_store import batch, load  # noqa: PLC0415
-    from tests.test_whatif import draft_without_video_rule, lexicon  # noqa: PLC0415
+    from moderation.assess.pipeline import Pipeline
+    from moderation.scoring.lexicon import LexiconScorer
+    from moderation.services.jobs import triage_stored
+    from moderation.services.whatif import replay
+    from moderation.store.rulestats import rule_stats
+    from tests.test_store import batch, load
+    from tests.test_whatif import draft_without_video_rule, lexicon
 
     load(db, batch([("v1", None, "Schaut mal https://youtu.be/abc"), ("v2", None, "Hier: https://youtu.be/xyz"),
                     ("k1", None, "Sehr guter Artikel, danke.")]))
@@ -318,7 +360,7 @@ def test_rule_statistics_and_whatif_count_hits_on_reported_comments(db, tmp_path
     assert result["rules"]["no-video-links"]["reported"] == {"draft": 0, "active": 1}
 
 
-def load_ruleset_from(path):  # noqa: ANN001, ANN201
-    from moderation.rules import load_ruleset  # noqa: PLC0415
+def load_ruleset_from(path):
+    from moderation.rules import load_ruleset
 
     return load_ruleset(path)
