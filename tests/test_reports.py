@@ -16,7 +16,7 @@ from moderation.services import reports
 from moderation.store import queue
 from moderation.store import reports as store
 from moderation.store.decisions import decide
-from moderation.store.models import Comment
+from moderation.store.models import Comment, TriageResult
 from tests.live import api_key, bearer, make_app
 
 CLEAN = "Danke für die gründliche Recherche, das hat mir geholfen."
@@ -114,6 +114,33 @@ def test_reporters_always_overturned_weigh_less_and_upheld_ones_earn_trust(app, 
             decide(s, uid, "reject", "mod", reason_code="offensive")
     submit(client, key, "n2", CLEAN_2 + " 2")
     assert report(db, comment_id(db, "n2"), "sharp", threshold=99).queued
+
+
+def test_the_risk_a_report_leaves_is_the_risk_a_fresh_triage_gives(app, key, db, ruleset):
+    """Differential: the risk updated in place by each report equals the risk re-triage computes from scratch
+    with the reports in the comment's context (assess/persist.items_for), and it rises with each report."""
+    from moderation.assess.pipeline import Pipeline
+    from moderation.services.jobs import triage_stored
+    from tests.live import config
+
+    submit(app.test_client(), key, "c1", "Ich finde den Artikel einseitig, aber gut recherchiert.")
+    cid = comment_id(db, "c1")
+    pipeline = Pipeline.from_config(config(db, "/tmp"), ruleset)
+    triage_stored(db, pipeline, rescore=True)  # the same scorers for both ways
+    risks = []
+    for n, reporter in enumerate(("r1", "r2", "r3")):
+        report(db, cid, reporter, threshold=99)
+        with db.session() as s:
+            incremental = s.get(Comment, cid).risk
+        triage_stored(db, pipeline, rescore=True)
+        with db.session() as s:
+            fresh = s.get(Comment, cid)
+            parts = s.get(TriageResult, fresh.triage_id).evidence["risk"]
+        # The in-place update starts from the parts the triage result stored, rounded to 4 places.
+        assert fresh.risk == pytest.approx(incremental, abs=1e-4)
+        assert parts["reports"] == pytest.approx((n + 1) / (n + 1 + 2.0), abs=1e-4)
+        risks.append(fresh.risk)
+    assert risks == sorted(risks) and len(set(risks)) == 3
 
 
 def test_a_decision_before_the_report_is_no_verdict_on_it(app, key, db):
@@ -242,6 +269,10 @@ def test_the_cms_forwards_reports_with_its_reader_ids(app, key, db):
     moderate = api_key(db, scopes=("feedback", "moderate"))
     assert client.post("/api/v1/reports", json={**body, "reporter": "r3", "trusted": True},
                        headers=bearer(moderate)).get_json()["queued"] is True
+    feed = client.get("/api/v1/decisions", headers=bearer(key)).get_json()["decisions"]
+    flagged = [e for e in feed if e["event"] == "comment.flagged" and e["id"] == "c1"]
+    assert len(flagged) == 1 and flagged[0]["reasons"][0]["code"] == "reader-reports"  # the CMS hears of it once
+    assert flagged[0]["reasons"][0]["by_reason"] == {"defamation": 2} and flagged[0]["flagged"] is True
     seen = client.get("/api/v1/reports?comment_id=c1", headers=bearer(key)).get_json()
     assert seen["reports"] == 2 and seen["by_reason"] == {"defamation": 2} and seen["queued"] is True
     other_site = api_key(db, site="other-site")
@@ -289,7 +320,7 @@ def test_a_flood_of_reports_over_http_counts_exactly(key, db, tmp_path):
     request fails, and all three cross into Reported at a threshold of exactly 40 weighted reports. f3 crosses
     only if the 40 simultaneous reports each counted all the others (without the write lock, on PostgreSQL,
     reports that do not see each other leave it out)."""
-    import multiprocessing  # noqa: PLC0415
+    import multiprocessing
 
     app = make_app(db, tmp_path)
     for cid, text in (("f1", CLEAN), ("f2", CLEAN_2), ("f3", CLEAN + " Wirklich.")):

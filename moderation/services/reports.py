@@ -2,6 +2,7 @@
 comment into the Reported queue when its reports weigh enough."""
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 
 from sqlalchemy import select, update
@@ -9,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from moderation.assess.risk import with_reports
 from moderation.domain.comments import REASON_CODES
+from moderation.store import events
 from moderation.store import reports as store
 from moderation.store.database import lock_for_write
 from moderation.store.models import Comment, TriageResult
@@ -77,10 +79,17 @@ def report(session: Session, comment_id: int, reporter: str, reason: str, *, not
     crossing = weighted_sum >= threshold or any_trusted
     if crossing and comment.status == "approved" and not comment.decided_by_human:
         values["flagged"] = max(comment.flagged or 0, 1)
+    was_flagged = comment.flagged or 0
     session.execute(update(Comment).where(Comment.id == comment_id).values(**values)
                     .execution_options(synchronize_session=False))
-    flagged = values.get("flagged", comment.flagged) or 0
+    flagged = values.get("flagged", was_flagged) or 0
     queued = comment.status == "approved" and flagged > 0 and not comment.decided_by_human
+    if flagged and not was_flagged:  # the CMS hears of it like any flag after publication (feed and webhooks)
+        comment = session.get(Comment, comment_id, populate_existing=True)
+        by_reason = dict(Counter(r.reason for r in store.of_comment(session, comment_id)))
+        events.record(session, comment, "comment.flagged", explanation=f"Reported by {count} readers",
+                      reasons=[{"code": "reader-reports", "detail": f"{count} reports, weighing {weighted_sum:.2f}",
+                                "reports": count, "by_reason": by_reason}])
     return Outcome(row.id, created, comment_id, count, weighted_sum, queued)
 
 
