@@ -20,7 +20,7 @@ from sqlalchemy import select
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from wtforms import ValidationError
 
-from moderation.services import authors, ingest, reports
+from moderation.services import authors, ingest
 from moderation.store import apikeys, events
 from moderation.store.authors import AuthorAction
 from moderation.store.decisions import DecisionError
@@ -263,54 +263,6 @@ def decisions() -> Response:
     more = len(items) > limit
     items = items[:limit]
     return jsonify({"decisions": items, "next_cursor": items[-1]["cursor"] if items else cursor, "has_more": more})
-
-
-@bp.post("/reports")
-@keyed("feedback")
-def report() -> Response:
-    """A reader's report of a comment, forwarded by the CMS with its own reader id: 201 when new, 200 when this
-    reader had reported the comment already (one report per reader and comment)."""
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        return error(400, "bad_request", "send a JSON object")
-    comment_id, reporter = body.get("comment_id"), body.get("reporter")
-    if not isinstance(comment_id, str) or not isinstance(reporter, str) or not reporter.strip():
-        return error(422, "invalid_report", "comment_id and reporter are the CMS's ids, as strings")
-    trusted = body.get("trusted") is True
-    if trusted and "moderate" not in g.client.scopes:
-        return error(403, "forbidden", "only a key with the moderate scope may vouch for a reporter")
-    note = body.get("note")
-    if note is not None and not isinstance(note, str):
-        return error(422, "invalid_report", "note is a string")
-    try:
-        with desk().db.session() as session:
-            stored = ingest.find(session, g.client.site, comment_id)
-            if stored is None:
-                return error(404, "not_found", f"no comment {comment_id!r} for site {g.client.site!r}")
-            outcome = reports.report(session, stored.id, f"api:{g.client.site}:{reporter.strip()[:150]}",
-                                     str(body.get("reason") or ""), note=note, origin="api", trusted=trusted,
-                                     threshold=desk().config.report_threshold)
-    except reports.ReportError as exc:
-        return error(422, "invalid_report", str(exc))
-    answer = {**outcome.to_dict(), "comment_id": comment_id}
-    return make_response(jsonify(answer), 201 if outcome.created else 200)
-
-
-@bp.get("/reports")
-@keyed("read")
-def reports_of() -> Response:
-    """A comment's reports: how many, by reason, their weight, and whether it is in the Reported queue."""
-    comment_id = request.args.get("comment_id", "")
-    with desk().db.session() as session:
-        stored = ingest.find(session, g.client.site, comment_id) if comment_id else None
-        if stored is None:
-            return error(404, "not_found", f"no comment {comment_id!r} for site {g.client.site!r}")
-        summary = reports.summary(session, stored.id)
-        queued = stored.status == "approved" and bool(stored.flagged) and not stored.decided_by_human
-    if summary is None:
-        return jsonify({"comment_id": comment_id, "reports": 0, "weighted": 0.0, "by_reason": {}, "queued": queued})
-    return jsonify({"comment_id": comment_id, "reports": summary.total, "weighted": round(summary.weighted, 4),
-                    "by_reason": dict(summary.by_reason), "trusted": summary.trusted, "queued": queued})
 
 
 @lru_cache(maxsize=1)
