@@ -5,7 +5,8 @@ the official test files are withheld): the shipped model (trained at most on the
 model trained in-domain on the rows to fit, a plain TF-IDF + logistic regression baseline trained on the same
 rows in the same run (both choose their threshold on a held-out fifth of those rows), and the tiny random
 Detoxify model (a plumbing check: about chance by construction; fixed threshold 0.5). Corpora without a held-out
-split (evaluation-only test sets) get the shipped and Detoxify rows on all their rows.
+split (evaluation-only test sets) get the shipped and Detoxify rows on all their rows. `python -m bench.accuracy sentiment` prints the German sentiment table (the
+shipped classifier beside the lexicon and "always neutral"; bench/sentiment_model.py trains it).
 """
 from __future__ import annotations
 
@@ -81,6 +82,16 @@ def detoxify_tiny(data: learning.Dataset, limit: int = 1000) -> dict:
     return learning.binary_metrics(y[pick], probs, DETOXIFY_THRESHOLD)
 
 
+def sentiment_rows(data: Path) -> None:
+    """The shipped German sentiment classifier's table, as bench/ACCURACY.md shows it."""
+    from bench import sentiment_model
+    from moderation.research.sentimentmodel import MODEL, load
+
+    start = time.perf_counter()
+    print(sentiment_model.table(sentiment_model.evaluate(load(MODEL)[0], data)))
+    print(f"\n`python -m bench.accuracy sentiment` ({time.perf_counter() - start:.0f} s)", flush=True)
+
+
 def row(corpus: str, model: str, m: dict, command: str, seconds: float) -> str:
     pct = lambda v: "–" if v is None else f"{100 * v:.1f}"  # noqa: E731
     return (f"| {corpus} | {model} | {m['n']:,} | {pct(m['roc_auc'])} | {pct(m['f1_official'])} | "
@@ -90,7 +101,7 @@ def row(corpus: str, model: str, m: dict, command: str, seconds: float) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     names = list(corpora.HELDOUT) + [n for n in list(corpora.EVALUATE) + list(corpora.TRAIN)
-                                     if n not in corpora.HELDOUT]
+                                     if n not in corpora.HELDOUT] + ["sentiment"]
     parser.add_argument("corpora", nargs="*", metavar="CORPUS", help="default: all")
     parser.add_argument("--data", type=Path, default=corpora.default_root())
     parser.add_argument("--rows", default="shipped,ours,tfidf,detoxify-tiny")
@@ -101,6 +112,9 @@ def main() -> None:
     wanted = args.rows.split(",")
     print(f"<!-- load average at start: {os.getloadavg()} -->")
     for name in args.corpora or names:
+        if name == "sentiment":
+            sentiment_rows(args.data)
+            continue
         fit, held = corpora.split(name, args.data)
         scored = held if len(held) else fit  # no split: an evaluation-only set, scored whole
         runs = []

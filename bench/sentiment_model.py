@@ -21,7 +21,7 @@ from moderation.research.sentiment import GermanSentiment, label
 from moderation.research.sentimentmodel import CLASSES, MODEL, SentimentClassifier, save
 
 DATA = Path(os.environ.get("MODERATION_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
-VERSION = "potts-ge18-lr-1"
+VERSION = "potts-ge18-lr-2"  # 2: balanced class weights
 
 
 def potts(split: str, data: Path = DATA) -> tuple[list[str], list[str]]:
@@ -122,7 +122,7 @@ def main(argv: list[str] | None = None) -> None:
     if not args.no_save:
         card = {"version": VERSION, "classes": list(CLASSES),
                 "training_data": {name: len(ts) for name, (ts, _) in sources.items()},
-                "min_confidence": model.min_confidence,
+                "min_confidence": model.min_confidence, "class_weight": model.class_weight,
                 "evaluation": {k: {s: round(v[s]["macro_f1"], 3) for s in v} for k, v in results.items()}}
         sha = save(model, args.out, card)
         print(f"wrote {args.out} ({args.out.stat().st_size:,} bytes, sha256 {sha[:12]})")

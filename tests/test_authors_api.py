@@ -88,3 +88,15 @@ def test_desk_sessions_need_the_moderator_role_and_csrf(app, db):
     token = csrf(mo.get("/queue").get_data(as_text=True))
     done = mo.post(f"/api/v1/authors/actions?site={SITE}", json=body, headers={"X-CSRFToken": token})
     assert done.status_code == 201 and done.get_json()["action"]["actor"] == "mo"
+
+
+def test_a_nul_in_a_name_or_text_is_refused_before_any_lookup(app, db):
+    """PostgreSQL cannot hold a NUL in text, so no author has one: a 400, never a 500 from the database."""
+    client, key = app.test_client(), api_key(db, scopes=("read", "moderate"))
+    assert client.get("/api/v1/authors?name=%00", headers=bearer(key)).status_code == 400
+    assert client.get("/api/v1/authors?name=an%00na", headers=bearer(key)).status_code == 400
+    assert act(client, key, author="anna\u0000", action="ban").status_code == 400
+    assert act(client, key, author="anna", action="note", reason="a\u0000b").status_code == 400
+    assert client.post("/api/v1/authors/undo", json={"action_id": 1, "reason": "\u0000"},
+                       headers=bearer(key)).status_code == 400
+    assert client.get("/api/v1/authors?name=anna", headers=bearer(key)).get_json()["state"] == "normal"

@@ -11,7 +11,7 @@ from babel.messages.mofile import read_mo
 from babel.messages.pofile import read_po
 from sqlalchemy import inspect, select, update
 
-from moderation.store import Article, Comment, Decision
+from moderation.store import Article, Comment, Decision, TriageResult
 from moderation.store.accounts import find, set_language
 from tests.browser import make_app, seed
 from tests.test_queue import client_for, token
@@ -205,6 +205,8 @@ def test_the_cli_speaks_the_terminal_language(db, monkeypatch):
     assert "redaktion\tmoderator\tactive" in listed.output
     monkeypatch.setenv("MODERATION_LANGUAGE", "de")  # the desk's own variable wins over the locale
     assert "redaktion\tmoderator\taktiv" in runner.invoke(main, ["--database", db.url, "users", "list"]).output
+    said = runner.invoke(main, ["--database", db.url, "explain", "Hallo zusammen, ein guter Artikel."]).output
+    assert "Freigegeben: keine Regel trifft zu" in said, said  # the verdict's explanation too
 
 
 def test_thread_buttons_have_labels_and_the_desk_a_favicon(app, db):
@@ -237,3 +239,42 @@ def test_the_login_limit_speaks_german(db, tmp_path):
     assert answers[-1][0] == 429
     assert re.search(r"Zu viele fehlgeschlagene Anmeldungen für dieses Konto\. "
                      r"Versuchen Sie es in (1 Minute|[2-9] Minuten|1\d Minuten) erneut\.", answers[-1][1])
+
+
+def test_the_card_explains_the_verdict_in_the_moderators_language(app, db):
+    with db.session() as session:
+        set_language(session, "mo", "de")
+        set_language(session, "mo2", "en")
+        held = session.scalars(select(Comment).where(Comment.status == "held").order_by(Comment.risk.desc())).first()
+        stored = session.get(TriageResult, held.triage_id).explanation
+        cid = held.id
+    assert stored and stored.startswith("Held for review: ")  # the API, CLI and event log keep English
+    german = client_for(app, "mo").get(f"/queue/comments/{cid}").get_data(as_text=True)
+    english = client_for(app, "mo2").get(f"/queue/comments/{cid}").get_data(as_text=True)
+    assert "Zur Prüfung zurückgehalten: " in german and "Held for review" not in german
+    assert "Held for review: " in english
+
+
+def test_explanations_render_any_text_they_quote_in_every_language():
+    from hypothesis import given, settings, strategies as st  # noqa: PLC0415
+    from babel.support import Translations  # noqa: PLC0415
+
+    from moderation.assess.explanation import render  # noqa: PLC0415
+    from moderation.assess.triage import decide  # noqa: PLC0415
+    from moderation.rules import Evaluation, Hit  # noqa: PLC0415
+    from moderation.rules.schema import Policy  # noqa: PLC0415
+
+    german = Translations.load(str(TRANSLATIONS), ["de"])
+
+    @settings(max_examples=60, deadline=None)
+    @given(st.text(max_size=40), st.text(max_size=40), st.sampled_from(["hold", "reject", "approve"]),
+           st.floats(0, 1), st.booleans())
+    def check(rule_id, stated, action, confidence, scored):
+        hit = Hit(rule_id or "r", stated, action, None, 50, confidence, [], 0.9 if scored else 1.0,
+                  0.5 if scored else None, "")
+        verdict = decide(Evaluation(hits=[hit]), Policy())
+        english = render(verdict.because)
+        assert english == verdict.explanation and stated in english  # quoted text is never read as a format
+        assert stated in render(verdict.because, german.gettext)
+
+    check()

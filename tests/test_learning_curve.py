@@ -48,3 +48,13 @@ def test_published_curve_is_package_data_and_on_the_model_page(admin, tmp_path):
             assert f'{r["decisions"]:,}' in section
             assert "site_model" not in r or f'{r["site_model"]["roc_auc"]:.3f}' in section
     assert json.loads(PUBLISHED.read_text(encoding="utf-8")) == data
+
+
+def test_few_positive_decisions_train_without_nb_ratios_and_many_with_them():
+    """NB log-count ratios estimated from a handful of rejections are noise: below the floor, plain LR (issue 12)."""
+    few = dataset(120, seed=3)
+    many = dataset(2 * learning.NB_MIN_POSITIVES + 40, seed=4)
+    assert few.column().sum() < learning.NB_MIN_POSITIVES <= many.column().sum()
+    assert learning.train(few, **SMALL)[0].nb_alpha is None
+    assert learning.train(many, **SMALL)[0].nb_alpha == 0.5
+    assert learning.train(few, nb_alpha=2.0, **SMALL)[0].nb_alpha == 2.0  # an explicit choice is kept

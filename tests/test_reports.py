@@ -119,6 +119,7 @@ def test_reporters_always_overturned_weigh_less_and_upheld_ones_earn_trust(app, 
 def test_the_risk_a_report_leaves_is_the_risk_a_fresh_triage_gives(app, key, db, ruleset):
     """Differential: the risk updated in place by each report equals the risk re-triage computes from scratch
     with the reports in the comment's context (assess/persist.items_for), and it rises with each report."""
+    from moderation.assess.attribution import risk_of
     from moderation.assess.pipeline import Pipeline
     from moderation.services.jobs import triage_stored
     from tests.live import config
@@ -132,6 +133,8 @@ def test_the_risk_a_report_leaves_is_the_risk_a_fresh_triage_gives(app, key, db,
         report(db, cid, reporter, threshold=99)
         with db.session() as s:
             incremental = s.get(Comment, cid).risk
+            shown = s.get(TriageResult, s.get(Comment, cid).triage_id).evidence["risk"]
+        assert risk_of(shown) == pytest.approx(incremental, abs=1e-3)  # the card's parts add up to the risk
         triage_stored(db, pipeline, rescore=True)
         with db.session() as s:
             fresh = s.get(Comment, cid)

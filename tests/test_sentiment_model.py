@@ -106,3 +106,18 @@ def test_shipped_model_beats_lexicon_and_majority_on_one_million_posts_and_germe
     assert omp["model"]["macro_f1"] > omp["lexicon"]["macro_f1"] + 0.08 > omp["always neutral"]["macro_f1"]
     assert ge17["model"]["macro_f1"] > ge17["lexicon"]["macro_f1"] + 0.015
     assert results["PotTS dev"]["model"]["macro_f1"] > 0.58
+
+
+def test_class_weighting_balances_a_lopsided_training_set_and_survives_saving(tmp_path):
+    """Balanced class weights: a class with few examples still gets its share of the decision (issue 12)."""
+    texts = POS[:2] + NEG * 3 + NEU * 3
+    labels = ["positive"] * 2 + ["negative"] * 18 + ["neutral"] * 18
+    plain = SentimentClassifier(C=1.0, min_confidence=0.0, class_weight=None).fit(texts, labels)
+    weighted = SentimentClassifier(C=1.0, min_confidence=0.0, class_weight="balanced").fit(texts, labels)
+    probe = POS[2:]
+    assert weighted.predict_proba(probe)[:, 2].mean() > plain.predict_proba(probe)[:, 2].mean()
+    path = tmp_path / "w.skops"
+    save(weighted, path, {"version": "test-w"})
+    loaded, _ = load(path)
+    assert loaded.class_weight == "balanced"
+    assert np.allclose(loaded.predict_proba(probe), weighted.predict_proba(probe), atol=1e-5)

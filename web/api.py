@@ -98,8 +98,19 @@ def author_access(scope: str) -> Callable[[Callable], Callable]:
             if request.headers.get("Authorization"):
                 return keyed_view(*args, **kwargs)
             return by_session(*args, **kwargs)
-        return public(wrapper)
+        return public(refuse_nul(wrapper))
     return decorate
+
+
+def refuse_nul(view: Callable) -> Callable:
+    """No stored name or text holds a NUL (imports refuse them, PostgreSQL cannot store one): a request with one,
+    in the query or as a JSON escape, is refused before any lookup."""
+    @wraps(view)
+    def wrapper(*args: object, **kwargs: object) -> Response:
+        if any("\x00" in v for v in request.args.values()) or b"\\u0000" in request.get_data():
+            return error(400, "invalid", "a NUL character is not allowed in names or texts")
+        return view(*args, **kwargs)
+    return wrapper
 
 
 def _keyed_actor(body: dict) -> None:

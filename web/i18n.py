@@ -8,6 +8,7 @@ from flask import Flask, current_app, g, has_request_context, request
 from flask_babel import Babel, format_datetime, format_decimal, get_locale, gettext, refresh
 from flask_login import current_user
 
+from moderation.assess.explanation import render
 from moderation.domain.comments import REASON_CODES
 from moderation.domain.messages import LANGUAGES, N_
 
@@ -99,6 +100,13 @@ def number(value: float | int | None, digits: int = 2) -> str:
     return format_decimal(value, format="#,##0" + ("." + "0" * digits if digits else ""))
 
 
+def explain(result: object) -> str:
+    """A triage result's explanation in the interface language; results stored before it had parts, as stored."""
+    read = result.get if isinstance(result, dict) else lambda name: getattr(result, name, None)
+    because = (read("evidence") or {}).get("because")
+    return render(because, gettext, number) if because else read("explanation") or ""
+
+
 def init_app(app: Flask) -> None:
     """Catalogues from web/translations, the locale selector, and the filters the templates use."""
     app.config.setdefault("BABEL_DEFAULT_LOCALE", DEFAULT_LANGUAGE)
@@ -109,4 +117,5 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals["script_messages"] = lambda: {key: gettext(text) for key, text in SCRIPT_MESSAGES.items()}
     app.jinja_env.filters["word"] = word
     app.jinja_env.filters["reason"] = reason_label
+    app.jinja_env.filters["explain"] = explain
     app.jinja_env.globals["language"] = lambda: str(get_locale() or DEFAULT_LANGUAGE)

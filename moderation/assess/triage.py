@@ -3,12 +3,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from moderation.assess.explanation import Part, render, say
 from moderation.assess.risk import combine
 from moderation.domain.comments import AUTHOR_REASONS, Action
+from moderation.domain.messages import N_
 from moderation.rules import Evaluation, Hit
 from moderation.rules.schema import Policy
 
-VERBS = {Action.APPROVE: "Approved", Action.HOLD: "Held for review", Action.REJECT: "Rejected"}
+VERBS = {Action.APPROVE: N_("Approved: %(why)s"), Action.HOLD: N_("Held for review: %(why)s"),
+         Action.REJECT: N_("Rejected: %(why)s")}
 
 
 @dataclass
@@ -16,10 +19,15 @@ class Verdict:
     decision: Action
     priority: int  # 0-100, queue order: highest first
     risk: float  # 0-1, graded: rules, models, author history, thread heat (assess/risk.py)
-    explanation: str
+    because: Part  # the explanation as message parts, rendered in English here and in the reader's language on the desk
     flagged: bool = False  # published, but a rule hit it (pre-moderation "none" / "new_authors")
     acting: list[Hit] = field(default_factory=list)  # the hits that decided
     evidence: dict = field(default_factory=dict)  # risk parts; the author state and reason code that decided
+
+    @property
+    def explanation(self) -> str:
+        """The explanation in English (API answers, the CLI, the event log)."""
+        return render(self.because)
 
 
 def _noisy_or(values: list[float]) -> float:
@@ -29,16 +37,29 @@ def _noisy_or(values: list[float]) -> float:
     return 1.0 - keep
 
 
-def _describe(hit: Hit) -> str:
+def _describe(hit: Hit) -> Part:
     spans = ", ".join(f"“{sp.text}”" for sp in hit.spans[:4] if sp.text)
-    parts = [f"{hit.rule_id}: «{hit.stated_rule}»"]
-    if spans:
-        parts.append(f"at {spans}")
+    named = {"rule": hit.rule_id, "stated": hit.stated_rule}
     if hit.threshold is not None:
-        parts.append(f"score {hit.score:.2f} ≥ {hit.threshold:.2f}")
-    elif hit.detail and not spans:
-        parts.append(hit.detail)
-    return " ".join(parts)
+        return say(N_("%(rule)s: «%(stated)s» score %(score)s ≥ %(threshold)s"), **named, score=hit.score,
+                   threshold=hit.threshold)
+    if spans:
+        return say(N_("%(rule)s: «%(stated)s» at %(spans)s"), **named, spans=spans)
+    if hit.detail:
+        return say(N_("%(rule)s: «%(stated)s» (%(detail)s)"), **named, detail=hit.detail)
+    return say(N_("%(rule)s: «%(stated)s»"), **named)
+
+
+def _verdict(action: Action, why: Part) -> Part:
+    return say(VERBS[action], why=why)
+
+
+def _lines(hits: list[Hit]) -> list[Part]:
+    return [_describe(h) for h in hits]
+
+
+def _author(code: str, note: str) -> Part:
+    return say(N_("%(reason)s (%(note)s)") if note else "%(reason)s", reason=say(AUTHOR_REASONS[code]), note=note)
 
 
 def decide(ev: Evaluation, policy: Policy, *, scorer_errors: list[str] = (),
@@ -60,6 +81,7 @@ def decide(ev: Evaluation, policy: Policy, *, scorer_errors: list[str] = (),
         evidence["author_state"] = author_state
     verdict = _judge(ev, policy, list(scorer_errors), author_approved, premoderation, author_state,
                      author_state_note, parts.risk, evidence)
+    evidence["because"] = verdict.because  # the desk renders it in the reader's language
     verdict.evidence = evidence
     return verdict
 
@@ -68,18 +90,17 @@ def _judge(ev: Evaluation, policy: Policy, scorer_errors: list[str], author_appr
            premoderation: str | None, state: str | None, note: str, risk: float, evidence: dict) -> Verdict:
     mode = premoderation or policy.premoderation
     hold_only = set(policy.hold_only)
-    why = f" ({note})" if note else ""
 
     if state in ("banned", "suspended"):
         code = evidence["reason_code"] = f"author-{state}"
-        return Verdict(Action.REJECT, 0, risk, f"{VERBS[Action.REJECT]}: {AUTHOR_REASONS[code]}{why}")
+        return Verdict(Action.REJECT, 0, risk, _verdict(Action.REJECT, _author(code, note)))
 
     rejecting = [h for h in ev.hits if h.action == "reject" and h.rule_id not in hold_only]
     confidence = _noisy_or([h.confidence for h in rejecting])
     if rejecting and confidence >= policy.reject_at:
-        lines = "; ".join(_describe(h) for h in rejecting)
-        return Verdict(Action.REJECT, max(h.priority for h in rejecting), risk,
-                       f"{VERBS[Action.REJECT]} (confidence {confidence:.2f} ≥ {policy.reject_at:.2f}): {lines}",
+        why = say(N_("confidence %(confidence)s ≥ %(bar)s: %(lines)s"), confidence=confidence, bar=policy.reject_at,
+                  lines=_lines(rejecting))
+        return Verdict(Action.REJECT, max(h.priority for h in rejecting), risk, _verdict(Action.REJECT, why),
                        acting=rejecting)
 
     # Reject hits below the confidence bar, and hold_only rules, go to a human like any hold.
@@ -87,34 +108,38 @@ def _judge(ev: Evaluation, policy: Policy, scorer_errors: list[str], author_appr
     approving = [h for h in ev.hits if h.action == "approve"]
     problems = scorer_errors + [f"{f['rule']}: {f['error']}" for f in ev.failures]
     if problems:
-        reasons = "; ".join(problems)
-        lines = "; ".join(_describe(h) for h in holding)
-        text = f"{VERBS[Action.HOLD]}: evidence incomplete ({reasons})" + (f"; also {lines}" if lines else "")
-        return Verdict(Action.HOLD, max([90, *(h.priority for h in holding)]), risk, text, acting=holding)
+        why = say(N_("evidence incomplete (%(problems)s)"), problems="; ".join(problems))
+        if holding:
+            why = say(N_("%(why)s; also %(lines)s"), why=why, lines=_lines(holding))
+        return Verdict(Action.HOLD, max([90, *(h.priority for h in holding)]), risk, _verdict(Action.HOLD, why),
+                       acting=holding)
 
     top_hold = max((h.priority for h in holding), default=-1)
-    lines = "; ".join(_describe(h) for h in sorted(holding, key=lambda h: -h.priority))
+    lines = _lines(sorted(holding, key=lambda h: -h.priority))
     if state == "premoderated":
         evidence["reason_code"] = "author-premoderated"
-        text = f"{VERBS[Action.HOLD]}: {AUTHOR_REASONS['author-premoderated']}{why}" + (f"; {lines}" if lines else "")
-        return Verdict(Action.HOLD, max(10, top_hold), risk, text, acting=holding)
+        why = _author("author-premoderated", note)
+        return Verdict(Action.HOLD, max(10, top_hold), risk, _verdict(Action.HOLD, [why, *lines]), acting=holding)
 
     if approving and max(h.priority for h in approving) > top_hold:
         winner = max(approving, key=lambda h: h.priority)
-        return Verdict(Action.APPROVE, 0, risk, f"{VERBS[Action.APPROVE]}: {_describe(winner)}", acting=[winner])
+        return Verdict(Action.APPROVE, 0, risk, _verdict(Action.APPROVE, _describe(winner)), acting=[winner])
 
     if holding:
         if mode == "none":
-            return Verdict(Action.APPROVE, top_hold, risk, f"Published and flagged (no pre-moderation): {lines}",
+            return Verdict(Action.APPROVE, top_hold, risk,
+                           say(N_("Published and flagged (no pre-moderation): %(lines)s"), lines=lines),
                            flagged=True, acting=holding)
-        return Verdict(Action.HOLD, top_hold, risk, f"{VERBS[Action.HOLD]}: {lines}", acting=holding)
+        return Verdict(Action.HOLD, top_hold, risk, _verdict(Action.HOLD, lines), acting=holding)
 
     if state == "trusted":
         evidence["reason_code"] = "author-trusted"
-        return Verdict(Action.APPROVE, 0, risk, f"{VERBS[Action.APPROVE]}: {AUTHOR_REASONS['author-trusted']}{why}")
+        return Verdict(Action.APPROVE, 0, risk, _verdict(Action.APPROVE, _author("author-trusted", note)))
     if mode == "all":
-        return Verdict(Action.HOLD, 10, risk, f"{VERBS[Action.HOLD]}: every comment is reviewed before publication")
+        why = say(N_("every comment is reviewed before publication"))
+        return Verdict(Action.HOLD, 10, risk, _verdict(Action.HOLD, why))
     if mode == "new_authors" and (author_approved or 0) < policy.new_author_approvals:
-        return Verdict(Action.HOLD, 10, risk, f"{VERBS[Action.HOLD]}: new author ({author_approved or 0} of "
-                                              f"{policy.new_author_approvals} approved comments)")
-    return Verdict(Action.APPROVE, 0, risk, f"{VERBS[Action.APPROVE]}: no rule applies")
+        why = say(N_("new author (%(approved)s of %(needed)s approved comments)"), approved=author_approved or 0,
+                  needed=policy.new_author_approvals)
+        return Verdict(Action.HOLD, 10, risk, _verdict(Action.HOLD, why))
+    return Verdict(Action.APPROVE, 0, risk, _verdict(Action.APPROVE, say(N_("no rule applies"))))

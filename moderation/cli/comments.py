@@ -108,11 +108,13 @@ def format_summary(s: dict) -> str:
 def explain(state: State, text: str, lang: str | None, reply_to: str | None, as_json: bool) -> None:
     """The decision for one text, with every hit: rule, stated rule, spans, score, threshold."""
     from moderation.assess.pipeline import Item, Pipeline  # noqa: PLC0415
+    from moderation.cli.language import explained  # noqa: PLC0415
 
     pipeline = Pipeline.from_config(state.config, state.ruleset(), state.stored())
     a = pipeline.assess_one(Item(text, language=lang, is_reply=reply_to is not None, parent_text=reply_to))
     lines = [f"{a.decision.value.upper()} (priority {a.priority}, language {a.language.language} "
-             f"[{a.language.method}], rule set {a.ruleset_version})", a.explanation]
+             f"[{a.language.method}], rule set {a.ruleset_version})",
+             explained(a.evidence.get("because"), a.explanation)]
     for hit in a.hits + a.shadow_hits:
         shadow = " [experimental: recorded only]" if hit.experimental else ""
         threshold = f", threshold {hit.threshold:.2f}" if hit.threshold is not None else ""

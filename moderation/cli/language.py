@@ -35,3 +35,10 @@ def _(msgid: str, /, **values: object) -> str:
     text = _translations(language()).gettext(msgid)
     return text % values if values else text
 
+
+
+def explained(because: object, fallback: str) -> str:
+    """A verdict's explanation parts in the CLI's language (assess/explanation); the stored English without parts."""
+    from moderation.assess.explanation import render  # noqa: PLC0415 - only `explain` needs it
+
+    return render(because, _translations(language()).gettext) if because else fallback

@@ -52,10 +52,10 @@ REASON_CODES: dict[str, str] = {
 
 # Why triage decided by the author's state on the site (services/authors), not by the comment's text.
 AUTHOR_REASONS: dict[str, str] = {
-    "author-banned": "the author is banned on this site",
-    "author-suspended": "the author is suspended on this site",
-    "author-premoderated": "every comment by this author is reviewed before publication",
-    "author-trusted": "trusted author, no rule applies",
+    "author-banned": N_("the author is banned on this site"),
+    "author-suspended": N_("the author is suspended on this site"),
+    "author-premoderated": N_("every comment by this author is reviewed before publication"),
+    "author-trusted": N_("trusted author, no rule applies"),
 }
 
 # Historic decisions in imports use the source systems' words.

@@ -52,8 +52,11 @@ class SentimentClassifier:
 
     name = "model-de-potts"
 
-    def __init__(self, C: float = 1.0, char_features: int = 50_000, min_confidence: float = 0.5) -> None:
+    def __init__(self, C: float = 1.0, char_features: int = 50_000, min_confidence: float = 0.5,
+                 class_weight: str | None = "balanced") -> None:
+        # Balanced weights: the training mix (tweets, many positive) says nothing about a corpus' class priors.
         self.C, self.char_features, self.min_confidence = C, char_features, min_confidence
+        self.class_weight = class_weight
         self.lexicon = GermanSentiment()
         self.version = "untrained"
 
@@ -76,7 +79,8 @@ class SentimentClassifier:
         normalised = [normalise(t) for t in texts]
         self.word.fit(normalised)
         self.char.fit(normalised)
-        lr = LogisticRegression(C=self.C, max_iter=3000)  # lbfgs: deterministic, no seed needed
+        # lbfgs: deterministic, no seed needed
+        lr = LogisticRegression(C=self.C, max_iter=3000, class_weight=self.class_weight)
         lr.fit(self._features(texts), np.array([CLASSES.index(y) for y in labels]))
         if len(lr.classes_) != len(CLASSES):
             raise ValueError("training data must contain every class")
@@ -110,7 +114,8 @@ class SentimentClassifier:
             terms = sorted(v.vocabulary_, key=v.vocabulary_.__getitem__)
             return json.dumps(terms, ensure_ascii=False)  # one string: compact, and no per-term objects to load
         return {"format": FORMAT, "params": {"C": self.C, "char_features": self.char_features,
-                                             "min_confidence": self.min_confidence},
+                                             "min_confidence": self.min_confidence,
+                                             "class_weight": self.class_weight},
                 "word_vocabulary": vocab(self.word), "word_idf": self.word.idf_.astype(np.float32),
                 "char_vocabulary": vocab(self.char), "char_idf": self.char.idf_.astype(np.float32),
                 "coef": self.coef, "intercept": self.intercept, "classes": list(CLASSES)}
@@ -119,7 +124,7 @@ class SentimentClassifier:
     def from_state(cls, state: dict) -> SentimentClassifier:
         if state.get("format") != FORMAT or list(state.get("classes", ())) != list(CLASSES):
             raise ValueError(f"unknown sentiment model format {state.get('format')!r}")
-        model = cls(**state["params"])
+        model = cls(**{"class_weight": None, **state["params"]})  # files from before class weighting: unweighted
         model.word, model.char = model._vectorizers()
         for vec, key in ((model.word, "word"), (model.char, "char")):
             terms = json.loads(state[f"{key}_vocabulary"])

@@ -19,7 +19,15 @@ from moderation.store.models import Article, Comment, Decision
 PENDING = ("new", "held")  # not yet published nor refused: what "reject all pending" takes
 PROFILE_COMMENTS = 200  # the newest ones listed; the counts cover all
 
-__all__ = ["AuthorChanged", "AuthorError", "act", "pending_count", "profile", "reject_pending", "undo"]
+__all__ = ["AuthorChanged", "AuthorError", "PreviewChanged", "act", "pending_count", "profile", "undo"]
+
+
+class PreviewChanged(AuthorChanged):
+    """The pending comments are no longer the number the moderator confirmed; nothing was written."""
+
+    def __init__(self, expected: int, now: int) -> None:
+        super().__init__(f"the author has {now} pending comments now, not {expected}; check and confirm again")
+        self.expected, self.now = expected, now
 
 
 @dataclass
@@ -81,13 +89,17 @@ def _reject_all(session: Session, source: str, author: str, actor: str, reason_c
 
 def act(session: Session, source: str, author: str, action: str, actor: str, *, reason: str = "",
         until: datetime | None = None, seen: int | None = None, reject_pending: bool = False,
-        reason_code: str = "other") -> Result:
+        reason_code: str = "other", expect_pending: int | None = None) -> Result:
     """Ban, suspend, pre-moderate, trust, clear, note or reject-pending; a ban may reject the pending comments
-    too (reject_pending). Every rejection is a decision of its own, listed on the action for undo."""
+    too (reject_pending). Every rejection is a decision of its own, listed on the action for undo.
+    expect_pending: the preview count the moderator confirmed; another count now raises PreviewChanged."""
     if reason_code not in REASON_CODES:
         raise DecisionError(f"unknown reason code {reason_code!r} (known: {', '.join(REASON_CODES)})")
     if action == "reject-pending" or (action == "ban" and reject_pending):
         lock_for_write(session)  # before reading what to reject
+        # Counted under the write lock: what is rejected below is exactly what was counted here.
+        if expect_pending is not None and (now := pending_count(session, source, author)) != expect_pending:
+            raise PreviewChanged(expect_pending, now)
     entry = states.act(session, source, author, action, actor, reason=reason, until=until, seen=seen)
     result = Result({})
     if action == "reject-pending" or (action == "ban" and reject_pending):

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from moderation.assess.risk import with_reports
+from moderation.assess.risk import report_part, with_reports
 from moderation.domain.comments import REASON_CODES
 from moderation.store import events
 from moderation.store import reports as store
@@ -94,13 +94,18 @@ def report(session: Session, comment_id: int, reporter: str, reason: str, *, not
 
 
 def _risk(session: Session, comment: Comment, weighted_sum: float) -> float:
-    """The comment's risk with its reports as one more part (the triage result's other parts stay)."""
+    """The comment's risk with its reports as one more part. The current triage result's risk parts take the
+    reports part too, so the card's explanation (assess/attribution) adds up to the comment's risk."""
     evidence = session.scalar(select(TriageResult.evidence).where(TriageResult.id == comment.triage_id)) \
         if comment.triage_id else None
     parts = (evidence or {}).get("risk")
     if not parts:  # untriaged, or triaged before risk had parts: the reports only raise what is there
         return with_reports({"risk": comment.risk or 0.0}, weighted_sum)
-    return with_reports(parts, weighted_sum)
+    risk = with_reports(parts, weighted_sum)
+    updated = {**parts, "reports": round(report_part(weighted_sum), 4), "risk": round(risk, 4)}
+    session.execute(update(TriageResult).where(TriageResult.id == comment.triage_id)
+                    .values(evidence={**evidence, "risk": updated}).execution_options(synchronize_session=False))
+    return risk
 
 
 @dataclass
