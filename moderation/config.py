@@ -59,10 +59,12 @@ class Config(BaseSettings):
     task_queue: str = "moderation"  # Celery queue name (one per desk sharing a broker)
     api_rate_limit: int = 600  # requests per minute per API key, unless the key sets its own
     webhook_retry_seconds: float = 30.0  # first webhook retry after this long; doubles per attempt
+    report_threshold: float = Field(3.0, gt=0)  # weighted reader reports that move a published comment to Reported
     # -- web
     secret_key: SecretStr = SecretStr("")  # empty: a random one kept in the instance folder
     login_limit_per_account: str = "10 per 15 minutes"  # failed logins, moving window
     login_limit_per_address: str = "30 per 15 minutes"
+    report_limit_per_address: str = "20 per hour"  # readers' reports from one address on the public thread
     ratelimit_storage_uri: str = Field("", repr=False)  # login counters; empty: redis_url, else memory://
     trusted_proxies: int = 0  # reverse proxies in front whose X-Forwarded-For is believed
     session_cookie_secure: bool | None = None  # None: Secure outside debug and testing

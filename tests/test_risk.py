@@ -37,7 +37,7 @@ def test_held_samples_grade_and_follow_severity_with_their_parts_stored(samples)
     assert {r.external_id for r in rows[:2]} == {"de-041", "en-014"}  # the threats lead
     for r in rows:
         parts = r.evidence["risk"]
-        assert set(parts) == {"rules", "model", "author", "heat", "risk"}
+        assert set(parts) == {"rules", "model", "author", "heat", "risk", "reports"}
         assert parts["risk"] == pytest.approx(r.risk, abs=1e-4) and 0 < parts["rules"] <= parts["risk"] < 1
 
 

@@ -16,12 +16,12 @@ unit = st.floats(0, 1)
 
 
 @given(st.lists(st.tuples(st.sampled_from(["hold", "reject"]), st.integers(0, 100), unit), max_size=4),
-       unit, st.integers(0, 50), st.integers(0, 50), unit)
-def test_contributions_add_up_to_the_risk_combine_computed(hits, model, ok, bad, heat):
+       unit, st.integers(0, 50), st.integers(0, 50), unit, st.floats(0, 50))
+def test_contributions_add_up_to_the_risk_combine_computed(hits, model, ok, bad, heat, reports):
     parts = combine([hit(action=a, priority=p, confidence=c) for a, p, c in hits], {"m": {"t": model}},
-                    author_approved=ok, author_rejected=bad, heat=heat)
+                    author_approved=ok, author_rejected=bad, heat=heat, reports=reports)
     shares = attribute(parts.to_dict())
-    assert [s.part for s in sorted(shares, key=lambda s: s.part)] == ["author", "heat", "model", "rules"]
+    assert [s.part for s in sorted(shares, key=lambda s: s.part)] == ["author", "heat", "model", "reports", "rules"]
     assert sum(s.contribution for s in shares) == pytest.approx(parts.risk, abs=2e-4)  # to_dict rounds to 1e-4
     assert all(s.contribution >= 0 for s in shares)
     assert [s.contribution for s in shares] == sorted((s.contribution for s in shares), reverse=True)
@@ -46,8 +46,8 @@ def test_weights_scale_the_parts_and_certainty_takes_the_whole_risk():
 
 
 def test_a_part_the_weights_do_not_know_counts_at_full_weight_and_after_the_known_ones():
-    shares = attribute({"rules": 0.2, "reports": 0.2})  # a part added later (reader reports) still explains
-    assert [s.part for s in shares] == ["rules", "reports"] and shares[0].contribution == shares[1].contribution
+    shares = attribute({"rules": 0.2, "velocity": 0.2})  # a part added later still explains (reports have a weight)
+    assert [s.part for s in shares] == ["rules", "velocity"] and shares[0].contribution == shares[1].contribution
 
 
 def test_every_card_explains_its_stored_risk_in_the_desk_language(db, tmp_path):

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session, aliased
 
 from moderation.assess.risk import thread_heat
 from moderation.domain.comments import Action
-from moderation.store import authors, events
+from moderation.store import authors, events, reports
 from moderation.store.database import lock_for_write, upsert
 from moderation.store.models import Article, Comment, RuleHit, RuleSetVersion, TriageResult
 
@@ -72,6 +72,7 @@ def items_for(session: Session, comments: Sequence[Comment], *, parents: dict | 
     history = author_history(session, [c.author for c in comments])
     states = authors.states_for(session, [(c.source, c.author) for c in comments])
     heat = _thread_statuses(session, article_ids)
+    reported = reports.weights(session, [c.id for c in comments if getattr(c, "id", None) is not None])
     items = []
     for c in comments:
         p = parents.get(c.parent_id)
@@ -92,7 +93,7 @@ def items_for(session: Session, comments: Sequence[Comment], *, parents: dict | 
             author_approved=stats.get("approved", 0) - (own == "approved"),
             author_rejected=stats.get("rejected", 0) - (own == "rejected"),
             premoderation=art.premoderation if art else None, author_state=state, author_state_note=note,
-            thread_heat=thread_heat(troubled, judged)))
+            thread_heat=thread_heat(troubled, judged), reports=reported.get(getattr(c, "id", None), 0.0)))
     return items
 
 

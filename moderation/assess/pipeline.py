@@ -32,6 +32,7 @@ class Item:
     author_state: str | None = None  # banned | suspended | premoderated | trusted, in force now (store/authors)
     author_state_note: str = ""  # who set that state and why, for the explanation
     thread_heat: float = 0.0  # share of the thread's other comments held or rejected (assess/risk.thread_heat)
+    reports: float = 0.0  # readers' reports, weighted by their reporters' records (services/reports)
 
 
 @dataclass
@@ -128,7 +129,7 @@ class Pipeline:
                              premoderation=item.premoderation, risk_scores=risk_scores,
                              author_rejected=item.author_rejected, author_state=item.author_state,
                              author_state_note=item.author_state_note, thread_heat=item.thread_heat,
-                             model_scores=per_scorer)
+                             reports=item.reports, model_scores=per_scorer)
             out.append(Assessment(
                 verdict.decision, verdict.priority, verdict.risk, verdict.explanation, lang, ev.hits,
                 ev.shadow_hits, errors + [f"{f['rule']}: {f['error']}" for f in ev.failures],

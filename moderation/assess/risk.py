@@ -1,4 +1,4 @@
-"""Graded risk: rule severity and action, hit confidence, model scores, author history and thread heat."""
+"""Graded risk: rule severity and action, hit confidence, model scores, author history, thread heat, reader reports."""
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
@@ -14,12 +14,13 @@ from moderation.store.models import Comment
 ACTION_WEIGHT = {"reject": 1.0, "hold": 0.85}
 # How far each part beyond the rules can raise the risk at most: the rules' severity stays the backbone of the
 # order, the rest grades comments within it (and ranks comments no rule hit).
-WEIGHTS = {"model": 0.5, "author": 0.35, "heat": 0.2}
+WEIGHTS = {"model": 0.5, "author": 0.35, "heat": 0.2, "reports": 0.45}
 # Beta prior for an author's rejection rate: a newcomer counts as 1 rejection in 10, and a few decisions
 # move the rate only a little (one rejection of one is 2 in 11, not 100 %).
 AUTHOR_PRIOR = (1.0, 10.0)
 EXTRA_HITS = 0.3  # further hits close at most this share of the gap the most severe hit leaves
 HEAT_PRIOR = 5.0  # a thread's share of held and rejected comments, as if 5 calm ones came first
+REPORTS_HALF = 2.0  # weighted reader reports that make the reports part 0.5 (services/reports weighs them)
 
 
 @dataclass(frozen=True)
@@ -31,6 +32,7 @@ class RiskParts:
     author: float  # the author's smoothed rejection rate on their other comments
     heat: float  # the smoothed share of the thread's other comments held or rejected
     risk: float
+    reports: float = 0.0  # readers' reports, weighted by each reporter's record: n / (n + REPORTS_HALF)
 
     def to_dict(self) -> dict[str, float]:
         return {k: round(v, 4) for k, v in asdict(self).items()}
@@ -49,6 +51,11 @@ def author_rate(approved: int | None, rejected: int | None) -> float:
 def thread_heat(troubled: int, judged: int) -> float:
     """`troubled` of the thread's other `judged` comments are held or rejected."""
     return troubled / (judged + HEAT_PRIOR) if judged > 0 else 0.0
+
+
+def report_part(weighted: float) -> float:
+    """Reader reports weighted by their reporters' records (services/reports.weight), in 0-1."""
+    return weighted / (weighted + REPORTS_HALF) if weighted > 0 else 0.0
 
 
 def _noisy_or(values: Iterable[float]) -> float:
@@ -76,13 +83,28 @@ def model_part(model_scores: Mapping[str, Mapping[str, float]] | None) -> float:
 
 def combine(hits: Iterable[Hit], model_scores: Mapping[str, Mapping[str, float]] | None = None, *,
             author_approved: int | None = None, author_rejected: int | None = None,
-            heat: float = 0.0) -> RiskParts:
-    """The risk of one comment (model_scores: scorer -> risk label -> score): strictly rising in every part."""
+            heat: float = 0.0, reports: float = 0.0) -> RiskParts:
+    """The risk of one comment (model_scores: scorer -> risk label -> score; reports: weighted reader reports):
+    strictly rising in every part."""
     rules = rule_part(hits)
     model = model_part(model_scores)
     author = author_rate(author_approved, author_rejected)
-    risk = _noisy_or([rules, WEIGHTS["model"] * model, WEIGHTS["author"] * author, WEIGHTS["heat"] * heat])
-    return RiskParts(rules, model, author, heat, risk)
+    part = report_part(reports)
+    return RiskParts(rules, model, author, heat, _combined(rules, model, author, heat, part), part)
+
+
+def _combined(rules: float, model: float, author: float, heat: float, reports: float) -> float:
+    return _noisy_or([rules, WEIGHTS["model"] * model, WEIGHTS["author"] * author, WEIGHTS["heat"] * heat,
+                      WEIGHTS["reports"] * reports])
+
+
+def with_reports(parts: Mapping[str, float], weighted: float) -> float:
+    """A stored risk (its parts from the triage result's evidence) once `weighted` reader reports are in; with
+    only the combined risk known, the reports part joins it."""
+    part = report_part(weighted)
+    if not {"rules", "model", "author", "heat"} <= parts.keys():
+        return _noisy_or([float(parts.get("risk", 0.0)), WEIGHTS["reports"] * part])
+    return _combined(parts["rules"], parts["model"], parts["author"], parts["heat"], part)
 
 
 def ranking_auc(session: Session, source: str | None = None) -> dict[str, float | int | None]:

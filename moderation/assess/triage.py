@@ -66,7 +66,7 @@ def decide(ev: Evaluation, policy: Policy, *, scorer_errors: list[str] = (),
            author_approved: int | None = None, premoderation: str | None = None,
            risk_scores: dict[str, float] | None = None, author_rejected: int | None = None,
            author_state: str | None = None, author_state_note: str = "", thread_heat: float = 0.0,
-           model_scores: dict[str, dict[str, float]] | None = None) -> Verdict:
+           model_scores: dict[str, dict[str, float]] | None = None, reports: float = 0.0) -> Verdict:
     """The decision for one comment. Reject needs confident evidence; missing evidence never approves.
 
     The author's state on the site comes first: banned or suspended authors' comments are rejected, pre-moderated
@@ -75,7 +75,7 @@ def decide(ev: Evaluation, policy: Policy, *, scorer_errors: list[str] = (),
     # Per scorer when the pipeline gives them; a single merged set counts as one scorer.
     per_scorer = model_scores if model_scores is not None else {"merged": risk_scores} if risk_scores else None
     parts = combine(ev.hits, per_scorer, author_approved=author_approved, author_rejected=author_rejected,
-                    heat=thread_heat)
+                    heat=thread_heat, reports=reports)
     evidence: dict = {"risk": parts.to_dict()}
     if author_state:
         evidence["author_state"] = author_state

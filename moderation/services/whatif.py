@@ -83,6 +83,9 @@ class Replay:
         lambda: {"draft": [0, 0], "active": [0, 0]}))
     hits: dict[str, Counter] = field(default_factory=lambda: defaultdict(Counter))
     decided: Counter = field(default_factory=Counter)  # human decisions seen: approved / rejected
+    # Readers' reports as evidence: reported comments compared, and how many of them each side flags
+    reported: Counter = field(default_factory=Counter)  # "comments", "draft", "active"
+    rule_reported: dict[str, Counter] = field(default_factory=lambda: defaultdict(Counter))  # rule -> side -> hits
     seconds: float = 0.0
     cpu_seconds: float = 0.0  # this process and its worker processes: what the replay costs on a busy machine
 
@@ -98,8 +101,11 @@ class Replay:
             "changed": sum(self.changes.values()), "changes": dict(sorted(self.changes.items())),
             "agreement": {k: v.to_dict() for k, v in self.agreement.items()},
             "rules": {rule: {"hits": dict(self.hits[rule]),
-                             **{side: self.rule_agreement(rule, side).to_dict() for side in ("draft", "active")}}
-                      for rule in sorted(set(self.hits) | set(self.rule_hits))},
+                             **{side: self.rule_agreement(rule, side).to_dict() for side in ("draft", "active")},
+                             "reported": {side: self.rule_reported[rule][side] for side in ("draft", "active")}}
+                      for rule in sorted(set(self.hits) | set(self.rule_hits) | set(self.rule_reported))},
+            "reports": {"reported": self.reported["comments"],
+                        "flagged": {side: self.reported[side] for side in ("draft", "active")}},
             "changed_comments": [c.__dict__ for c in self.changed[:with_changes]],
             "seconds": round(self.seconds, 2), "cpu_seconds": round(self.cpu_seconds, 2),
         }
@@ -231,6 +237,14 @@ def _tally(result: Replay, row: _Row, before: str, before_rules: list[str], afte
         result.hits[rule][after] += 1
     for rule in shadow:
         result.hits[rule]["shadow"] += 1
+    if row.item.reports > 0:  # readers reported it: a rule that hits it has evidence, decided or not
+        result.reported["comments"] += 1
+        result.reported["draft"] += after in FLAGGING
+        result.reported["active"] += before in FLAGGING
+        for rule in set(after_rules) | set(shadow):
+            result.rule_reported[rule]["draft"] += 1
+        for rule in set(before_rules):
+            result.rule_reported[rule]["active"] += 1
     if row.human is None:
         return
     rejected = row.human == "rejected"

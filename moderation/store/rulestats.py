@@ -5,9 +5,10 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import exists, func, select
 
 from moderation.store import Comment, Database, RuleHit, TriageResult
+from moderation.store.reports import Report
 
 
 @dataclass
@@ -20,6 +21,7 @@ class RuleStats:
     published: int = 0  # hit, yet published: another rule or the policy decided so, or it is a shadow rule
     confirmed: int = 0  # moderators rejected what the rule flagged
     overturned: int = 0  # moderators approved what the rule flagged (or rejected what it approved)
+    reported: int = 0  # hits on comments readers reported: evidence for the rule even where nobody decided yet
     weekly: dict[str, list[int]] = field(default_factory=lambda: defaultdict(lambda: [0, 0]))  # week -> [conf, over]
 
     @property
@@ -30,7 +32,7 @@ class RuleStats:
     def to_dict(self) -> dict:
         return {"rule": self.rule_id, "shadow": self.shadow, "hits": self.hits, "held": self.held,
                 "rejected": self.rejected, "published": self.published, "confirmed": self.confirmed,
-                "overturned": self.overturned, "precision": self.precision,
+                "overturned": self.overturned, "reported": self.reported, "precision": self.precision,
                 "precision_by_week": {week: round(c / (c + o), 4) if c + o else None
                                       for week, (c, o) in sorted(self.weekly.items())}}
 
@@ -55,9 +57,12 @@ def rule_stats(db: Database, since: datetime | None = None) -> list[RuleStats]:
                     func.coalesce(Comment.created_at, RuleHit.created_at))
              .join(Comment, current).where(Comment.decided_by_human.is_(True),
                                            Comment.status.in_(("approved", "rejected"))))
+    reported = (select(RuleHit.rule_id, RuleHit.shadow, func.count()).join(Comment, current)
+                .where(exists().where(Report.comment_id == Comment.id)).group_by(RuleHit.rule_id, RuleHit.shadow))
     if since is not None:
         counts = counts.where(RuleHit.created_at >= since)
         dated = dated.where(RuleHit.created_at >= since)
+        reported = reported.where(RuleHit.created_at >= since)
     with db.session() as session:
         for rule_id, shadow, action, decision, status, human, n in session.execute(counts):
             stats = by_rule.setdefault((rule_id, shadow), RuleStats(rule_id, shadow))
@@ -73,4 +78,6 @@ def rule_stats(db: Database, since: datetime | None = None) -> list[RuleStats]:
         for rule_id, shadow, action, status, when in session.execute(dated):
             agrees = (status == "rejected") == (action in ("hold", "reject"))
             by_rule[(rule_id, shadow)].weekly[_week(when)][0 if agrees else 1] += 1
+        for rule_id, shadow, n in session.execute(reported):
+            by_rule[(rule_id, shadow)].reported += n
     return sorted(by_rule.values(), key=lambda s: (s.shadow, -s.hits, s.rule_id))

@@ -1,7 +1,7 @@
 """batches: batch decisions over a histogram range, their decisions and skips, and their undo
 
 Revision ID: 0015
-Revises: 0013
+Revises: 0014
 Create Date: 2026-12-03
 """
 from alembic import op
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
 revision = "0015"
-down_revision = "0013"  # the merger re-chains it after the other branch's 0014
+down_revision = "0014"
 branch_labels = None
 depends_on = None
 
