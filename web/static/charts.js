@@ -1,0 +1,49 @@
+// Interactive charts (uPlot, vendored): values in the legend on hover, drag to zoom, double-click to zoom out.
+// Each <div class="chart" data-chart="ID"> is drawn from the JSON in <script type="application/json" id="ID">.
+(function () {
+  "use strict";
+  var lang = document.documentElement.lang || "de";
+  var number = new Intl.NumberFormat(lang, {maximumFractionDigits: 3});
+  var day = new Intl.DateTimeFormat(lang, {year: "numeric", month: "short", day: "numeric", timeZone: "UTC"});
+
+  function value(v) { return v == null ? "–" : number.format(v); }
+
+  function options(spec, width) {
+    var scales = {x: {time: !!spec.time}};
+    if (spec.log) { scales.x.distr = 3; }
+    var axes = [{values: spec.time ? function (u, splits) { return splits.map(function (s) { return day.format(new Date(s * 1000)); }); }
+                                   : function (u, splits) { return splits.map(value); }}];
+    if (spec.scales.n) {
+      scales.n = {auto: true};
+      axes.push({scale: "n", label: spec.scales.n, values: function (u, splits) { return splits.map(value); }});
+    }
+    scales.share = {auto: true};
+    axes.push({scale: "share", label: spec.scales.share, side: spec.scales.n ? 1 : 3, grid: {show: !spec.scales.n},
+               values: function (u, splits) { return splits.map(value); }});
+    var series = [{label: spec.x_label,
+                   value: spec.time ? function (u, v) { return v == null ? "–" : day.format(new Date(v * 1000)); }
+                                    : function (u, v) { return value(v); }}];
+    spec.series.forEach(function (s) {
+      series.push({label: s.label, scale: s.scale, stroke: s.color, width: 2, spanGaps: true,
+                   dash: s.dash ? [6, 4] : undefined, points: {show: true, size: 6},
+                   fill: s.scale === "n" ? s.color + "33" : undefined,
+                   value: function (u, v) { return value(v); }});
+    });
+    return {width: width, height: 260, scales: scales, axes: axes, series: series,
+            cursor: {drag: {x: true, y: false}, focus: {prox: 24}}, legend: {live: true}};
+  }
+
+  function draw(el) {
+    var source = document.getElementById(el.dataset.chart);
+    if (!source || typeof uPlot === "undefined") { return; }
+    var spec = JSON.parse(source.textContent);
+    var data = [spec.x].concat(spec.series.map(function (s) { return s.values; }));
+    var plot = new uPlot(options(spec, el.clientWidth || 600), data, el);
+    el.classList.add("drawn");
+    if (window.ResizeObserver) {
+      new ResizeObserver(function () { plot.setSize({width: el.clientWidth, height: 260}); }).observe(el);
+    }
+  }
+
+  document.querySelectorAll(".chart[data-chart]").forEach(draw);
+})();
