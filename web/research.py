@@ -100,7 +100,7 @@ def _narrowed(chosen: dict) -> tuple[dict | None, str | None]:
     if count:
         frame = load_db(desk().db, where)
         pseudonymize(frame, for_config(desk().config))
-        data = aggregates.page_data(compute(frame))
+        data = aggregates.hydrate(aggregates.page_data(compute(frame)))
     with _lock:
         if len(_filtered) > 32:
             _filtered.clear()

@@ -9,6 +9,7 @@ from sqlalchemy.exc import IntegrityError
 
 from moderation.learning import accuracy
 from moderation.research.frame import pseudonymize
+from moderation.research.report import HEADERS
 from moderation.research.results import Results, compute
 from moderation.research.sources import load_db
 from moderation.store import aggregates as store
@@ -29,12 +30,26 @@ def language_key(language: str) -> str:
 
 
 def page_data(results: Results) -> dict:
-    """What the research page shows, as JSON: figures, tables (capped, with their full length), provenance."""
+    """What the research page shows, as JSON: figures, tables (capped, with their full length), provenance.
+
+    Tables are stored as column names plus value lists: PostgreSQL's JSONB does not keep the order of keys.
+    """
     return {"summary": results.summary, "agreement": results.agreement, "network": results.network,
             "provenance": {k: v if isinstance(v, (dict, list, str, int, float, bool)) or v is None else str(v)
                            for k, v in results.provenance.items()},
-            "tables": {name: rows[:TABLE_CAP] for name, rows in results.tables.items()},
+            "columns": {name: list(rows[0]) if rows else HEADERS.get(name, "").split()
+                        for name, rows in results.tables.items()},
+            "tables": {name: [list(r.values()) for r in rows[:TABLE_CAP]] for name, rows in results.tables.items()},
             "rows": {name: len(rows) for name, rows in results.tables.items()}}
+
+
+def hydrate(data: dict | None) -> dict | None:
+    """Stored page data with its tables as lists of dicts again, in their columns' order."""
+    if data is None or "columns" not in data:
+        return data
+    columns = data["columns"]
+    tables = {name: [dict(zip(columns.get(name, []), row)) for row in rows] for name, rows in data["tables"].items()}
+    return {**data, "tables": tables}
 
 
 def _research(db: "Database", pseudonym: Callable[[str], str]) -> dict[str, dict]:
@@ -85,5 +100,5 @@ def read(db: "Database", key: str) -> tuple[dict | None, dict]:
         if row is None:
             return None, {"stale": True, "computed_at": None}
         stamp = store.fingerprint(session)
-        return row.data, {"stale": row.fingerprint != stamp, "computed_at": row.computed_at,
+        return hydrate(row.data) if key.startswith(PREFIX) else row.data, {"stale": row.fingerprint != stamp, "computed_at": row.computed_at,
                           "seconds": row.seconds, "fingerprint": row.fingerprint}
