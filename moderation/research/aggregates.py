@@ -52,6 +52,31 @@ def hydrate(data: dict | None) -> dict | None:
     return {**data, "tables": tables}
 
 
+SENTIMENT_CHUNK = 5000
+
+
+def score_sentiments(db: "Database") -> int:
+    """Score and store the sentiment of every comment that has none yet (each distinct text once); returns how many."""
+    from moderation.research.sentimentmodel import default  # noqa: PLC0415 - loads lexicons and the classifier
+
+    scorer, after, done = None, 0, 0
+    while True:
+        with db.session() as session:
+            page = store.unscored(session, after, SENTIMENT_CHUNK)
+        if not page:
+            return done
+        scorer = scorer or default()
+        keys = [(text or "", lang) for _, text, lang in page]
+        distinct = list(dict.fromkeys(keys))  # repeated texts (copy-paste, spam) are scored once
+        moods = dict(zip(distinct, scorer.score([t for t, _ in distinct], [lang for _, lang in distinct])))
+        versions = scorer.versions
+        with db.session() as session:
+            store.store_sentiments(session, [{"comment_id": cid, "value": None if moods[k] != moods[k] else float(moods[k]),
+                                              "model": versions.get(lang or "", "")[:200]}
+                                             for (cid, _, lang), k in zip(page, keys)])
+        after, done = page[-1][0], done + len(page)
+
+
 def _research(db: "Database", pseudonym: Callable[[str], str]) -> dict[str, dict]:
     """All comments, then each language that is not the whole corpus."""
     frame = load_db(db)
@@ -80,6 +105,7 @@ def refresh(db: "Database", pseudonym: Callable[[str], str], *, force: bool = Fa
         if not force and not any(store.stale(session, key, stamp) for key in (ALL, RISK_ORDER, MODELS)):
             return {"refreshed": False, "fingerprint": stamp}
     started = time.perf_counter()
+    score_sentiments(db)
     figures = {**_desk(db), **_research(db, pseudonym)}
     seconds = round(time.perf_counter() - started, 2)
     try:

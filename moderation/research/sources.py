@@ -63,6 +63,7 @@ def waited(arrived, decided) -> float | None:  # noqa: ANN001 - datetimes or Non
 def load_db(db, where: Sequence = ()) -> Frame:  # noqa: ANN001 - moderation.store.Database
     """Stored comments (those matching `where`, SQL conditions) with their newest triage result and decision."""
     from moderation.store import Article, Comment, Decision, TriageResult  # noqa: PLC0415
+    from moderation.store.aggregates import CommentSentiment  # noqa: PLC0415
 
     last = select(Decision.comment_id, func.max(Decision.id).label("decision_id")) \
         .where(Decision.action.in_(("approve", "reject"))).group_by(Decision.comment_id).subquery()
@@ -72,26 +73,28 @@ def load_db(db, where: Sequence = ()) -> Frame:  # noqa: ANN001 - moderation.sto
                     Comment.author, Comment.created_at, Comment.text, Comment.language, TriageResult.scores,
                     TriageResult.decision, TriageResult.hits, TriageResult.scorer_versions,
                     TriageResult.ruleset_version, Decision.action, Decision.reason_code, Comment.imported_at,
-                    first.c.decided_at)
+                    first.c.decided_at, CommentSentiment.value)
              .join(Article, Comment.article_id == Article.id)
              .outerjoin(parent, Comment.parent_id == parent.id)
              .outerjoin(TriageResult, TriageResult.id == Comment.triage_id)
              .outerjoin(last, last.c.comment_id == Comment.id)
              .outerjoin(Decision, Decision.id == last.c.decision_id)
              .outerjoin(first, first.c.comment_id == Comment.id)
+             .outerjoin(CommentSentiment, CommentSentiment.comment_id == Comment.id)
              .where(*where)
              .order_by(Comment.id).execution_options(yield_per=5000))
     records, scorers, rulesets = [], {}, set()
     with db.session() as session:
         for (ext, source, parent_ext, art, title, author, created, text, lang, scores, model, hits, versions,
-             ruleset, action, reason, arrived, decided) in session.execute(query):
+             ruleset, action, reason, arrived, decided, mood) in session.execute(query):
             # Ids are unique per source: keep the source in the key so two sources never collide.
             records.append({"id": f"{source}/{ext}", "parent_id": f"{source}/{parent_ext}" if parent_ext else None,
                             "article_id": art, "article_title": title, "author": author, "created_at": created,
                             "text": text, "language": lang, "toxicity": top_score(scores), "model_decision": model,
                             "rules": tuple(h.get("rule", "") for h in hits or ()),
                             "human_decision": {"approve": "approved", "reject": "rejected"}.get(action or ""),
-                            "reason_code": reason, "decision_seconds": waited(arrived, decided)})
+                            "reason_code": reason, "decision_seconds": waited(arrived, decided),
+                            "sentiment": mood})
             scorers.update(versions or {})
             if ruleset:
                 rulesets.add(ruleset)

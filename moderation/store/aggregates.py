@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Float, String, func, select
+from sqlalchemy import Float, ForeignKey, String, func, insert, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from moderation.store.models import Base, Comment, Decision, Json, TriageResult, UTCDateTime, utcnow
@@ -21,6 +21,29 @@ class Aggregate(Base):
     fingerprint: Mapped[dict] = mapped_column(Json, default=dict)
     seconds: Mapped[float] = mapped_column(Float, default=0.0)
     data: Mapped[dict] = mapped_column(Json, default=dict)
+
+
+class CommentSentiment(Base):
+    """A comment's sentiment, scored once by the refresh (the slowest per-comment measure) and reused after."""
+
+    __tablename__ = "comment_sentiments"
+
+    comment_id: Mapped[int] = mapped_column(ForeignKey("comments.id"), primary_key=True)
+    value: Mapped[float | None] = mapped_column(Float)
+    model: Mapped[str] = mapped_column(String(200))
+
+
+def unscored(session: Session, after: int, limit: int) -> list[tuple[int, str, str | None]]:
+    """(id, text, language) of comments without a stored sentiment, in id order after `after`."""
+    query = (select(Comment.id, Comment.text, Comment.language)
+             .outerjoin(CommentSentiment, CommentSentiment.comment_id == Comment.id)
+             .where(CommentSentiment.comment_id.is_(None), Comment.id > after).order_by(Comment.id).limit(limit))
+    return [tuple(r) for r in session.execute(query)]
+
+
+def store_sentiments(session: Session, rows: list[dict]) -> None:
+    if rows:
+        session.execute(insert(CommentSentiment), rows)
 
 
 def fingerprint(session: Session) -> dict:

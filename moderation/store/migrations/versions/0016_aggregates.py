@@ -1,4 +1,4 @@
-"""aggregates: research and model page figures, precomputed by the workers
+"""aggregates and comment_sentiments: research and model page figures, precomputed by the workers
 
 Revision ID: 0016
 Revises: 0013
@@ -24,7 +24,14 @@ def upgrade() -> None:
                     sa.Column("seconds", sa.Float(), nullable=False),
                     sa.Column("data", JSON, nullable=False),
                     sa.PrimaryKeyConstraint("key"))
+    op.create_table("comment_sentiments",
+                    sa.Column("comment_id", sa.Integer(), nullable=False),
+                    sa.Column("value", sa.Float(), nullable=True),
+                    sa.Column("model", sa.String(length=200), nullable=False),
+                    sa.ForeignKeyConstraint(["comment_id"], ["comments.id"]),
+                    sa.PrimaryKeyConstraint("comment_id"))
 
 
 def downgrade() -> None:
+    op.drop_table("comment_sentiments")
     op.drop_table("aggregates")
