@@ -182,7 +182,7 @@ def test_the_public_thread_follows_its_article_language(app, db):
 def test_the_migration_adds_the_account_language(db):
     with db.engine.connect() as conn:
         assert "language" in {c["name"] for c in inspect(conn).get_columns("users")}
-        assert conn.exec_driver_sql("select version_num from alembic_version").scalar() == "0013"
+        assert int(conn.exec_driver_sql("select version_num from alembic_version").scalar()) >= 13  # or a later head
     assert Decision  # the store's models import with the new column
 
 

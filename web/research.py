@@ -95,7 +95,7 @@ def _narrowed(chosen: dict) -> tuple[dict | None, str | None]:
         count = session.scalar(select(func.count()).select_from(Comment).where(*where))
     if count > FILTER_LIMIT:
         return None, _("%(num)s comments match: narrow the period or choose an article (at most %(limit)s), or use "
-                       "the per-comment download.", num=f"{count:,}", limit=f"{FILTER_LIMIT:,}")
+                       "the per-comment download.", num=format_decimal(count), limit=format_decimal(FILTER_LIMIT))
     data = None
     if count:
         frame = load_db(desk().db, where)

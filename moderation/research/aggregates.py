@@ -53,13 +53,14 @@ def hydrate(data: dict | None) -> dict | None:
 
 
 SENTIMENT_CHUNK = 5000
+SENTIMENT_CACHE = 200_000  # distinct (text, language) pairs remembered within one refresh
 
 
 def score_sentiments(db: "Database") -> int:
     """Score and store the sentiment of every comment that has none yet (each distinct text once); returns how many."""
     from moderation.research.sentimentmodel import default  # noqa: PLC0415 - loads lexicons and the classifier
 
-    scorer, after, done = None, 0, 0
+    scorer, after, done, moods = None, 0, 0, {}
     while True:
         with db.session() as session:
             page = store.unscored(session, after, SENTIMENT_CHUNK)
@@ -67,8 +68,10 @@ def score_sentiments(db: "Database") -> int:
             return done
         scorer = scorer or default()
         keys = [(text or "", lang) for _, text, lang in page]
-        distinct = list(dict.fromkeys(keys))  # repeated texts (copy-paste, spam) are scored once
-        moods = dict(zip(distinct, scorer.score([t for t, _ in distinct], [lang for _, lang in distinct])))
+        if len(moods) > SENTIMENT_CACHE:
+            moods.clear()
+        new = [k for k in dict.fromkeys(keys) if k not in moods]  # repeated texts (copy-paste, spam): scored once
+        moods.update(zip(new, scorer.score([t for t, _ in new], [lang for _, lang in new])))
         versions = scorer.versions
         with db.session() as session:
             store.store_sentiments(session, [{"comment_id": cid, "value": None if moods[k] != moods[k] else float(moods[k]),

@@ -8,10 +8,18 @@
 
   function value(v) { return v == null ? "–" : number.format(v); }
 
+  // Ticks at the data's own x values (days, depths, sizes), thinned to one per ~90 px: never overlapping labels.
+  function splits(u, axis, min, max) {
+    var xs = u.data[0].filter(function (x) { return x >= min && x <= max; });
+    var room = Math.max(2, Math.floor(u.bbox.width / (window.devicePixelRatio || 1) / 90));
+    var step = Math.ceil(xs.length / room);
+    return xs.filter(function (x, i) { return i % step === 0; });
+  }
+
   function options(spec, width) {
     var scales = {x: {time: !!spec.time}};
     if (spec.log) { scales.x.distr = 3; }
-    var axes = [{values: spec.time ? function (u, splits) { return splits.map(function (s) { return day.format(new Date(s * 1000)); }); }
+    var axes = [{splits: splits, values: spec.time ? function (u, splits) { return splits.map(function (s) { return day.format(new Date(s * 1000)); }); }
                                    : function (u, splits) { return splits.map(value); }}];
     if (spec.scales.n) {
       scales.n = {auto: true};
