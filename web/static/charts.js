@@ -49,7 +49,12 @@
     var plot = new uPlot(options(spec, el.clientWidth || 600), data, el);
     el.classList.add("drawn");
     if (window.ResizeObserver) {
-      new ResizeObserver(function () { plot.setSize({width: el.clientWidth, height: 260}); }).observe(el);
+      // Only a new width redraws: the legend growing with hovered values changes the height, and a redraw then
+      // would clear the cursor (and the values) again.
+      var width = el.clientWidth;
+      new ResizeObserver(function () {
+        if (el.clientWidth !== width) { width = el.clientWidth; plot.setSize({width: width, height: 260}); }
+      }).observe(el);
     }
   }
 
