@@ -45,9 +45,10 @@ def learning_curve(curve: dict) -> dict | None:
     series = []
     for (name, c), color in zip(corpora.items(), (RED, BLUE, GREEN, PURPLE)):
         by_size = {r["decisions"]: r.get("site_model") or {} for r in c.get("curve", [])}
-        series.append({"label": f"ROC-AUC · {c.get('title', name).split(' (')[0]}", "color": color, "scale": "share",
+        short = c.get("title", name).split(" (")[0]  # "RP-Mod", not its licence note
+        series.append({"label": f"ROC-AUC · {short}", "color": color, "scale": "share",
                        "values": [by_size.get(n, {}).get("roc_auc") for n in sizes]})
-        series.append({"label": f"{_('official F1')} · {c.get('title', name).split(' (')[0]}", "color": color, "scale": "share",
-                       "dash": True, "values": [by_size.get(n, {}).get("f1_official") for n in sizes]})
+        series.append({"label": f"{_('official F1')} · {short}", "color": color, "scale": "share", "dash": True,
+                       "values": [by_size.get(n, {}).get("f1_official") for n in sizes]})
     return {"time": False, "log": True, "x": sizes, "x_label": _("decisions"), "scales": {"share": _("score")},
             "series": series}

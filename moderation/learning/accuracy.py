@@ -20,7 +20,7 @@ MIN_HELDOUT = 10  # fewer held-out decisions (or one class only) give no figure,
 
 
 def risk_order(db: "Database") -> dict:
-    """ROC-AUC of the stored triage risk against moderators' rejections (1: every rejection ranked above every approval).
+    """ROC-AUC of the stored triage risk against moderators' rejections (1: each rejection above each approval).
 
     Each human-decided comment counts once, with the risk of its newest triage result and its final status.
     """

@@ -74,8 +74,8 @@ def score_sentiments(db: "Database") -> int:
         moods.update(zip(new, scorer.score([t for t, _ in new], [lang for _, lang in new])))
         versions = scorer.versions
         with db.session() as session:
-            store.store_sentiments(session, [{"comment_id": cid, "value": None if moods[k] != moods[k] else float(moods[k]),
-                                              "model": versions.get(lang or "", "")[:200]}
+            store.store_sentiments(session, [{"comment_id": cid, "model": versions.get(lang or "", "")[:200],
+                                              "value": None if moods[k] != moods[k] else float(moods[k])}
                                              for (cid, _, lang), k in zip(page, keys)])
         after, done = page[-1][0], done + len(page)
 
@@ -129,5 +129,6 @@ def read(db: "Database", key: str) -> tuple[dict | None, dict]:
         if row is None:
             return None, {"stale": True, "computed_at": None}
         stamp = store.fingerprint(session)
-        return hydrate(row.data) if key.startswith(PREFIX) else row.data, {"stale": row.fingerprint != stamp, "computed_at": row.computed_at,
-                          "seconds": row.seconds, "fingerprint": row.fingerprint}
+        data = hydrate(row.data) if key.startswith(PREFIX) else row.data
+        return data, {"stale": row.fingerprint != stamp, "computed_at": row.computed_at,
+                      "seconds": row.seconds, "fingerprint": row.fingerprint}

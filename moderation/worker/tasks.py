@@ -31,9 +31,9 @@ log = logging.getLogger(__name__)
 RETRY_DB = {"autoretry_for": (OperationalError,), "retry_backoff": True, "max_retries": 5}
 _TASKS: list[tuple[Callable, dict]] = []  # bound to a fresh Celery app by configure()
 BOUND = ("celery", "runtime", "deep_score", "triage_batch", "deliver_webhook", "deliver_webhooks",
-         "purge_idempotency", "refresh_aggregates")
+         "purge_idempotency", "refresh_aggregates")  # module attributes that exist once configure() ran
 AGGREGATES_EVERY = 300.0  # seconds between the beat's staleness checks (a check is one indexed statement)
-REQUEST_GAP = 60.0  # a process asks the workers for a refresh at most this often  # module attributes that exist once configure() ran
+REQUEST_GAP = 60.0  # a process asks the workers for a refresh at most this often
 
 
 def _task(**options: object) -> Callable[[Callable], Callable]:
