@@ -116,9 +116,9 @@ def test_the_model_page_shows_each_versions_accuracy_and_the_risk_orders_auc(adm
     assert len(rows) == 2 and "shipped-2-" in rows[0] and "site-1-" in rows[1]
     with db.session() as s:
         site = registry.get(s, "site-1").metrics["candidate"]
-    cells = re.findall(r'<td class="num">([^<]*)</td>', rows[1])
+    cells = re.findall(r'<td class="num"[^>]*>([^<]*)</td>', rows[1])
     assert cells[-1] == str(site["n"]) and cells[-3] == f"{site['roc_auc']:.3f}"  # the comparison's own figure
-    assert re.findall(r'<td class="num">([^<]*)</td>', rows[0])[0] == "0.906"  # from the shipped model's card
+    assert re.findall(r'<td class="num"[^>]*>([^<]*)</td>', rows[0])[0] == "0.906"  # from the shipped model's card
     auc = aggregates.read(db, aggregates.RISK_ORDER)[0]["auc"]
     assert re.search(r'id="risk-auc">([^<]+)<', page).group(1) == f"{auc:.3f}"
     assert 'data-chart="spec-learning-curve"' in page  # the learning curve as an interactive chart
