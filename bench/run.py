@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import argparse
 
-from bench import analysis, core, load, models, queue, sentiment, stages, tuning
+from bench import analysis, core, load, models, queue, research, sentiment, stages, tuning
 
 SUITES = {"stages": stages.main, "core": core.main, "tuning": tuning.main, "load": load.main, "queue": queue.main,
-          "analysis": analysis.main, "sentiment": sentiment.main, "models": models.main}
+          "analysis": analysis.main, "sentiment": sentiment.main, "models": models.main, "research": research.main}
 
 
 def main() -> None:

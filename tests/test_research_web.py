@@ -18,6 +18,8 @@ from tests.conftest import RULES, SAMPLES
 from tests.test_web_auth import login
 from web import create_app
 from web import research
+from moderation.research import aggregates
+from moderation.research.pseudonyms import for_config
 
 
 @pytest.fixture
@@ -30,8 +32,8 @@ def app(db, tmp_path):
         add_user(s, "re", "researcher-pass", "researcher")
         add_user(s, "mo", "moderator-pass", "moderator")
     triage_stored(db, Pipeline.from_config(config))
-    research._cache.clear()
-    research._results_cache.clear()
+    aggregates.refresh(db, for_config(config))  # what the workers do after a triage
+    research._filtered.clear()
     return create_app(config, TESTING=True)
 
 
@@ -58,14 +60,15 @@ def test_research_page_shows_charts_tables_and_figures(researcher):
     response = researcher.get("/research/")
     page = response.get_data(as_text=True)
     assert response.status_code == 200
-    assert page.count('src="data:image/png;base64,') >= 4
+    assert 'data-chart="spec-timeseries"' in page and 'data-chart="spec-by_depth"' in page  # drawn by uPlot
+    assert 'src="data:image/png' not in page  # static images are for the exported report only
     assert figure(page, "comments") == "63" and figure(page, "articles") == "2"
     assert 'id="table-reply_network"' in page and 'id="table-topics"' in page
     assert "<script>" not in page  # CSP: no inline scripts
     rules = re.search(r'id="table-rules".*?</section>', page, re.S).group(0)
     assert "personal-attack" in rules and "no-video-links" in rules  # rule hits read from the stored evidence
     assert "Lagerist_a.D." not in page and "Wahrheitssucher2026" not in page  # authors only as pseudonyms
-    assert re.search(r"<td>u-[0-9a-f]{16}</td>", page)
+    assert re.search(r"<td[^>]*>u-[0-9a-f]{16}</td>", page)
 
 
 def english(db) -> int:
@@ -97,11 +100,21 @@ def test_table_download_follows_the_filters(researcher, db):
     assert researcher.get("/research/tables/nonsense.csv").status_code == 404
 
 
-def test_research_page_without_its_extra_says_what_to_install(researcher, monkeypatch):
-    """A web node installed without [research]: the page names the extra to install, not a traceback."""
+def test_research_page_needs_no_chart_extra_on_the_web_node(researcher, monkeypatch):
+    """The page's charts are drawn in the browser from the stored figures: a web node without matplotlib serves it."""
     monkeypatch.setitem(sys.modules, "matplotlib", None)  # as if matplotlib were not installed
     monkeypatch.setitem(sys.modules, "matplotlib.pyplot", None)
     response = researcher.get("/research/")
+    assert response.status_code == 200 and 'data-chart="spec-by_depth"' in response.get_data(as_text=True)
+
+
+def test_a_filtered_view_without_its_extra_says_what_to_install(researcher, monkeypatch):
+    """An article filter is computed on request; where that needs an extra that is missing, the page names it."""
+    def missing(*args, **kwargs):
+        raise research.MissingExtra("Sentiment needs pip install 'moderation-desk[research]'")
+
+    monkeypatch.setattr(research, "compute", missing)
+    response = researcher.get("/research/?article=a-de-1")
     page = response.get_data(as_text=True)
     assert response.status_code == 503
     assert "pip install &#39;moderation-desk[research]&#39;" in page or "pip install 'moderation-desk[research]'" in page

@@ -94,3 +94,62 @@ def test_the_activation_log_is_shown_once_in_the_page_body(admin):  # noqa: F811
     page = admin.get("/admin/model/").get_data(as_text=True)
     title = page[page.index("<title>"):page.index("</title>")]
     assert "<section" not in title and page.count('id="activations"') == 1
+
+
+def _visible(page: str) -> str:
+    """The text a person sees: tags removed (URLs in href and src are not shown)."""
+    body = page[page.index("<main"):] if "<main" in page else page
+    return re.sub(r"<script[^>]*>.*?</script>|<[^>]+>", " ", body, flags=re.S)
+
+
+def test_the_model_page_shows_each_versions_accuracy_and_the_risk_orders_auc(admin, app, db):  # noqa: F811
+    from moderation.research import aggregates
+    from moderation.research.pseudonyms import for_config
+
+    decided(db)
+    triage_stored(db, Pipeline.from_config(app.extensions["desk"].config))
+    admin.post("/admin/model/train", data={"csrf_token": token(admin)})
+    aggregates.refresh(db, for_config(app.extensions["desk"].config))
+    page = admin.get("/admin/model/").get_data(as_text=True)
+    table = re.search(r'id="accuracy-table">(.*?)</table>', page, re.S).group(1)
+    rows = re.findall(r"<tr[^>]*>(.*?)</tr>", table, re.S)[1:]
+    assert len(rows) == 2 and "shipped-2-" in rows[0] and "site-1-" in rows[1]
+    with db.session() as s:
+        site = registry.get(s, "site-1").metrics["candidate"]
+    cells = re.findall(r'<td class="num"[^>]*>([^<]*)</td>', rows[1])
+    assert cells[-1] == str(site["n"]) and cells[-3] == f"{site['roc_auc']:.3f}"  # the comparison's own figure
+    assert re.findall(r'<td class="num"[^>]*>([^<]*)</td>', rows[0])[0] == "0.906"  # from the shipped model's card
+    auc = aggregates.read(db, aggregates.RISK_ORDER)[0]["auc"]
+    assert re.search(r'id="risk-auc">([^<]+)<', page).group(1) == f"{auc:.3f}"
+    assert 'data-chart="spec-learning-curve"' in page  # the learning curve as an interactive chart
+
+
+def test_the_active_version_is_named_as_on_the_queue_cards(admin, app, db):  # noqa: F811
+    decided(db)
+    triage_stored(db, Pipeline.from_config(app.extensions["desk"].config))
+    with db.session() as s:
+        from sqlalchemy import select
+
+        from moderation.store import TriageResult
+
+        recorded = s.scalars(select(TriageResult.scorer_versions)).first()["sklearn"]
+    page = admin.get("/admin/model/").get_data(as_text=True)
+    assert re.search(r'id="active-name">([^<]+)<', page).group(1) == recorded
+
+
+def test_the_model_page_shows_no_filesystem_path(admin, app, db, tmp_path):  # noqa: F811
+    """Neither the card's sources, nor a load error, nor a comparison on a file name where files lie."""
+    decided(db)
+    admin.post("/admin/model/train", data={"csrf_token": token(admin)})
+    with db.session() as s:
+        row = registry.get(s, "site-1")
+        row.metrics = {**row.metrics, "data": str(tmp_path / "private" / "labelled.csv")}
+    for url in ("/admin/model/", "/admin/model/?version=site-1"):
+        seen = _visible(admin.get(url).get_data(as_text=True))
+        assert not re.search(r"(?:^|\s)(?:~|\.{1,2})?/[\w.-]+/", seen), re.search(r"\S*/\S*/\S*", seen)
+        assert str(tmp_path) not in seen and "SOURCE.md" not in seen
+    assert "labelled.csv" in _visible(admin.get("/admin/model/?version=site-1").get_data(as_text=True))
+    the_desk = app.extensions["desk"]
+    the_desk.config = the_desk.config.model_copy(update={"model_path": tmp_path / "private" / "missing.npz"})
+    seen = _visible(admin.get("/admin/model/").get_data(as_text=True))
+    assert "missing.npz" in seen and str(tmp_path) not in seen

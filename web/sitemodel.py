@@ -1,6 +1,9 @@
 """The site's own model for admins: what is active, retraining from moderators' decisions, old vs new, activation."""
 from __future__ import annotations
 
+import re
+from pathlib import PurePath
+
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -8,11 +11,21 @@ from flask_login import current_user
 from moderation.learning import training as learning, sitemodel
 from moderation.learning.curve import published
 from moderation.learning.registry import active_scorer
+from moderation.research import aggregates
 from moderation.store import models_registry as registry
+from moderation.worker import tasks
+from web import charts
 from web.auth import roles
 from web.desk import desk
 
 bp = Blueprint("sitemodel", __name__, url_prefix="/admin/model")
+# An absolute or home-relative path, or one with a folder: the page names files, never where they lie.
+PATH = re.compile(r"(?:~|\.{1,2})?/(?:[^\s/'\"]+/)*[^\s/'\"]*|\b(?:[\w.-]+/)+[\w.-]+\.\w+")
+
+
+def without_paths(text: str) -> str:
+    """The text with every filesystem path replaced by its file name."""
+    return PATH.sub(lambda m: PurePath(m.group(0)).name or "…", text)
 
 
 def _active_card() -> dict:
@@ -20,8 +33,28 @@ def _active_card() -> dict:
         with desk().db.session() as session:
             scorer = active_scorer(session, desk().config)
     except (OSError, ValueError, KeyError) as exc:
-        return {"error": f"cannot load the active model: {exc}"}
-    return {**scorer.card, "scorer_version": scorer.version} if scorer else {"error": "no model active and none shipped"}
+        return {"error": _("Cannot load the active model: %(error)s", error=without_paths(str(exc)))}
+    if scorer is None:
+        return {"error": _("No model is active and none is shipped.")}
+    # Named as the queue cards name it: the scorer's version, which every triage result records.
+    return {**scorer.card, "name": scorer.version, "sources": [{"name": s.get("name"), "licence": s.get("licence")}
+                                                                for s in scorer.card.get("sources", [])]}
+
+
+def _accuracy(versions: list[dict]) -> tuple[list[dict], dict | None, dict | None, dict]:
+    """Each version's held-out accuracy (card and this site), the risk order's AUC, and the figures' state."""
+    stored, state = aggregates.read(desk().db, aggregates.MODELS)
+    risk, _state = aggregates.read(desk().db, aggregates.RISK_ORDER)
+    if state["stale"]:
+        state["refresh"] = tasks.request_refresh()
+    rows = list((stored or {}).get("versions", []))
+    known = {r.get("registry") for r in rows}
+    for v in versions:  # trained since the last refresh: its comparison measured it on the same held-out decisions
+        if v["version"] not in known:
+            site = (v.get("metrics") or {}).get("candidate")
+            rows.append({"version": v["version"], "registry": v["version"], "card": None, "site": site,
+                         "pending": True})
+    return rows, (stored or {}).get("heldout"), risk, state
 
 
 @bp.get("/")
@@ -31,9 +64,16 @@ def index():  # noqa: ANN201
         versions = [r.to_dict() for r in registry.all_versions(session)]
         log = registry.history(session)
     shown = next((v for v in versions if v["version"] == request.args.get("version")), None)
+    if shown and shown.get("metrics"):
+        data = shown["metrics"].get("data") or ""
+        shown["data_name"] = _("held-out decisions") if data == "held-out decisions" else PurePath(data).name
     decided, held = sitemodel.decision_counts(desk().db)
+    accuracy, heldout, risk, state = _accuracy(versions)
+    curve = published()
     return render_template("sitemodel/index.html", active=_active_card(), versions=versions, shown=shown,
-                           decided=decided, held=held, minimum=sitemodel.MIN_TRAINING, log=log, curve=published())
+                           decided=decided, held=held, minimum=sitemodel.MIN_TRAINING, log=log, curve=curve,
+                           curve_spec=charts.learning_curve(curve), accuracy=accuracy, heldout=heldout, risk=risk,
+                           state=state)
 
 
 @bp.post("/train")

@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from moderation.cli import State, emit, fail, main, pass_state
+from moderation.cli.research import after_change
 
 
 @main.command("import")
@@ -29,6 +30,7 @@ def import_(state: State, path: Path, fmt: str, source: str | None, as_json: boo
     except (ImportFormatError, ImportConflict) as exc:
         fail(f"{exc}\nnothing was imported")
     data = total.to_dict()
+    after_change(state)
     sources = ", ".join(b.source for b in batches)
     notices = [notice for batch in batches for notice in batch.notices]
     emit({**data, "notices": notices}, as_json,
@@ -62,12 +64,14 @@ def triage(state: State, rescore: bool, batch_size: int, workers: int, queue: bo
 
         tasks.configure(state.config, db=lambda: state.db)
         summary = tasks.triage_queued(state.db, rescore=rescore, batch_size=batch_size)
+        after_change(state)
         emit(summary, as_json, format_summary(summary))
         return
     pipeline = Pipeline.from_config(state.config, state.ruleset(), state.stored())
     for problem in pipeline.load_problems:
         click.echo(f"warning: {problem}", err=True)
     summary = triage_stored(state.db, pipeline, rescore=rescore, batch_size=batch_size, workers=workers)
+    after_change(state)
     emit(summary, as_json, format_summary(summary))
 
 

@@ -9,7 +9,7 @@ import numpy as np
 
 STRING_COLUMNS = ("id", "article", "article_title", "author", "text", "language", "model_decision",
                   "human_decision", "reason_code")
-FLOAT_COLUMNS = ("created", "toxicity", "sentiment")
+FLOAT_COLUMNS = ("created", "toxicity", "sentiment", "decision_seconds")
 RISK_LABEL = "toxicity"
 
 
@@ -99,6 +99,8 @@ def from_records(records: Iterable[dict], provenance: dict | None = None) -> Fra
     cols["created"] = np.array([_epoch(r.get("created_at")) for r in rows], dtype=np.float64)
     cols["toxicity"] = np.array([np.nan if r.get("toxicity") is None else r["toxicity"] for r in rows], np.float64)
     cols["sentiment"] = np.array([np.nan if r.get("sentiment") is None else r["sentiment"] for r in rows], np.float64)
+    cols["decision_seconds"] = np.array([np.nan if r.get("decision_seconds") is None else r["decision_seconds"]
+                                         for r in rows], np.float64)
     cols["rules"] = np.empty(n, dtype=object)
     cols["rules"][:] = [tuple(r.get("rules") or ()) for r in rows]
     index = {row_id: k for k, row_id in enumerate(cols["id"])}

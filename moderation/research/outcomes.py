@@ -83,3 +83,20 @@ def rejected_share(frame: Frame) -> np.ndarray:
     """Per row 1.0 rejected, 0.0 approved, NaN undecided: averages of it are rejection rates."""
     human = frame["human_decision"]
     return np.where(human == "rejected", 1.0, np.where(human == "approved", 0.0, np.nan))
+
+
+def time_to_decision(frame: Frame) -> list[dict]:
+    """Hours from arrival on the desk to a moderator's first decision: all comments, then per language."""
+    waited = frame["decision_seconds"] / 3600
+    names, idx = frame.codes("language")
+    groups = [("all", np.ones(len(frame), dtype=bool))] + [(names[i] or "unknown", idx == i)
+                                                           for i in range(len(names))]
+    rows = []
+    for name, mask in groups:
+        hours = waited[mask & ~np.isnan(waited)]
+        if not len(hours):
+            continue
+        p50, p90 = np.percentile(hours, [50, 90])
+        rows.append({"language": name, "decided_here": int(len(hours)), "median_hours": _r(p50),
+                     "p90_hours": _r(p90), "max_hours": _r(hours.max())})
+    return rows

@@ -21,7 +21,8 @@ CARDS = (("comments", N_("comments")), ("threads", N_("threads")), ("articles", 
          ("toxic_share", N_("toxic share")), ("mean_sentiment", N_("mean sentiment")),
          ("escalation_rate", N_("escalation rate")),
          ("escalating_chains", N_("escalating chains")), ("human_decisions", N_("moderator decisions")),
-         ("human_rejected", N_("rejected by moderators")))
+         ("human_rejected", N_("rejected by moderators")),
+         ("median_hours_to_decision", N_("median hours to decision")))
 CHART_CAPTIONS = (("by_depth", N_("Comments, toxicity, sentiment and escalation by reply depth")),
                   ("timeseries", N_("Volume, toxicity, sentiment and rejections over time")),
                   ("topics", N_("Topics (TF-IDF + NMF) with their mean toxicity and sentiment")),
@@ -31,12 +32,14 @@ SECTIONS = (("by_depth", N_("By depth"), N_("Per reply depth.")),
             ("threads", N_("Threads"), N_("Largest threads first.")),
             ("escalating_chains", N_("Escalating chains"), N_("Longest first.")),
             ("reply_latency", N_("Reply latency"), N_("Quantiles over all replies.")),
-            ("topics", N_("Topics"), N_("Each comment in its strongest topic.")),
+            ("topics", N_("Topics"), N_("Found per language, links removed; each comment in its strongest topic.")),
             ("reply_network", N_("Reply network"), N_("Directed pairs replier → author replied to.")),
             ("authors", N_("Authors"), N_("Most active first.")),
             ("rules", N_("Rule violations"), N_("Comments per rule hit.")),
             ("decisions", N_("Decisions"), N_("Moderator decisions (with reason codes) and model verdicts.")),
             ("agreement", N_("Moderator vs model"), N_("Model verdict (rows) against moderator decision (columns).")),
+            ("time_to_decision", N_("Time to decision"),
+             N_("Hours from arrival on the desk to a moderator's first decision (decisions imported with the comments have none).")),
             ("languages", N_("Language mix"), ""),
             ("timeseries", N_("Time series"), ""))
 ROW_LIMIT = 25
@@ -54,7 +57,8 @@ HEADERS = {
     "threads": "thread article size depth breadth duration_hours mean_toxicity max_toxicity mean_sentiment "
                "escalations",
     "timeseries": "period unit comments mean_toxicity mean_sentiment rejected_share",
-    "topics": "topic top_words comments share mean_toxicity mean_sentiment rejected_share",
+    "topics": "language topic top_words comments share mean_toxicity mean_sentiment rejected_share share_of_language",
+    "time_to_decision": "language decided_here median_hours p90_hours max_hours",
 }
 
 

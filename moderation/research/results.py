@@ -48,11 +48,14 @@ def compute(frame: Frame, topics_k: int = 8, step: Callable[[str], None] | None 
     tables["decisions"] = outcomes.decision_rates(frame)
     tables["agreement"], agreement = outcomes.agreement(frame)
     tables["languages"] = overview.languages(frame)
+    tables["time_to_decision"] = outcomes.time_to_decision(frame)
     begin("topics")
-    tables["topics"], topic_of = topics.topics(frame, topics_k)
+    tables["topics"], topic_of = topics.by_language(frame, topics_k)
     begin("time series")
     tables["timeseries"] = overview.timeseries(frame)
     summary = overview.summary(frame)
     summary["escalating_chains"] = len(tables["escalating_chains"])
+    summary["median_hours_to_decision"] = tables["time_to_decision"][0]["median_hours"] \
+        if tables["time_to_decision"] else None
     return Results(summary, tables, agreement, people.network_summary(tables["reply_network"]),
                    dict(frame.provenance), topic_of)

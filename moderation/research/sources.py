@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Sequence
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import aliased
@@ -41,34 +41,60 @@ def load_file(path: Path, pipeline=None, progress: Callable[[int], None] | None 
     return from_records(records, provenance)
 
 
-def load_db(db) -> Frame:  # noqa: ANN001 - moderation.store.Database
-    """Stored comments with their newest triage result and newest decision (with its reason code)."""
+DESK_ORIGINS = ("moderator",)  # decisions taken on this desk; imported ones have no waiting time here
+
+
+def first_decisions():  # noqa: ANN201 - a SQLAlchemy subquery
+    """Per comment, when a moderator on this desk first approved or rejected it (time to decision starts at arrival)."""
+    from moderation.store import Decision  # noqa: PLC0415
+
+    return (select(Decision.comment_id, func.min(Decision.created_at).label("decided_at"))
+            .where(Decision.action.in_(("approve", "reject")), Decision.origin.in_(DESK_ORIGINS))
+            .group_by(Decision.comment_id).subquery())
+
+
+def waited(arrived, decided) -> float | None:  # noqa: ANN001 - datetimes or None
+    """Seconds from a comment's arrival on the desk to its first moderator decision (None: not decided here)."""
+    if arrived is None or decided is None:
+        return None
+    return max(0.0, (decided - arrived).total_seconds())
+
+
+def load_db(db, where: Sequence = ()) -> Frame:  # noqa: ANN001 - moderation.store.Database
+    """Stored comments (those matching `where`, SQL conditions) with their newest triage result and decision."""
     from moderation.store import Article, Comment, Decision, TriageResult  # noqa: PLC0415
+    from moderation.store.aggregates import CommentSentiment  # noqa: PLC0415
 
     last = select(Decision.comment_id, func.max(Decision.id).label("decision_id")) \
         .where(Decision.action.in_(("approve", "reject"))).group_by(Decision.comment_id).subquery()
     parent = aliased(Comment)
+    first = first_decisions()
     query = (select(Comment.external_id, Comment.source, parent.external_id, Article.external_id, Article.title,
                     Comment.author, Comment.created_at, Comment.text, Comment.language, TriageResult.scores,
                     TriageResult.decision, TriageResult.hits, TriageResult.scorer_versions,
-                    TriageResult.ruleset_version, Decision.action, Decision.reason_code)
+                    TriageResult.ruleset_version, Decision.action, Decision.reason_code, Comment.imported_at,
+                    first.c.decided_at, CommentSentiment.value)
              .join(Article, Comment.article_id == Article.id)
              .outerjoin(parent, Comment.parent_id == parent.id)
              .outerjoin(TriageResult, TriageResult.id == Comment.triage_id)
              .outerjoin(last, last.c.comment_id == Comment.id)
              .outerjoin(Decision, Decision.id == last.c.decision_id)
+             .outerjoin(first, first.c.comment_id == Comment.id)
+             .outerjoin(CommentSentiment, CommentSentiment.comment_id == Comment.id)
+             .where(*where)
              .order_by(Comment.id).execution_options(yield_per=5000))
     records, scorers, rulesets = [], {}, set()
     with db.session() as session:
         for (ext, source, parent_ext, art, title, author, created, text, lang, scores, model, hits, versions,
-             ruleset, action, reason) in session.execute(query):
+             ruleset, action, reason, arrived, decided, mood) in session.execute(query):
             # Ids are unique per source: keep the source in the key so two sources never collide.
             records.append({"id": f"{source}/{ext}", "parent_id": f"{source}/{parent_ext}" if parent_ext else None,
                             "article_id": art, "article_title": title, "author": author, "created_at": created,
                             "text": text, "language": lang, "toxicity": top_score(scores), "model_decision": model,
                             "rules": tuple(h.get("rule", "") for h in hits or ()),
                             "human_decision": {"approve": "approved", "reject": "rejected"}.get(action or ""),
-                            "reason_code": reason})
+                            "reason_code": reason, "decision_seconds": waited(arrived, decided),
+                            "sentiment": mood})
             scorers.update(versions or {})
             if ruleset:
                 rulesets.add(ruleset)

@@ -1,6 +1,7 @@
 """Topics by TF-IDF and NMF (fitted on a sample, applied to all), crossed with toxicity, sentiment and rejections."""
 from __future__ import annotations
 
+import re
 import warnings
 
 import numpy as np
@@ -24,7 +25,15 @@ sollte sondern sonst statt über um und uns unser unsere unter viel viele vom vo
 weiter welche welchem welchen welcher wenn wer werden wie wieder will wir wird wirklich wo wohl wollen worden wurde
 würde zu zum zur zwar zwischen eben halt genau natürlich leider dann sowie beim seit ab wäre wären sei kommt geht
 """.split())
-STOP_WORDS = sorted(GERMAN_STOP_WORDS | ENGLISH_STOP_WORDS)
+# Pieces of links ("https", "www", "com", "watch") say nothing about a topic; links are removed before counting words.
+URL_WORDS = frozenset("http https www com org net html htm php watch youtube youtu".split())
+STOP_WORDS = sorted(GERMAN_STOP_WORDS | ENGLISH_STOP_WORDS | URL_WORDS)
+LINK = re.compile(r"(?i)\b(?:https?://|www\.)\S+|\b[\w-]+(?:\.[\w-]+)*\.(?:com|de|org|net|at|ch|be|info|ly)(?:/\S*)?")
+
+
+def without_links(text: str) -> str:
+    """The text with every link (and bare domain) removed, so no URL fragment becomes a topic word."""
+    return LINK.sub(" ", text)
 FIT_SAMPLE = 40_000  # NMF learns the topics from this many comments; all comments are then assigned
 
 
@@ -32,7 +41,7 @@ def topics(frame: Frame, k: int = 8, seed: int = 0) -> tuple[list[dict], np.ndar
     """Topic rows (top words, size, mean toxicity and sentiment, rejection rate) and each comment's topic (-1: none)."""
     n = len(frame)
     assigned = np.full(n, -1, dtype=np.int64)
-    texts = frame["text"]
+    texts = np.array([without_links(t) for t in frame["text"]], dtype=object)
     if n < 2 * k:
         return [], assigned
     rng = np.random.default_rng(seed)
@@ -65,4 +74,21 @@ def topics(frame: Frame, k: int = 8, seed: int = 0) -> tuple[list[dict], np.ndar
         top = words[np.argsort(-model.components_[t])[:8]]
         rows.append({"topic": t, "top_words": ", ".join(top), "comments": int(count[t]), "share": _r(count[t] / n),
                      "mean_toxicity": _r(tox[t]), "mean_sentiment": _r(sent[t]), "rejected_share": _r(rej[t])})
+    return rows, assigned
+
+
+def by_language(frame: Frame, k: int = 8, seed: int = 0) -> tuple[list[dict], np.ndarray]:
+    """Topics found separately in each language (German words never mix with English ones), largest language first."""
+    names, idx = frame.codes("language")
+    assigned = np.full(len(frame), -1, dtype=np.int64)
+    rows: list[dict] = []
+    offset = 0
+    for i in np.argsort(-np.bincount(idx, minlength=len(names)), kind="stable"):
+        mask = idx == i
+        found, of = topics(frame.subset(mask), k, seed)
+        for row in found:
+            rows.append({"language": names[i] or "unknown", **row, "topic": row["topic"] + offset,
+                         "share_of_language": row["share"], "share": _r(row["comments"] / len(frame))})
+        assigned[mask] = np.where(of >= 0, of + offset, -1)
+        offset += len(found)
     return rows, assigned

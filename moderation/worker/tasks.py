@@ -31,7 +31,9 @@ log = logging.getLogger(__name__)
 RETRY_DB = {"autoretry_for": (OperationalError,), "retry_backoff": True, "max_retries": 5}
 _TASKS: list[tuple[Callable, dict]] = []  # bound to a fresh Celery app by configure()
 BOUND = ("celery", "runtime", "deep_score", "triage_batch", "deliver_webhook", "deliver_webhooks",
-         "purge_idempotency")  # module attributes that exist once configure() ran
+         "purge_idempotency", "refresh_aggregates")  # module attributes that exist once configure() ran
+AGGREGATES_EVERY = 300.0  # seconds between the beat's staleness checks (a check is one indexed statement)
+REQUEST_GAP = 60.0  # a process asks the workers for a refresh at most this often
 
 
 def _task(**options: object) -> Callable[[Callable], Callable]:
@@ -91,6 +93,7 @@ triage_batch: Task
 deliver_webhook: Task
 deliver_webhooks: Task
 purge_idempotency: Task
+refresh_aggregates: Task
 
 
 def configure(config: Config, db: Callable[[], Database] | None = None) -> Celery:
@@ -113,6 +116,7 @@ def configure(config: Config, db: Callable[[], Database] | None = None) -> Celer
         beat_schedule={
             "webhook-retries": {"task": "moderation.deliver_webhooks", "schedule": 30.0},
             "idempotency-purge": {"task": "moderation.purge_idempotency", "schedule": 3600.0},
+            "aggregates-refresh": {"task": "moderation.refresh_aggregates", "schedule": AGGREGATES_EVERY},
         })
     for function, options in _TASKS:
         name = function.__name__.lstrip("_")
@@ -209,6 +213,49 @@ def _deliver_webhooks() -> list:
 def _purge_idempotency() -> int:
     with runtime.db.session() as session:
         return apikeys.purge_idempotency(session)
+
+
+@_task(**RETRY_DB)
+def _refresh_aggregates(force: bool = False) -> dict:
+    """The research and model pages' figures, recomputed when the data changed since the last refresh."""
+    from moderation.research.aggregates import refresh  # noqa: PLC0415 - numpy and scikit-learn on first use
+    from moderation.research.pseudonyms import for_config  # noqa: PLC0415
+
+    return refresh(runtime.db, for_config(runtime.config), force=force)
+
+
+_refreshing = threading.Lock()
+_requested = [float("-inf")]
+
+
+def request_refresh() -> str:
+    """Ask for a refresh without waiting: to the workers when there is a broker, else in a background thread.
+
+    Called after imports and triage and by a page that found its figures stale; requests closer together than
+    REQUEST_GAP (or while this process's own refresh runs) are dropped, since one refresh serves them all.
+    """
+    import time  # noqa: PLC0415
+
+    task = _bound("refresh_aggregates")
+    if not celery.conf.task_always_eager:
+        if time.monotonic() - _requested[0] < REQUEST_GAP:
+            return "requested recently"
+        _requested[0] = time.monotonic()
+        task.delay()
+        return "queued"
+    if not _refreshing.acquire(blocking=False):
+        return "running"
+
+    def run() -> None:
+        try:
+            task.apply()
+        except Exception:  # noqa: BLE001 - a background refresh must not kill the process; the page stays stale
+            log.exception("aggregates refresh failed")
+        finally:
+            _refreshing.release()
+
+    threading.Thread(target=run, name="aggregates-refresh", daemon=True).start()
+    return "started"
 
 
 def bind_webhooks(db: Database, config: Config) -> Database:
