@@ -22,6 +22,7 @@ from moderation.store.models import Article, Comment, TriageResult
 
 if TYPE_CHECKING:
     from moderation.assess.pipeline import Pipeline
+    from moderation.store import Database
 
 WHERE = "request body"
 HISTORIC_FIELDS = ("decision", "status")  # a decision (or removal) taken at the source: it would stand unjudged
@@ -152,3 +153,19 @@ def stored_verdict(session: Session, comment: Comment) -> Verdict:
     return Verdict(comment.id, comment.external_id, comment.status, bool(comment.flagged),
                    reasons(result.hits, result.failures, result.evidence) if result else [],
                    result.explanation if result else "not assessed yet", comment.language)
+
+
+def rehearse(db: "Database", pipeline: "Pipeline") -> None:
+    """Submit two built-in comments (a new article, then a reply on it) in a transaction that is rolled back:
+    a fresh process compiles the submission's statements before its first real comment. Nothing is kept."""
+    recorded = set(_RECORDED)
+    site = "warm-up.invalid"
+    with db.sessions() as session:
+        try:
+            for i, parent in enumerate((None, "warm-up-0")):
+                row = {"id": f"warm-up-{i}", "article_id": "warm-up", "parent_id": parent, "author": "warm-up",
+                       "text": "Guten Morgen, danke für den Artikel. Good morning, thanks."}
+                submit(session, pipeline, parse_row(row, site))
+        finally:
+            session.rollback()
+            _RECORDED.intersection_update(recorded)  # the rule set row written here was rolled back too
