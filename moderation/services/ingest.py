@@ -17,7 +17,8 @@ from moderation.importers.jsonl import load_object
 from moderation.importers.rows import RowReader
 from moderation.assess import persist as repo
 from moderation.store.events import decision_of, reasons
-from moderation.store.loading import ImportConflict, check_storable, insert_one, load_batch
+from moderation.store.authors import in_force
+from moderation.store.loading import ImportConflict, check_storable, insert_one, load_batch, look_up
 from moderation.store.models import Article, Comment, TriageResult
 
 if TYPE_CHECKING:
@@ -116,19 +117,24 @@ def submit(session: Session, pipeline: "Pipeline", batch: ImportBatch) -> Verdic
     the transaction once and then finds the comment stored.
     """
     record = batch.comments[0]
-    comment, created, known = find(session, batch.source, record.external_id), False, {}
-    if comment is None:
+    found = look_up(session, record, batch.source)
+    comment, created, known = None, False, {}
+    if found.existing is None:
         try:
-            placed = insert_one(session, record, batch.source)
+            placed = insert_one(session, record, batch.source, found)
             if placed is None:  # a new article, an orphan, a comment decided at its source: the general path
                 # Zero stored: a twin committed it after the lookup above (PostgreSQL reads what is committed).
                 created = load_batch(session, batch).comments == 1
                 comment = find(session, batch.source, record.external_id)
             else:
                 (comment, article, parent), created = placed, True
-                known = {"articles": {article.id: article}, "parents": {parent.id: parent} if parent else {}}
+                state = in_force(found) if found.state not in (None, "normal") else None
+                known = {"articles": {article.id: article}, "parents": {parent.id: parent} if parent else {},
+                         "states": {(batch.source, record.author): state} if state else {}}
         except ImportConflict as exc:
             raise Refused(422, "invalid_comment", str(exc)) from None
+    else:
+        comment = session.get(Comment, found.existing)
     if not created:
         article = session.get(Article, comment.article_id)
         if comment.text != record.text or article.external_id != record.article_id:
