@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from functools import lru_cache
 from typing import TYPE_CHECKING, Sequence
 
-from sqlalchemy import Select, String, cast, func, insert, literal, select, union_all, update
+from sqlalchemy import BindParameter, Select, String, bindparam, cast, func, insert, literal, select, union_all, update
 from sqlalchemy.orm import Session, aliased
 
 from moderation.assess.risk import thread_heat
@@ -97,7 +98,7 @@ def items_for(session: Session, comments: Sequence[Comment], *, parents: dict | 
     return items
 
 
-def _participants_query(article_id: int) -> Select:
+def _participants_query(article_id: int | BindParameter) -> Select:
     return (select(Comment.author).where(Comment.article_id == article_id, Comment.author.is_not(None))
             .distinct().order_by(Comment.author).limit(MAX_THREAD_AUTHORS))  # the same names every time
 
@@ -109,16 +110,7 @@ def _participants(session: Session, article_id: int) -> tuple[str, ...]:
 def _thread_context(session: Session, article_id: int, author: str | None) -> tuple[dict, dict, dict]:
     """Participants, the author's history and the thread's statuses of one article in one statement (UNION ALL),
     the same answers as _participants, author_history and _thread_statuses give."""
-    none, zero = cast(None, String), literal(0)
-    names = _participants_query(article_id).subquery()
-    parts = [select(literal(0).label("kind"), names.c.author.label("name"), none.label("status"), zero.label("n")),
-             select(literal(1), none, Comment.status, func.count()).where(Comment.article_id == article_id)
-             .group_by(Comment.status)]
-    if author:
-        parts.append(select(literal(2), none, Comment.status, func.count()).where(Comment.author == author)
-                     .group_by(Comment.status))
-    union = union_all(*parts).subquery()
-    rows = session.execute(select(union).order_by(union.c.kind, union.c.name)).all()  # names in the DB's order
+    rows = session.execute(_thread_context_query(bool(author)), {"article": article_id, "author": author}).all()
     history: dict[str, dict[str, int]] = {author: {}} if author else {}
     heat: dict[int, dict[str, int]] = {article_id: {}}
     for kind, _, status, n in rows:
@@ -127,6 +119,21 @@ def _thread_context(session: Session, article_id: int, author: str | None) -> tu
         elif kind == 2:
             history[author][status] = n
     return {article_id: tuple(name for kind, name, _, _ in rows if kind == 0)}, history, heat
+
+
+@lru_cache(maxsize=2)
+def _thread_context_query(author_known: bool) -> Select:
+    """_thread_context's statement, built once and bound per call."""
+    none, zero, article = cast(None, String), literal(0), bindparam("article")
+    names = _participants_query(article).subquery()
+    parts = [select(literal(0).label("kind"), names.c.author.label("name"), none.label("status"), zero.label("n")),
+             select(literal(1), none, Comment.status, func.count()).where(Comment.article_id == article)
+             .group_by(Comment.status)]
+    if author_known:
+        parts.append(select(literal(2), none, Comment.status, func.count())
+                     .where(Comment.author == bindparam("author")).group_by(Comment.status))
+    union = union_all(*parts).subquery()
+    return select(union).order_by(union.c.kind, union.c.name)  # names in the database's order
 
 
 def _thread_statuses(session: Session, article_ids: set[int]) -> dict[int, dict[str, int]]:

@@ -3,9 +3,10 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import asdict, dataclass
+from functools import lru_cache
 from typing import Iterable, Iterator, NamedTuple, Sequence
 
-from sqlalchemy import Row, and_, false, insert, literal, select, update
+from sqlalchemy import Row, Select, and_, bindparam, false, insert, literal, select, update
 from sqlalchemy.orm import Session, aliased
 
 from moderation.domain.comments import HISTORIC_DECISIONS, CommentRecord, ImportBatch, ThreadError, resolve_depths
@@ -183,6 +184,9 @@ def _keep_plain_ids(session: Session, batch: ImportBatch) -> None:
         record.parent_id = plain.get(record.parent_id, record.parent_id) if record.parent_id else None
 
 
+_INSERT_ONE = insert(Comment.__table__).returning(Comment.__table__.c.id)
+
+
 class ArticleRow(NamedTuple):
     id: int
     placeholder: bool
@@ -202,24 +206,32 @@ def look_up(session: Session, record: CommentRecord, source: str) -> Row:
     """The live API's one read before writing: the comment's id if stored already (`existing`), its article and
     parent (None when unknown), the author's state row (`state`, `until`, `actor`, `reason`; None without one), and
     whether earlier orphans wait for this comment (`waiting`)."""
+    return session.execute(_look_up(record.parent_id is not None, bool(record.author)),
+                           {"source": source, "external_id": record.external_id, "article": record.article_id,
+                            "parent": record.parent_id, "author": record.author}).one()
+
+
+@lru_cache(maxsize=4)
+def _look_up(parent_known: bool, author_known: bool) -> Select:
+    """look_up's statement, built once (building a statement costs more than running it; bound per call)."""
     parent = aliased(Comment)
-    existing = select(Comment.id).where(Comment.source == source, Comment.external_id == record.external_id)
+    source, external_id = bindparam("source"), bindparam("external_id")
+    existing = select(Comment.id).where(Comment.source == source, Comment.external_id == external_id)
     waiting = select(Comment.id).where(Comment.source == source, Comment.orphan.is_(True), Comment.parent_id.is_(None),
-                                       Comment.parent_external_id == record.external_id).exists()
+                                       Comment.parent_external_id == external_id).exists()
     one = select(literal(1).label("one")).subquery()
-    return session.execute(
-        select(existing.scalar_subquery().label("existing"), waiting.label("waiting"),
-               Article.id.label("article_id"), Article.placeholder, Article.language.label("article_language"),
-               Article.premoderation, parent.id.label("parent_id"), parent.depth.label("parent_depth"),
-               parent.text.label("parent_text"), parent.author.label("parent_author"),
-               parent.language.label("parent_language"),
-               AuthorState.state, AuthorState.until, AuthorState.actor, AuthorState.reason)
-        .select_from(one)
-        .outerjoin(Article, and_(Article.source == source, Article.external_id == record.article_id))
-        .outerjoin(parent, and_(parent.source == source, parent.external_id == record.parent_id)
-                   if record.parent_id is not None else false())
-        .outerjoin(AuthorState, and_(AuthorState.source == source, AuthorState.author == record.author)
-                   if record.author else false())).one()
+    return (select(existing.scalar_subquery().label("existing"), waiting.label("waiting"),
+                   Article.id.label("article_id"), Article.placeholder, Article.language.label("article_language"),
+                   Article.premoderation, parent.id.label("parent_id"), parent.depth.label("parent_depth"),
+                   parent.text.label("parent_text"), parent.author.label("parent_author"),
+                   parent.language.label("parent_language"),
+                   AuthorState.state, AuthorState.until, AuthorState.actor, AuthorState.reason)
+            .select_from(one)
+            .outerjoin(Article, and_(Article.source == source, Article.external_id == bindparam("article")))
+            .outerjoin(parent, and_(parent.source == source, parent.external_id == bindparam("parent"))
+                       if parent_known else false())
+            .outerjoin(AuthorState, and_(AuthorState.source == source, AuthorState.author == bindparam("author"))
+                       if author_known else false()))
 
 
 def insert_one(session: Session, record: CommentRecord, source: str,
@@ -244,7 +256,7 @@ def insert_one(session: Session, record: CommentRecord, source: str,
     check_storable(record, record.location)
     row = _row(record, source, article.id, parent.depth + 1 if parent else 0, False)
     row["parent_id"] = parent.id if parent else None
-    comment_id = session.execute(insert(Comment).values(**row).returning(Comment.id)).scalar_one()
+    comment_id = session.connection().execute(_INSERT_ONE, row).scalar_one()  # Core: no ORM bulk machinery
     if found.waiting:
         _adopt(session, source, {record.external_id: comment_id}, {record.external_id})
     return Comment(id=comment_id, **row), article, parent
