@@ -66,15 +66,10 @@ def _children(parent: int) -> list[int]:
     return out
 
 
-def _postgres_pids() -> list[int]:
-    pids = []
-    for comm in Path("/proc").glob("[0-9]*/comm"):
-        try:
-            if comm.read_text().strip() == "postgres":
-                pids.append(int(comm.parent.name))
-        except (FileNotFoundError, ValueError):
-            pass
-    return pids
+def _postgres_pids(db: Database) -> list[int]:
+    """The PostgreSQL backends serving the bench's own database (other databases' work on the machine left out)."""
+    with db.session() as s:
+        return list(s.scalars(text("SELECT pid FROM pg_stat_activity WHERE datname = current_database()")))
 
 
 class Receiver:
@@ -96,16 +91,18 @@ class Ingest:
     """An open-loop client: request i is due at start + i/rate, latency counts from then (no coordinated
     omission), sent by a pool of threads with keep-alive connections."""
 
-    def __init__(self, port: int, key: str, threads: int = 48) -> None:
-        self.port, self.key = port, key
+    def __init__(self, port: int | list[int], key: str, threads: int = 48) -> None:
+        self.ports, self.key = port if isinstance(port, list) else [port], key
+        self.cpu_ms: list[float] = []  # each answer's Server-Timing: the request's CPU in its web worker thread
         self.local = threading.local()
         self.pool = ThreadPoolExecutor(threads)
         self.results: list[tuple[str, float, float, int, str]] = []  # id, latency, service, status, decision
         self.lock = threading.Lock()
 
     def _connection(self) -> http.client.HTTPConnection:
-        if getattr(self.local, "conn", None) is None:
-            self.local.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+        if getattr(self.local, "conn", None) is None:  # threads spread over the instances, as a balancer would
+            port = self.ports[threading.get_ident() % len(self.ports)]
+            self.local.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
         return self.local.conn
 
     def _send(self, row: dict, due: float) -> None:
@@ -120,6 +117,10 @@ class Ingest:
                 response = conn.getresponse()
                 payload = response.read()
                 status = response.status
+                timing = response.getheader("Server-Timing", "")
+                if timing.startswith("cpu;dur="):
+                    with self.lock:
+                        self.cpu_ms.append(float(timing[8:]))
                 decision = json.loads(payload).get("decision", "") if status < 300 else payload.decode()[:200]
                 break
             except (http.client.HTTPException, OSError) as exc:
@@ -164,7 +165,7 @@ def moderate(db: Database, n: int, stop: threading.Event, tally: dict, think: fl
         time.sleep(think)
 
 
-def _wait_http(port: int, timeout: float = 60) -> None:
+def _wait_http(port: int, timeout: float = 300) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
@@ -178,7 +179,7 @@ def _wait_http(port: int, timeout: float = 60) -> None:
 
 
 def run(rate: float = 200, seconds: float = 30, moderators: int = 4, web_workers: int = 3, web_threads: int = 4,
-        admin_url: str = ADMIN_URL) -> dict:
+        admin_url: str = ADMIN_URL, instances: int = 1) -> dict:
     from werkzeug.serving import make_server  # noqa: PLC0415
 
     admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
@@ -196,46 +197,53 @@ def run(rate: float = 200, seconds: float = 30, moderators: int = 4, web_workers
     queue = f"bench-{uuid.uuid4().hex[:6]}"
     processes: list[subprocess.Popen] = []
     tmp = tempfile.TemporaryDirectory()
-    port = 18000 + random.randrange(1000)
+    ports = [18000 + random.randrange(1000) * 2 + i for i in range(instances)]
     env = {**os.environ, "MODERATION_DATABASE_URL": url, "MODERATION_BROKER_URL": REDIS_URL,
            "MODERATION_TASK_QUEUE": queue, "MODERATION_INSTANCE_PATH": tmp.name,
-           "MODERATION_SECRET_KEY": "bench", "MODERATION_BIND": f"127.0.0.1:{port}",
-           "MODERATION_WEB_WORKERS": str(web_workers), "MODERATION_WEB_THREADS": str(web_threads),
-           "MODERATION_WEBHOOK_RETRY_SECONDS": "1"}
+           "MODERATION_SECRET_KEY": "bench", "MODERATION_WEB_WORKERS": str(web_workers),
+           "MODERATION_WEB_THREADS": str(web_threads), "MODERATION_WEBHOOK_RETRY_SECONDS": "1"}
     try:
         logs = Path(tmp.name)
-        processes.append(subprocess.Popen([str(BIN / "gunicorn"), "-c", "deploy/gunicorn.conf.py", "web:create_app()"],
-                                          cwd=PROJECT_ROOT, env=env, stderr=open(logs / "web.log", "w")))  # noqa: SIM115
+        for i, port in enumerate(ports):  # instances share the database, Redis and the worker, as machines would
+            processes.append(subprocess.Popen(
+                [str(BIN / "gunicorn"), "-c", "deploy/gunicorn.conf.py", "web:create_app()"], cwd=PROJECT_ROOT,
+                env={**env, "MODERATION_BIND": f"127.0.0.1:{port}"}, stderr=open(logs / f"web{i}.log", "w")))  # noqa: SIM115
         processes.append(subprocess.Popen([sys.executable, "-m", "moderation", "worker", "--pool", "threads",
                                            "--concurrency", "4", "--beat", "--loglevel", "warning"],
                                           cwd=PROJECT_ROOT, env=env, stderr=open(logs / "worker.log", "w"),  # noqa: SIM115
                                           stdout=subprocess.DEVNULL))
-        _wait_http(port)
-        time.sleep(3)  # every gunicorn worker warmed up (post_worker_init)
+        for port in ports:
+            _wait_http(port)
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline and sum(
+                (logs / f"web{i}.log").read_text().count("warmed up") for i in range(instances)) < web_workers * instances:
+            time.sleep(0.5)  # every gunicorn worker warmed up (post_worker_init)
         run_id = uuid.uuid4().hex[:6]
         rows = [{**row, "id": f"{run_id}-{row['id']}", "parent_id": f"{run_id}-{row['parent_id']}"}
                 if "parent_id" in row else {**row, "id": f"{run_id}-{row['id']}"}
                 for row in import_rows(int(rate * seconds), seed=11, per_article=100)]
-        warm = Ingest(port, key)
+        warm = Ingest(ports, key)
         warm.run([{**r, "id": f"warm-{r['id']}"} for r in rows[:100]], rate / 4)
         load_before = os.getloadavg()
-        web_pids = _children(processes[0].pid)
-        cpu_before = {"web": _cpu_seconds(web_pids), "worker": _cpu_seconds([processes[1].pid]),
-                      "postgres": _cpu_seconds(_postgres_pids()), "bench": time.process_time()}
+        web_pids = [pid for p in processes[:instances] for pid in _children(p.pid)]
+        worker = processes[instances]
+        cpu_before = {"web": _cpu_seconds(web_pids), "worker": _cpu_seconds([worker.pid]),
+                      "postgres": _cpu_seconds(pg_pids := _postgres_pids(db)), "bench": time.process_time()}
         # Moderators' decisions are committed here: their webhooks go out through the same broker.
         tasks.configure(Config(database_url=url, broker_url=REDIS_URL, task_queue=queue, instance_path=Path(tmp.name)))
         stop, tally = threading.Event(), {"decided": 0, "conflicts": 0}
         mods = [threading.Thread(target=moderate, args=(db, n, stop, tally, 0.2)) for n in range(moderators)]
         for m in mods:
             m.start()
-        ingest = Ingest(port, key)
+        ingest = Ingest(ports, key)
         elapsed = ingest.run(rows, rate)
         stop.set()
         for m in mods:
             m.join()
         cpu = {"web": _cpu_seconds(web_pids) - cpu_before["web"],
-               "worker": _cpu_seconds([processes[1].pid]) - cpu_before["worker"],
-               "postgres": _cpu_seconds(_postgres_pids()) - cpu_before["postgres"],
+               "worker": _cpu_seconds([worker.pid]) - cpu_before["worker"],
+               # Backends opened during the run (pools growing under load) count whole: they began in it.
+               "postgres": _cpu_seconds(sorted(set(pg_pids) | set(_postgres_pids(db)))) - cpu_before["postgres"],
                "bench": time.process_time() - cpu_before["bench"]}
         load_after = os.getloadavg()
         deadline = time.monotonic() + 120
@@ -248,8 +256,9 @@ def run(rate: float = 200, seconds: float = 30, moderators: int = 4, web_workers
             time.sleep(0.5)
         result = _verify(db, ingest, warm, receiver, tally, rate, seconds, elapsed, moderators, web_workers,
                          web_threads, load_before, load_after, cpu)
+        result["web"] = f"{instances} x {result['web']}"
         if result["errors"]:
-            for name in ("web.log", "worker.log"):
+            for name in [f"web{i}.log" for i in range(instances)] + ["worker.log"]:
                 print(f"--- {name} (last lines)", *(logs / name).read_text().splitlines()[-15:], sep="\n",
                       file=sys.stderr)
         return result
@@ -313,6 +322,10 @@ def _verify(db: Database, ingest: Ingest, warm: Ingest, receiver: Receiver, tall
         "webhook_lag_ms": {"p50": _pct(lags, .5, 1000), "p95": _pct(lags, .95, 1000)},
         "web": f"gunicorn gthread {web_workers} workers x {web_threads} threads",
         "cpu_seconds": {k: round(v, 1) for k, v in cpu.items()},
+        # The load-independent figure: CPU of the served path (web, PostgreSQL, worker) per comment, client left out.
+        "cpu_ms_per_comment_served": round(sum(v for k, v in cpu.items() if k != "bench") * 1000 / max(n, 1), 2),
+        "web_thread_cpu_ms": {"p50": _pct(ingest.cpu_ms, .5), "p95": _pct(ingest.cpu_ms, .95),
+                              "mean": round(statistics.fmean(ingest.cpu_ms), 2) if ingest.cpu_ms else None},
         "cpu_ms_per_request": {k: round(v * 1000 / max(n, 1), 2) for k, v in cpu.items()},
         "load_before": [round(x, 2) for x in load_before], "load_after": [round(x, 2) for x in load_after],
     }
@@ -320,12 +333,14 @@ def _verify(db: Database, ingest: Ingest, warm: Ingest, receiver: Receiver, tall
 
 def main(n: int = 0, postgres: str | None = None) -> dict:
     """Settings from BENCH_RATE (comments/s, 200), BENCH_SECONDS (30), BENCH_MODERATORS (4),
-    BENCH_WEB_WORKERS (3) and BENCH_WEB_THREADS (4); n is not used."""
+    BENCH_WEB_WORKERS (3), BENCH_WEB_THREADS (4) and BENCH_INSTANCES (1: gunicorn instances, each with that many
+    workers, sharing the database, Redis and the Celery worker); n is not used."""
     rate, seconds = float(os.environ.get("BENCH_RATE", 200)), float(os.environ.get("BENCH_SECONDS", 30))
     moderators = int(os.environ.get("BENCH_MODERATORS", 4))
     workers, threads = int(os.environ.get("BENCH_WEB_WORKERS", 3)), int(os.environ.get("BENCH_WEB_THREADS", 4))
+    instances = int(os.environ.get("BENCH_INSTANCES", 1))
     print(f"# live API load: {rate:g} comments/s for {seconds:g} s, {moderators} moderators, "
           f"{os.cpu_count()} cpus, load {os.getloadavg()}")
-    result = run(rate, seconds, moderators, workers, threads, postgres or ADMIN_URL)
+    result = run(rate, seconds, moderators, workers, threads, postgres or ADMIN_URL, instances)
     print(json.dumps(result, indent=2))
     return result

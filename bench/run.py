@@ -1,12 +1,13 @@
-"""`python -m bench.run [stages] [core] [tuning] [load] [queue] [--n N] [--postgres URL]`: run benchmarks and print their figures."""
+"""`python -m bench.run [stages] [core] [tuning] [load] [queue] [langid] [--n N] [--postgres URL]`: run benchmarks and print their figures."""
 from __future__ import annotations
 
 import argparse
 
-from bench import analysis, core, load, models, queue, research, sentiment, stages, tuning
+from bench import analysis, core, langid, load, models, queue, research, sentiment, stages, tuning
 
 SUITES = {"stages": stages.main, "core": core.main, "tuning": tuning.main, "load": load.main, "queue": queue.main,
-          "analysis": analysis.main, "sentiment": sentiment.main, "models": models.main, "research": research.main}
+          "analysis": analysis.main, "sentiment": sentiment.main, "models": models.main, "research": research.main,
+          "langid": langid.main}
 
 
 def main() -> None:

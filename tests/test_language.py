@@ -12,7 +12,7 @@ from langdetect.detector import Detector
 from moderation.domain import detector
 from moderation.domain.detector import _factory
 from moderation.domain.detector import _FastDetector as FastDetector
-from moderation.domain.language import _NOISE, MAX_CHARS, LanguageDetector
+from moderation.domain.language import _NOISE, MAX_CHARS, LanguageDetector, LanguageResult
 from moderation.domain.text import letters_at_least
 from tests.conftest import corpus
 
@@ -136,12 +136,40 @@ def test_identical_to_plain_langdetect_on_real_comments():
     checked = 0
     for name, texts in comments.items():
         langs = ("de", "en") if name != "fox-news-comments" else ("de", "en", "fr", "nl")
+        product = LanguageDetector(langs)
         for text in texts:
             clean = _NOISE.sub(" ", text[: MAX_CHARS * 2])
             try:
                 ours = detector.probabilities(clean, langs, 0, MAX_CHARS)
             except detector.NoFeatures:
                 ours = None
-            assert ours == _plain_langdetect(clean, langs), (name, text[:80])
+            plain = _plain_langdetect(clean, langs)
+            assert ours == plain, (name, text[:80])
+            # The detector as the product calls it (cache key normalised) answers what plain langdetect implies.
+            assert product.detect(text) == _implied(product, text, plain), (name, text[:80])
             checked += 1
     assert checked >= 2800
+
+
+def _implied(d: LanguageDetector, text: str, plain: tuple | None) -> LanguageResult:
+    """LanguageDetector's answer computed from plain langdetect's probabilities on the uncut, unnormalised text."""
+    if not letters_at_least(_NOISE.sub(" ", text[: MAX_CHARS * 2]), d.min_letters) or not plain:
+        return d._fallback(None)
+    lang, prob = plain[0]
+    return LanguageResult(lang, round(prob, 4), "detected") if prob >= d.min_probability else d._fallback(None)
+
+
+BLANKS = ["\n", "\t", "\r\n", "  ", "\xa0", "\u2003", "\x85", "\u3000", "\x1c", " \n "]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(GERMAN.split() + ENGLISH.split() + ["KI", "Ärger", "ß", "x", "日本"]),
+                          st.lists(st.sampled_from(BLANKS), min_size=1, max_size=3).map("".join)),
+                min_size=1, max_size=120),
+       st.sampled_from(BLANKS + [""]))
+def test_the_normalised_cache_key_answers_as_plain_langdetect_on_the_raw_text(words, lead):
+    """Runs of blanks, leading blanks and texts cut at MAX_CHARS: the cache key by normalised text changes
+    nothing (differential oracle against unmodified langdetect on the text as written)."""
+    text = lead + "".join(w + b for w, b in words)
+    d = LanguageDetector(["de", "en"])
+    assert d.detect(text) == _implied(d, text, _plain_langdetect(_NOISE.sub(" ", text[: MAX_CHARS * 2]), ("de", "en")))

@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from functools import lru_cache
 from typing import TYPE_CHECKING, Sequence
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import BindParameter, Select, String, bindparam, cast, func, insert, literal, select, union_all, update
 from sqlalchemy.orm import Session, aliased
 
 from moderation.assess.risk import thread_heat
@@ -42,13 +43,15 @@ def author_history(session: Session, authors: Sequence[str]) -> dict[str, dict[s
 
 
 def items_for(session: Session, comments: Sequence[Comment], *, parents: dict | None = None,
-              articles: dict | None = None) -> list["Item"]:
+              articles: dict | None = None, states: dict | None = None,
+              reported: dict | None = None) -> list["Item"]:
     """Pipeline items with what rules need: parent, thread participants, author history, article settings.
 
     The one definition of a stored comment's context, for triage, the workers, the API and what-if alike.
     `comments` may be rows with the columns used here (source, text, language, status, author, parent_id,
     parent_external_id, article_id). Parent and article rows (by id: text, author, language / language,
-    premoderation) the caller has read already can be passed in. The author's history counts their other
+    premoderation) the caller has read already can be passed in, and so can the authors' states (as
+    store.authors.states_for answers) and the comments' weighted reader reports (none for a comment just stored). The author's history counts their other
     comments: the comment's own decision says nothing about whether its author is new.
     """
     from moderation.assess.pipeline import Item  # noqa: PLC0415 - the pipeline imports the store, not vice versa
@@ -63,16 +66,17 @@ def items_for(session: Session, comments: Sequence[Comment], *, parents: dict | 
     if articles is None:
         articles = {row.id: row for row in session.execute(
             select(Article.id, Article.language, Article.premoderation).where(Article.id.in_(article_ids)))}
-    participants: dict[int, tuple[str, ...]] = {}
-    for art_id in article_ids:
-        participants[art_id] = tuple(session.scalars(
-            select(Comment.author).where(Comment.article_id == art_id, Comment.author.is_not(None))
-            .distinct().order_by(Comment.author).limit(MAX_THREAD_AUTHORS)))  # the same names every time
+    if len(article_ids) == 1 and len({c.author for c in comments}) == 1:  # the live API's case: one statement
+        participants, history, heat = _thread_context(session, next(iter(article_ids)), comments[0].author)
+    else:
+        participants = {art_id: _participants(session, art_id) for art_id in article_ids}
+        history = author_history(session, [c.author for c in comments])
+        heat = _thread_statuses(session, article_ids)
     where = {art_id: {name: i for i, name in enumerate(names)} for art_id, names in participants.items()}
-    history = author_history(session, [c.author for c in comments])
-    states = authors.states_for(session, [(c.source, c.author) for c in comments])
-    heat = _thread_statuses(session, article_ids)
-    reported = reports.weights(session, [c.id for c in comments if getattr(c, "id", None) is not None])
+    if states is None:
+        states = authors.states_for(session, [(c.source, c.author) for c in comments])
+    if reported is None:
+        reported = reports.weights(session, [c.id for c in comments if getattr(c, "id", None) is not None])
     items = []
     for c in comments:
         p = parents.get(c.parent_id)
@@ -95,6 +99,44 @@ def items_for(session: Session, comments: Sequence[Comment], *, parents: dict | 
             premoderation=art.premoderation if art else None, author_state=state, author_state_note=note,
             thread_heat=thread_heat(troubled, judged), reports=reported.get(getattr(c, "id", None), 0.0)))
     return items
+
+
+def _participants_query(article_id: int | BindParameter) -> Select:
+    return (select(Comment.author).where(Comment.article_id == article_id, Comment.author.is_not(None))
+            .distinct().order_by(Comment.author).limit(MAX_THREAD_AUTHORS))  # the same names every time
+
+
+def _participants(session: Session, article_id: int) -> tuple[str, ...]:
+    return tuple(session.scalars(_participants_query(article_id)))
+
+
+def _thread_context(session: Session, article_id: int, author: str | None) -> tuple[dict, dict, dict]:
+    """Participants, the author's history and the thread's statuses of one article in one statement (UNION ALL),
+    the same answers as _participants, author_history and _thread_statuses give."""
+    rows = session.execute(_thread_context_query(bool(author)), {"article": article_id, "author": author}).all()
+    history: dict[str, dict[str, int]] = {author: {}} if author else {}
+    heat: dict[int, dict[str, int]] = {article_id: {}}
+    for kind, _, status, n in rows:
+        if kind == 1:
+            heat[article_id][status] = n
+        elif kind == 2:
+            history[author][status] = n
+    return {article_id: tuple(name for kind, name, _, _ in rows if kind == 0)}, history, heat
+
+
+@lru_cache(maxsize=2)
+def _thread_context_query(author_known: bool) -> Select:
+    """_thread_context's statement, built once and bound per call."""
+    none, zero, article = cast(None, String), literal(0), bindparam("article")
+    names = _participants_query(article).subquery()
+    parts = [select(literal(0).label("kind"), names.c.author.label("name"), none.label("status"), zero.label("n")),
+             select(literal(1), none, Comment.status, func.count()).where(Comment.article_id == article)
+             .group_by(Comment.status)]
+    if author_known:
+        parts.append(select(literal(2), none, Comment.status, func.count())
+                     .where(Comment.author == bindparam("author")).group_by(Comment.status))
+    union = union_all(*parts).subquery()
+    return select(union).order_by(union.c.kind, union.c.name)  # names in the database's order
 
 
 def _thread_statuses(session: Session, article_ids: set[int]) -> dict[int, dict[str, int]]:

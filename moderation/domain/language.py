@@ -14,6 +14,10 @@ _NOISE = regex.compile(r"https?://\S+|www\.\S+|[@#]\w+|[^\p{L}\s]+", regex.V1)
 # Below this many letters langdetect guesses, so the thread's or article's language is used instead.
 # Choosing between a site's two or three languages works on much shorter texts than among all 55.
 MIN_LETTERS = {"restricted": 10, "all": 25}
+# Blanks the detector reads as one word break wherever they stand and however many (each is NGram.normalize'd to
+# a space, and all are Latin for its script check): a run of them is one space in the cache key, so texts that
+# differ only there share one entry. Others (U+0085, U+2000..., U+3000) count as non-Latin and stay as they are.
+_BLANKS = regex.compile(r"[\t\n\x0b\x0c\r\x1c-\x1f \xa0]+")
 MIN_PROBABILITY = 0.90
 MAX_CHARS = 600      # the first few hundred characters decide as well as the whole text, much faster
 
@@ -46,8 +50,9 @@ class LanguageDetector:
         clean = _NOISE.sub(" ", text[: MAX_CHARS * 2])
         if not letters_at_least(clean, self.min_letters):
             return fallback
+        key = _BLANKS.sub(" ", clean[:MAX_CHARS]).lstrip(" ")  # cut as the detector cuts, then normalised
         try:
-            lang, prob = detector.probabilities(clean, self.languages, self.seed, MAX_CHARS)[0]
+            lang, prob = detector.probabilities(key, self.languages, self.seed, MAX_CHARS)[0]
         except (detector.NoFeatures, IndexError):
             return fallback
         best = LanguageResult(lang, round(prob, 4), "detected")

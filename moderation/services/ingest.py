@@ -17,11 +17,13 @@ from moderation.importers.jsonl import load_object
 from moderation.importers.rows import RowReader
 from moderation.assess import persist as repo
 from moderation.store.events import decision_of, reasons
-from moderation.store.loading import ImportConflict, check_storable, insert_one, load_batch
+from moderation.store.authors import in_force
+from moderation.store.loading import ImportConflict, check_storable, insert_one, load_batch, look_up
 from moderation.store.models import Article, Comment, TriageResult
 
 if TYPE_CHECKING:
     from moderation.assess.pipeline import Pipeline
+    from moderation.store import Database
 
 WHERE = "request body"
 HISTORIC_FIELDS = ("decision", "status")  # a decision (or removal) taken at the source: it would stand unjudged
@@ -115,19 +117,25 @@ def submit(session: Session, pipeline: "Pipeline", batch: ImportBatch) -> Verdic
     the transaction once and then finds the comment stored.
     """
     record = batch.comments[0]
-    comment, created, known = find(session, batch.source, record.external_id), False, {}
-    if comment is None:
+    found = look_up(session, record, batch.source)
+    comment, created, known = None, False, {}
+    if found.existing is None:
         try:
-            placed = insert_one(session, record, batch.source)
+            placed = insert_one(session, record, batch.source, found)
             if placed is None:  # a new article, an orphan, a comment decided at its source: the general path
                 # Zero stored: a twin committed it after the lookup above (PostgreSQL reads what is committed).
                 created = load_batch(session, batch).comments == 1
                 comment = find(session, batch.source, record.external_id)
             else:
                 (comment, article, parent), created = placed, True
-                known = {"articles": {article.id: article}, "parents": {parent.id: parent} if parent else {}}
+                state = in_force(found) if found.state not in (None, "normal") else None
+                known = {"articles": {article.id: article}, "parents": {parent.id: parent} if parent else {},
+                         "states": {(batch.source, record.author): state} if state else {},
+                         "reported": {}}  # stored a moment ago: no reader has reported it yet
         except ImportConflict as exc:
             raise Refused(422, "invalid_comment", str(exc)) from None
+    else:
+        comment = session.get(Comment, found.existing)
     if not created:
         article = session.get(Article, comment.article_id)
         if comment.text != record.text or article.external_id != record.article_id:
@@ -152,3 +160,19 @@ def stored_verdict(session: Session, comment: Comment) -> Verdict:
     return Verdict(comment.id, comment.external_id, comment.status, bool(comment.flagged),
                    reasons(result.hits, result.failures, result.evidence) if result else [],
                    result.explanation if result else "not assessed yet", comment.language)
+
+
+def rehearse(db: "Database", pipeline: "Pipeline") -> None:
+    """Submit two built-in comments (a new article, then a reply on it) in a transaction that is rolled back:
+    a fresh process compiles the submission's statements before its first real comment. Nothing is kept."""
+    recorded = set(_RECORDED)
+    site = "warm-up.invalid"
+    with db.sessions() as session:
+        try:
+            for i, parent in enumerate((None, "warm-up-0")):
+                row = {"id": f"warm-up-{i}", "article_id": "warm-up", "parent_id": parent, "author": "warm-up",
+                       "text": "Guten Morgen, danke für den Artikel. Good morning, thanks."}
+                submit(session, pipeline, parse_row(row, site))
+        finally:
+            session.rollback()
+            _RECORDED.intersection_update(recorded)  # the rule set row written here was rolled back too

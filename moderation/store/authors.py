@@ -86,11 +86,18 @@ def states_for(session: Session, pairs: Iterable[tuple[str, str]],
         rows = session.execute(select(AuthorState).where(
             tuple_(AuthorState.source, AuthorState.author).in_(wanted[i:i + 500]), AuthorState.state != "normal"))
         for row in rows.scalars():
-            if (state := effective(row.state, row.until, now)) != "normal":
-                until = f" until {row.until:%Y-%m-%d %H:%M} UTC" if state == "suspended" and row.until else ""
-                out[(row.source, row.author)] = (state, f"by {row.actor}{until}" + (f": {row.reason}"
-                                                                                      if row.reason else ""))
+            if (described := in_force(row, now)) is not None:
+                out[(row.source, row.author)] = described
     return out
+
+
+def in_force(row: AuthorState, now: datetime | None = None) -> tuple[str, str] | None:
+    """A state row (or any row with its state, until, actor, reason) as (state in force now, who set it and why);
+    None in the normal state."""
+    if (state := effective(row.state, row.until, now)) == "normal":
+        return None
+    until = f" until {row.until:%Y-%m-%d %H:%M} UTC" if state == "suspended" and row.until else ""
+    return state, f"by {row.actor}{until}" + (f": {row.reason}" if row.reason else "")
 
 
 def _row(session: Session, source: str, author: str) -> AuthorState:

@@ -3,12 +3,14 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import asdict, dataclass
-from typing import Iterable, Iterator, Sequence
+from functools import lru_cache
+from typing import Iterable, Iterator, NamedTuple, Sequence
 
-from sqlalchemy import Row, insert, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import Row, Select, and_, bindparam, false, insert, literal, select, update
+from sqlalchemy.orm import Session, aliased
 
 from moderation.domain.comments import HISTORIC_DECISIONS, CommentRecord, ImportBatch, ThreadError, resolve_depths
+from moderation.store.authors import AuthorState
 from moderation.store.models import Article, Comment, Decision, utcnow
 
 CHUNK = 2000  # ids per IN (...) query; SQLite allows 32,766 parameters
@@ -182,8 +184,59 @@ def _keep_plain_ids(session: Session, batch: ImportBatch) -> None:
         record.parent_id = plain.get(record.parent_id, record.parent_id) if record.parent_id else None
 
 
-def insert_one(session: Session, record: CommentRecord, source: str) -> tuple[Comment, Row, Row | None] | None:
-    """A new comment on a known article in a few statements (the live API's path).
+_INSERT_ONE = insert(Comment.__table__).returning(Comment.__table__.c.id)
+
+
+class ArticleRow(NamedTuple):
+    id: int
+    placeholder: bool
+    language: str | None
+    premoderation: str | None
+
+
+class ParentRow(NamedTuple):
+    id: int
+    depth: int
+    text: str
+    author: str | None
+    language: str | None
+
+
+def look_up(session: Session, record: CommentRecord, source: str) -> Row:
+    """The live API's one read before writing: the comment's id if stored already (`existing`), its article and
+    parent (None when unknown), the author's state row (`state`, `until`, `actor`, `reason`; None without one), and
+    whether earlier orphans wait for this comment (`waiting`)."""
+    return session.execute(_look_up(record.parent_id is not None, bool(record.author)),
+                           {"source": source, "external_id": record.external_id, "article": record.article_id,
+                            "parent": record.parent_id, "author": record.author}).one()
+
+
+@lru_cache(maxsize=4)
+def _look_up(parent_known: bool, author_known: bool) -> Select:
+    """look_up's statement, built once (building a statement costs more than running it; bound per call)."""
+    parent = aliased(Comment)
+    source, external_id = bindparam("source"), bindparam("external_id")
+    existing = select(Comment.id).where(Comment.source == source, Comment.external_id == external_id)
+    waiting = select(Comment.id).where(Comment.source == source, Comment.orphan.is_(True), Comment.parent_id.is_(None),
+                                       Comment.parent_external_id == external_id).exists()
+    one = select(literal(1).label("one")).subquery()
+    return (select(existing.scalar_subquery().label("existing"), waiting.label("waiting"),
+                   Article.id.label("article_id"), Article.placeholder, Article.language.label("article_language"),
+                   Article.premoderation, parent.id.label("parent_id"), parent.depth.label("parent_depth"),
+                   parent.text.label("parent_text"), parent.author.label("parent_author"),
+                   parent.language.label("parent_language"),
+                   AuthorState.state, AuthorState.until, AuthorState.actor, AuthorState.reason)
+            .select_from(one)
+            .outerjoin(Article, and_(Article.source == source, Article.external_id == bindparam("article")))
+            .outerjoin(parent, and_(parent.source == source, parent.external_id == bindparam("parent"))
+                       if parent_known else false())
+            .outerjoin(AuthorState, and_(AuthorState.source == source, AuthorState.author == bindparam("author"))
+                       if author_known else false()))
+
+
+def insert_one(session: Session, record: CommentRecord, source: str,
+               found: Row) -> tuple[Comment, ArticleRow, ParentRow | None] | None:
+    """A new comment on a known article in one statement (the live API's path), `found` being its look_up().
 
     Returns a transient Comment carrying its new id, with the article and parent rows the assessment needs;
     None when load_batch must write it: a new or placeholder article, an unknown parent, or a comment that
@@ -191,21 +244,21 @@ def insert_one(session: Session, record: CommentRecord, source: str) -> tuple[Co
     """
     if record.decision or (record.source_status or "") in REMOVED_AT_SOURCE:
         return None
-    article = session.execute(select(Article.id, Article.placeholder, Article.language, Article.premoderation)
-                              .where(Article.source == source, Article.external_id == record.article_id)).first()
-    if article is None or article.placeholder:
+    if found.article_id is None or found.placeholder:
         return None
+    article = ArticleRow(found.article_id, found.placeholder, found.article_language, found.premoderation)
     parent = None
     if record.parent_id is not None:
-        parent = session.execute(select(Comment.id, Comment.depth, Comment.text, Comment.author, Comment.language)
-                                 .where(Comment.source == source, Comment.external_id == record.parent_id)).first()
-        if parent is None:
+        if found.parent_id is None:
             return None
+        parent = ParentRow(found.parent_id, found.parent_depth, found.parent_text, found.parent_author,
+                           found.parent_language)
     check_storable(record, record.location)
     row = _row(record, source, article.id, parent.depth + 1 if parent else 0, False)
     row["parent_id"] = parent.id if parent else None
-    comment_id = session.execute(insert(Comment).values(**row).returning(Comment.id)).scalar_one()
-    _adopt(session, source, {record.external_id: comment_id}, {record.external_id})
+    comment_id = session.connection().execute(_INSERT_ONE, row).scalar_one()  # Core: no ORM bulk machinery
+    if found.waiting:
+        _adopt(session, source, {record.external_id: comment_id}, {record.external_id})
     return Comment(id=comment_id, **row), article, parent
 
 

@@ -15,7 +15,7 @@ from collections import Counter
 from typing import TYPE_CHECKING, Callable
 
 from celery import Celery, Task, group
-from celery.signals import worker_process_init
+from celery.signals import worker_init, worker_process_init
 from sqlalchemy.exc import OperationalError
 
 from moderation.services import jobs
@@ -123,11 +123,33 @@ def configure(config: Config, db: Callable[[], Database] | None = None) -> Celer
         globals()[name] = app.task(name=f"moderation.{name}", **options)(function)
     celery, runtime = app, Runtime(config, db)
     worker_process_init.connect(_forked, weak=False, dispatch_uid="moderation.worker.tasks.forked")
+    worker_init.connect(_started, weak=False, dispatch_uid="moderation.worker.tasks.started")
     return app
 
 
 def _forked(**_: object) -> None:
     runtime.forked()
+    _warm()
+
+
+def _started(sender: object = None, **_: object) -> None:
+    """A worker whose pool runs tasks in this process (threads, solo) warms here; a prefork pool's children
+    warm each after the fork (_forked), so that no model is loaded in the parent before it forks."""
+    pool = getattr(sender, "pool_cls", None) or "prefork"  # a name or a class here; Celery's default is prefork
+    if "prefork" not in (pool if isinstance(pool, str) else getattr(pool, "__module__", "")):
+        _warm()
+
+
+def _warm() -> None:
+    """Assess the built-in comments with the full pipeline before the first task (moderation.assess.warmup)."""
+    from moderation.assess.warmup import warm  # noqa: PLC0415
+
+    try:
+        done = warm(runtime.pipeline)
+    except Exception:  # noqa: BLE001 - a worker that cannot warm still starts; its first task pays instead
+        log.exception("warm-up failed")
+        return
+    log.info("warmed up: %d comments in %.2f s CPU", done.comments, done.cpu_seconds)
 
 
 def __getattr__(name: str) -> object:
