@@ -100,6 +100,9 @@ def test_the_drawer_opens_by_key_bans_with_its_preview_and_undoes(live_server, b
          == "normal")
     assert words["undone"] in drawer(driver).find_element("css selector", ".amessage").text
     assert statuses(seeded_db, author) == before
+    for comment_id in rejected:  # the queue's rows are live again at once, not greyed until a reload
+        rows = driver.find_elements("css selector", f"#row-{comment_id}")
+        assert not rows or "gone" not in rows[0].get_attribute("class").split()
     press(driver, "\ue00c")  # Escape
     wait(driver, lambda d: not drawer(d).is_displayed())
 

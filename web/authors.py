@@ -7,6 +7,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user
+from sqlalchemy import select
 
 from moderation.domain.messages import N_
 from moderation.services import authors
@@ -16,6 +17,7 @@ from moderation.store.models import Comment, utcnow
 from web.auth import roles
 from web.desk import desk
 from web.i18n import reasons as _reasons
+from web.i18n import word
 
 bp = Blueprint("authors", __name__, url_prefix="/authors")
 
@@ -51,10 +53,13 @@ def _fragment() -> bool:
 
 
 def _render(source: str, author: str, status: int = 200, message: str = "", kind: str = "ok",
-            rejected: list[int] = ()):
-    """The drawer (a fragment for authors.js, a page without it) with the outcome of an action on top."""
+            rejected: list[int] = (), restored: list[int] = ()):
+    """The drawer (a fragment for authors.js, a page without it) with the outcome of an action on top; the
+    comments it rejected or an undo restored, with their status now, so the queue's rows follow at once."""
     with desk().db.session() as session:
         profile = authors.profile(session, source, author)
+        back = session.execute(select(Comment.id, Comment.status).where(Comment.id.in_(restored))).all() \
+            if restored else []
     if not _fragment():
         if message:
             flash(message, "error" if kind == "error" else "ok")
@@ -63,6 +68,7 @@ def _render(source: str, author: str, status: int = 200, message: str = "", kind
     else:
         template = "authors/_drawer.html"
     return render_template(template, p=_view(profile), message=message, kind=kind, rejected=list(rejected),
+                           restored=[[cid, st, word(st)] for cid, st in back],
                            actions=ACTIONS, states=STATES, hours=SUSPEND_HOURS, reasons=_reasons()), status
 
 
@@ -159,4 +165,4 @@ def undo():
     if result.skipped:
         message += " " + ngettext("%(num)d was decided again since and left alone.",
                                   "%(num)d were decided again since and left alone.", len(result.skipped))
-    return _render(source, author, 201, message)
+    return _render(source, author, 201, message, restored=result.rejected)

@@ -42,6 +42,15 @@
       const state = row.querySelector(".state");
       if (state) state.textContent = root.dataset.rejectedLabel;
     });
+    // An undo's comments are back in their queue: the row is live again, with the status they have now.
+    JSON.parse((root && root.dataset.restored) || "[]").forEach(([id, status, label]) => {
+      const row = document.getElementById("row-" + id);
+      if (!row) return;
+      row.classList.remove("gone");
+      row.dataset.status = status;
+      const state = row.querySelector(".state");
+      if (state) state.textContent = label;
+    });
   }
 
   async function openUrl(url, from) {
