@@ -7,6 +7,7 @@ from pathlib import Path
 from flask import Flask, current_app, g, has_request_context, request
 from flask_babel import Babel, format_datetime, format_decimal, get_locale, gettext, refresh
 from flask_login import current_user
+from jinja2 import Undefined
 
 from moderation.assess.explanation import render
 from moderation.domain.comments import REASON_CODES
@@ -95,7 +96,7 @@ def when(value: datetime | None, width: str = "short") -> str:
 
 def number(value: float | int | None, digits: int = 2) -> str:
     """A number in the locale's format with this many decimals ("0,87" in German); a dash for none."""
-    if value is None:
+    if value is None or isinstance(value, Undefined):  # a figure a model card or stored result does not have
         return "–"
     return format_decimal(value, format="#,##0" + ("." + "0" * digits if digits else ""))
 
