@@ -5,7 +5,8 @@ BIN    := $(VENV)/bin
 DEMO   := $(VENV)/.installed-demo
 TEST   := $(VENV)/.installed-test
 TORCH  := torch==2.13.0
-PYTEST_ARGS ?=
+# Two processes, one per core; a test file stays in one (its module fixtures, servers and Redis queue with it).
+PYTEST_ARGS ?= -n 2 --dist loadfile
 DEMO_ARGS ?=
 
 .PHONY: install demo test serve bench model clean
