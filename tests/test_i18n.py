@@ -208,6 +208,10 @@ def test_the_cli_speaks_the_terminal_language(db, monkeypatch):
     assert "redaktion\tmoderator\taktiv" in runner.invoke(main, ["--database", db.url, "users", "list"]).output
     said = runner.invoke(main, ["--database", db.url, "explain", "Hallo zusammen, ein guter Artikel."]).output
     assert "Freigegeben: keine Regel trifft zu" in said, said  # the verdict's explanation too
+    preview = runner.invoke(main, ["--database", db.url, "author", "ban", "niemand", "--preview"]).output
+    assert preview.strip() == "0 offene(r) Kommentar(e) von niemand würde(n) abgelehnt", preview  # author commands
+    triaged = runner.invoke(main, ["--database", db.url, "triage"]).output
+    assert triaged.startswith("0 Kommentare eingestuft mit Regelwerk") and "freigeben 0" in triaged, triaged
 
 
 def test_thread_buttons_have_labels_and_the_desk_a_favicon(app, db):

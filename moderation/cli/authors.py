@@ -8,6 +8,7 @@ from datetime import datetime, timedelta, timezone
 import click
 
 from moderation.cli import State, emit, fail, main, pass_state
+from moderation.cli.language import _
 from moderation.domain.comments import REASON_CODES
 
 UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
@@ -42,11 +43,14 @@ def _run(state: State, work, as_json: bool = False) -> None:  # noqa: ANN001 - w
     except (AuthorError, DecisionError) as exc:
         fail(str(exc))
     a = result.action
-    text = f"action {a['id']}: {a['action']} {a['state_before']} → {a['state_after']} by {a['actor']}"
+    text = _("action %(id)s: %(action)s %(before)s → %(after)s by %(actor)s", id=a["id"], action=a["action"],
+             before=a["state_before"], after=a["state_after"], actor=a["actor"])
     if result.rejected:
-        text += f"; {len(result.rejected)} comment(s) {'rejected' if a['action'] != 'undo' else 'restored'}"
+        done = _("; %(num)s comment(s) rejected") if a["action"] != "undo" else _("; %(num)s comment(s) restored")
+        text += done % {"num": len(result.rejected)}
     if result.skipped:
-        text += "; left alone (decided since): " + ", ".join(f"{c} ({why})" for c, why in result.skipped)
+        text += _("; left alone (decided since): %(list)s",
+                  list=", ".join(f"{c} ({why})" for c, why in result.skipped))
     emit(result.to_dict(), as_json, text)
 
 
@@ -82,15 +86,22 @@ def show(state: State, author: str, site: str, as_json: bool) -> None:
     with state.db.session() as session:
         p = authors.profile(session, site, author)
     rate = "–" if p.rejection_rate is None else f"{p.rejection_rate:.0%}"
-    lines = [f"{author} on {site}: {p.state}" + (f" until {p.until}" if p.until else "") + f" (version {p.version})",
-             "comments: " + ", ".join(f"{k} {v}" for k, v in p.counts.items()) + f"; rejection rate {rate}",
-             f"first seen {p.first_seen or '–'}, last seen {p.last_seen or '–'}; pending {p.pending}"]
-    for label, values in (("e-mails", p.emails), ("IP prefixes", p.ip_prefixes), ("other names", p.other_names)):
+    until = _(" until %(when)s", when=p.until) if p.until else ""
+    lines = [_("%(author)s on %(site)s: %(state)s", author=author, site=site, state=p.state) + until
+             + _(" (version %(version)s)", version=p.version),
+             _("comments: %(counts)s; rejection rate %(rate)s",
+               counts=", ".join(f"{k} {v}" for k, v in p.counts.items()), rate=rate),
+             _("first seen %(first)s, last seen %(last)s; pending %(pending)s", first=p.first_seen or "–",
+               last=p.last_seen or "–", pending=p.pending)]
+    for label, values in ((_("e-mails"), p.emails), (_("IP prefixes"), p.ip_prefixes),
+                          (_("other names"), p.other_names)):
         if values:
             lines.append(f"{label}: {', '.join(values)}")
-    lines += [f"note {n['id']} by {n['actor']} at {n['at']}: {n['reason']}" for n in p.notes]
-    lines += [f"action {a['id']}: {a['action']} by {a['actor']} at {a['at']}" + (f" – {a['reason']}" if a['reason']
-              else "") + (" (undone)" if a["undone"] else "") for a in p.actions if a["action"] != "note"]
+    lines += [_("note %(id)s by %(actor)s at %(at)s: %(text)s", id=n["id"], actor=n["actor"], at=n["at"],
+                text=n["reason"]) for n in p.notes]
+    lines += [_("action %(id)s: %(action)s by %(actor)s at %(at)s", id=a["id"], action=a["action"], actor=a["actor"],
+                at=a["at"]) + (f" – {a['reason']}" if a["reason"] else "") + (_(" (undone)") if a["undone"] else "")
+              for a in p.actions if a["action"] != "note"]
     lines += [f"  {c['id']}\t{c['status']}\t{c['risk']:.2f}\t{c['text'][:70]}" for c in p.comments]
     emit(p.to_dict(), as_json, "\n".join(lines))
 
@@ -122,7 +133,8 @@ def _preview(state: State, site: str, author: str, as_json: bool) -> None:
 
     with state.db.session() as session:
         count = authors.pending_count(session, site, author)
-    emit({"pending": count}, as_json, f"{count} pending comment(s) by {author} would be rejected")
+    emit({"pending": count}, as_json, _("%(num)s pending comment(s) by %(author)s would be rejected", num=count,
+                                         author=author))
 
 
 @author_group.command("suspend")
@@ -140,7 +152,7 @@ def suspend(state: State, author: str, site: str, actor: str, reason: str, perio
     from moderation.services import authors  # noqa: PLC0415
 
     if (period is None) == (until is None):
-        fail("give either --for or --until")
+        fail(_("give either --for or --until"))
     end = (datetime.now(timezone.utc) + parse_period(period)) if period else until.replace(tzinfo=timezone.utc)
     _run(state, lambda s: authors.act(s, site, author, "suspend", actor, reason=reason, until=end), as_json)
 

@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from moderation.cli import State, emit, fail, main, pass_state
+from moderation.cli.language import _
 from moderation.cli.research import after_change
 
 
@@ -28,13 +29,14 @@ def import_(state: State, path: Path, fmt: str, source: str | None, as_json: boo
             for batch in batches:
                 total.add(load_batch(session, batch))
     except (ImportFormatError, ImportConflict) as exc:
-        fail(f"{exc}\nnothing was imported")
+        fail(_("%(problem)s\nnothing was imported", problem=exc))
     data = total.to_dict()
     after_change(state)
     sources = ", ".join(b.source for b in batches)
     notices = [notice for batch in batches for notice in batch.notices]
     emit({**data, "notices": notices}, as_json,
-         "\n".join([f"imported {path} ({sources}): " + ", ".join(f"{k} {v}" for k, v in data.items()), *notices]))
+         "\n".join([_("imported %(path)s (%(sources)s): ", path=path, sources=sources)
+                    + ", ".join(f"{k} {v}" for k, v in data.items()), *notices]))
 
 
 @main.command()
@@ -58,8 +60,8 @@ def triage(state: State, rescore: bool, batch_size: int, workers: int, queue: bo
         return
     if queue:
         if state.explicit_rules:
-            fail("--queue runs the workers' rules, the active revision; activate these first "
-                 "(moderation rules activate PATH) or drop --queue")
+            fail(_("--queue runs the workers' rules, the active revision; activate these first "
+                   "(moderation rules activate PATH) or drop --queue"))
         from moderation.worker import tasks  # noqa: PLC0415
 
         tasks.configure(state.config, db=lambda: state.db)
@@ -69,7 +71,7 @@ def triage(state: State, rescore: bool, batch_size: int, workers: int, queue: bo
         return
     pipeline = Pipeline.from_config(state.config, state.ruleset(), state.stored())
     for problem in pipeline.load_problems:
-        click.echo(f"warning: {problem}", err=True)
+        click.echo(_("warning: %(problem)s", problem=problem), err=True)
     summary = triage_stored(state.db, pipeline, rescore=rescore, batch_size=batch_size, workers=workers)
     after_change(state)
     emit(summary, as_json, format_summary(summary))
@@ -81,25 +83,28 @@ def _deep_catch_up(state: State, as_json: bool) -> None:
 
     config = state.config
     if not config.deep_scorers:
-        fail("no deep scorers configured (set MODERATION_DEEP_SCORERS, e.g. detoxify)")
+        fail(_("no deep scorers configured (set MODERATION_DEEP_SCORERS, e.g. detoxify)"))
     scorers = tuple(dict.fromkeys(config.scorers + config.deep_scorers))
     pipeline = Pipeline.from_config(config.model_copy(update={"scorers": scorers}), state.ruleset(), state.stored(config))
     if pipeline.load_problems:
         fail("; ".join(pipeline.load_problems), 1)
     result = catch_up(state.db, pipeline, config.deep_scorers)
-    emit(result, as_json, f"deep-scored {result['deep_scored']} comments ({result['changed']} changed), "
-                          f"{result['incomplete']} incomplete" + "".join(f"\n  {e}" for e in result["errors"]))
+    emit(result, as_json, _("deep-scored %(num)s comments (%(changed)s changed), %(incomplete)s incomplete",
+                            num=result["deep_scored"], changed=result["changed"], incomplete=result["incomplete"])
+         + "".join(f"\n  {e}" for e in result["errors"]))
     if result["incomplete"]:
         sys.exit(1)
 
 
 def format_summary(s: dict) -> str:
-    lines = [f"triaged {s['triaged']} comments with rule set {s['ruleset_version']}"
-             f" and scorers {', '.join(f'{k} {v}' for k, v in s['scorers'].items()) or 'none'}",
-             f"  approve {s['approve']}   hold {s['hold']}   reject {s['reject']}"
-             f"   (human decision kept: {s['kept_human_decision']}, published but flagged: {s['flagged']})"]
+    scorers = ", ".join(f"{k} {v}" for k, v in s["scorers"].items()) or _("none")
+    lines = [_("triaged %(num)s comments with rule set %(ruleset)s and scorers %(scorers)s", num=s["triaged"],
+               ruleset=s["ruleset_version"], scorers=scorers),
+             _("  approve %(approve)s   hold %(hold)s   reject %(reject)s   (human decision kept: %(kept)s, "
+               "published but flagged: %(flagged)s)", approve=s["approve"], hold=s["hold"], reject=s["reject"],
+               kept=s["kept_human_decision"], flagged=s["flagged"])]
     if s["with_failures"]:
-        lines.append(f"  {s['with_failures']} held because some evidence could not be computed")
+        lines.append(_("  %(num)s held because some evidence could not be computed", num=s["with_failures"]))
     return "\n".join(lines)
 
 
