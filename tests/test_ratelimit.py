@@ -90,14 +90,18 @@ def test_a_key_hammered_from_threads_through_two_instances_never_exceeds_its_lim
 def test_no_burst_of_twice_the_limit_across_a_window_boundary(db, tmp_path, redis_url):
     """A fixed window lets LIMIT through just before its end and LIMIT more just after: a moving window must not."""
     app = limited_app(db, tmp_path, redis_url)
-    key = api_key(db, rate_limit=LIMIT, scopes=("read",))
     with serve(app) as url, httpx.Client() as http, ThreadPoolExecutor(LIMIT) as pool:
-        wait_until_window_phase(WINDOW - 0.1)
-        start = time.time()
-        before = list(pool.map(lambda _: request(http, url, key), range(LIMIT)))
-        time.sleep(max(0.0, start + 0.2 - time.time()))  # just past a fixed window's end
-        after = list(pool.map(lambda _: request(http, url, key), range(LIMIT)))
-    assert max(answered for _, answered, _ in after) < start + WINDOW  # else the run was too slow to prove it
+        for _attempt in range(3):  # a run slower than the window proves nothing: try again with a new key
+            key = api_key(db, rate_limit=LIMIT, scopes=("read",))
+            wait_until_window_phase(WINDOW - 0.1)
+            start = time.time()
+            before = list(pool.map(lambda _, key=key: request(http, url, key), range(LIMIT)))
+            time.sleep(max(0.0, start + 0.2 - time.time()))  # just past a fixed window's end
+            after = list(pool.map(lambda _, key=key: request(http, url, key), range(LIMIT)))
+            if max(answered for _, answered, _ in after) < start + WINDOW:
+                break
+        else:
+            pytest.fail("three runs were each slower than the window: the machine is too busy to prove it")
     assert [status for *_, status in before] == [200] * LIMIT
     assert [status for *_, status in after] == [429] * LIMIT
     assert most_accepted_in_a_window(before + after) == LIMIT

@@ -345,3 +345,9 @@ def test_the_bound_of_each_condition_kind(ruleset) -> None:  # noqa: ANN001
     assert ids == ["both", "either", "scored"]
     ids = [h.rule_id for h in rs.evaluate(CommentContext("Guten Tag", language="de", scores={"insult": 0.9})).hits]
     assert ids == ["scored", "negated"]
+
+
+@pytest.mark.parametrize("text", ["Herr dääämlack", "So ein Döööödel!", "Mööönsch, das ist Müüüll"])
+def test_a_run_of_letters_outside_ascii_takes_the_full_look(ruleset, text) -> None:
+    """Found by the fuzzer: once "ä" reads "ae", "äää" is no run of three, so the plain path kept the elongation."""
+    assert_same_as_full_look(ruleset, text)

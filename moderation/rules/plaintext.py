@@ -41,6 +41,7 @@ _SHORT3 = re.compile(rb"\b[a-z]{1,2} {1,4}[a-z]{1,2} {1,4}[a-z]{1,2}\b")
 # plain text may hold, re's \w and [^\W\d_] are regex's \w and \p{L}, and re is faster here.
 _SPACED = re.compile(r"(?<!\w)[^\W\d_](?:[ .*·_\-]{1,2}[^\W\d_]){2,}(?!\w)")
 _RUN = re.compile(rb"([a-z])\1\1")
+_RUN_OUTSIDE_ASCII = re.compile(r"([^\x00-\x7f])\1\1")
 
 Plain = tuple[list[str], "list[str | None] | None"]  # folded words, their forms cut to one letter per run
 
@@ -53,7 +54,7 @@ def plain_words(text: str) -> Plain | None:
     low = text.lower()
     plain_ascii = low.isascii()
     if not plain_ascii:
-        if _OTHER.search(text):
+        if _OTHER.search(text) or _RUN_OUTSIDE_ASCII.search(low):  # "dääämlack": the run hides once ä is "ae"
             return None
         for c in [c for c in _TO_ASCII if c in low]:  # a few distinct letters: cheaper than str.translate
             low = low.replace(c, _TO_ASCII[c])
