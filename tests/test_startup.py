@@ -7,7 +7,8 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-HEAVY = ("sklearn", "scipy", "skops", "torch", "flask", "sqlalchemy", "alembic", "celery", "httpx", "numpy", "pandas")
+HEAVY = ("sklearn", "scipy", "skops", "torch", "flask", "sqlalchemy", "alembic", "celery", "httpx", "numpy", "pandas", "pydantic",
+         "pydantic_settings")
 
 
 def _modules_after(code: str) -> set[str]:

@@ -5,12 +5,14 @@ import json
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from moderation.cli.language import _
 
-from moderation.config import Config
+if TYPE_CHECKING:  # the settings (pydantic) load when a command runs, not for --help
+    from moderation.config import Config
 
 
 @dataclass
@@ -84,6 +86,8 @@ def main(ctx: click.Context, database: str | None, rules_path: Path | None) -> N
     """Reader-comment moderation desk and discourse analyzer."""
     from pydantic import ValidationError  # noqa: PLC0415
 
+    from moderation.config import Config  # noqa: PLC0415
+
     try:
         config = Config.from_env(database_url=database, rules_path=rules_path)
     except ValidationError as exc:
@@ -95,6 +99,8 @@ def main(ctx: click.Context, database: str | None, rules_path: Path | None) -> N
 
 
 def _variable(field: str) -> str:
+    from moderation.config import Config  # noqa: PLC0415
+
     return field if field.startswith("MODERATION_") else Config.variable(field)  # an alias is the variable
 
 

@@ -7,7 +7,6 @@ from pathlib import Path
 import click
 
 from moderation.cli import State, main, pass_state
-from moderation.config import PROJECT_ROOT
 
 
 @main.command()
@@ -33,7 +32,7 @@ def _loopback(host: str) -> bool:
 
 @main.command()
 @click.option("--samples", type=click.Path(exists=True, file_okay=False, path_type=Path),
-              default=PROJECT_ROOT / "samples", show_default=True)
+              default=Path(__file__).resolve().parents[2] / "samples", show_default=True)
 @click.option("--no-serve", is_flag=True, help="Import and triage only.")
 @click.option("--port", default=5000, show_default=True)
 @click.pass_context

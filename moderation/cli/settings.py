@@ -2,20 +2,24 @@
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
 import click
-from pydantic import SecretStr
 
 from moderation.cli import State, emit, main, pass_state
-from moderation.config import Config
+
+if TYPE_CHECKING:
+    from moderation.config import Config
 
 _PASSWORD = re.compile(r"(//[^:/@]*:)[^@/]+@")  # the password in scheme://user:password@host
 
 
 def shown(config: Config) -> dict[str, object]:
     """Every setting as it will be used; a secret only says whether it is set."""
+    from pydantic import SecretStr  # noqa: PLC0415 - loaded with the settings, not for --help
+
     values: dict[str, object] = {}
-    for name in Config.model_fields:
+    for name in type(config).model_fields:
         value = getattr(config, name)
         if isinstance(value, SecretStr):
             value = "(set)" if value.get_secret_value() else "(not set: the instance folder's own)"
@@ -35,5 +39,6 @@ def shown(config: Config) -> dict[str, object]:
 def settings(state: State, as_json: bool) -> None:
     """Show the settings in effect (options, MODERATION_* variables, .env, MODERATION_CONFIG_FILE, defaults)."""
     values = shown(state.config)
-    emit(values, as_json, "\n".join(f"{Config.variable(k)}={','.join(v) if isinstance(v, list) else v}"
+    variable = type(state.config).variable
+    emit(values, as_json, "\n".join(f"{variable(k)}={','.join(v) if isinstance(v, list) else v}"
                                     for k, v in values.items()))
