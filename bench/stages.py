@@ -275,6 +275,16 @@ def accuracy(comments: dict[str, list[str]]) -> list[str]:
     return rows
 
 
+def import_main(n: int = IMPORT_N, postgres: str | None = None) -> None:  # noqa: ARG001 - the suites' signature
+    """`python -m bench.run import --n N`: the import rows alone, N real comments per corpus (at most IMPORT_N)."""
+    comments = real_comments(default_root(), min(n, IMPORT_N))
+    print(f"# import on real comments: {', '.join(f'{k} {len(v):,}' for k, v in comments.items())}; "
+          f"load average {os.getloadavg()[0]:.2f}; python {sys.version.split()[0]}")
+    for line in importing(comments):
+        print(line, flush=True)
+    print(f"# load average at the end {os.getloadavg()[0]:.2f}")
+
+
 def main(n: int = 2500, postgres: str | None = None) -> None:  # noqa: ARG001 - the suites' common signature
     n = min(n, 5000)
     comments = real_comments(default_root(), n)

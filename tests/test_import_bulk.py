@@ -6,6 +6,7 @@ chain for dates, RowReader's general per-field check and the old duplicate-key h
 from __future__ import annotations
 
 import copy
+import threading
 import json
 from dataclasses import asdict
 from datetime import datetime, timedelta, timezone
@@ -27,7 +28,7 @@ MODELS = {Article.__table__: Article, Comment.__table__: Comment, Decision.__tab
 TABLES = ("articles", "comments", "decisions")
 
 
-def orm_insert_rows(session, table, rows, returning=()):  # noqa: ANN001, ANN201 - the oracle
+def orm_insert_rows(session, table, rows, returning=()):
     """The writes as they were: SQLAlchemy's ORM bulk INSERT (… RETURNING), 2,000 rows a statement."""
     model = MODELS[table]
     out = []
@@ -40,14 +41,14 @@ def orm_insert_rows(session, table, rows, returning=()):  # noqa: ANN001, ANN201
     return out
 
 
-def _reset_ids(session) -> None:  # noqa: ANN001
+def _reset_ids(session) -> None:
     # PostgreSQL sequences ignore rollbacks; SQLite numbers from the highest row, gone with the rollback.
     if session.get_bind().dialect.name == "postgresql":
         for table in TABLES:
             session.execute(text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), 1, false)"))
 
 
-def _run(db, batches: list[ImportBatch], writer) -> tuple:  # noqa: ANN001
+def _run(db, batches: list[ImportBatch], writer) -> tuple:
     """Load the batches in one transaction with `writer` as insert_rows: reports (or the error), then every row
     of the three tables as the database holds them; rolled back."""
     original = loading.insert_rows
@@ -78,7 +79,7 @@ META = st.dictionaries(SHORT, st.none() | st.integers(-10**6, 10**6) | SHORT | s
 
 
 @st.composite
-def comment(draw) -> CommentRecord:  # noqa: ANN001
+def comment(draw) -> CommentRecord:
     ext = draw(st.sampled_from(IDS))
     return CommentRecord(
         ext, draw(st.sampled_from(["a1", "a2", "a3"])), draw(SHORT),
@@ -91,7 +92,7 @@ def comment(draw) -> CommentRecord:  # noqa: ANN001
 
 
 @st.composite
-def import_batch(draw) -> ImportBatch:  # noqa: ANN001
+def import_batch(draw) -> ImportBatch:
     b = ImportBatch(draw(st.sampled_from(["s1", "s2"])), "f.jsonl")
     b.comments = draw(st.lists(comment(), max_size=10, unique_by=lambda c: c.external_id))
     for ext in draw(st.lists(st.sampled_from(["a1", "a2", "a4"]), unique=True, max_size=2)):
@@ -216,3 +217,67 @@ def test_duplicate_keys_found_as_before(pairs):
         assert jsonl.load_object(line, "f.jsonl", 1) == outcomes[1]
     except ImportFormatError as exc:
         assert str(exc) == f"f.jsonl:1: invalid JSON: {outcomes[1]}"
+
+
+def _in_time(fn, seconds: float = 60):  # noqa: ANN001, ANN202 - a hang must fail the test, not stall the suite
+    out: dict = {}
+
+    def run() -> None:
+        try:
+            out["value"] = fn()
+        except BaseException as exc:  # noqa: BLE001 - handed to the test
+            out["error"] = exc
+
+    worker = threading.Thread(target=run, daemon=True)
+    worker.start()
+    worker.join(seconds)
+    assert not worker.is_alive(), f"still running after {seconds} s"
+    if "error" in out:
+        raise out["error"]
+    return out.get("value")
+
+
+def _stored(db) -> list[tuple]:  # noqa: ANN001
+    with db.sessions() as session:
+        return [tuple(r) for r in session.execute(text(
+            "SELECT external_id, parent_id, parent_external_id, depth, orphan FROM comments ORDER BY id"))]
+
+
+def test_a_reply_chain_looping_across_files_is_refused_not_walked_forever(db):
+    """File one: c1 answers c2, which is missing; c0 answers c1. File two: c2 answers c0. Adopting c1 would close
+    the loop c1 → c2 → c0 → c1; the import is refused with the line, and nothing of file two is stored."""
+    one = ImportBatch("s", "one.jsonl", comments=[CommentRecord("c1", "a", "x", parent_id="c2", location="one.jsonl:1"),
+                                                  CommentRecord("c0", "a", "y", parent_id="c1", location="one.jsonl:2")])
+    two = ImportBatch("s", "two.jsonl", comments=[CommentRecord("ok", "b", "fine", location="two.jsonl:1"),
+                                                  CommentRecord("c2", "a", "z", parent_id="c0", location="two.jsonl:2")])
+    with db.session() as session:
+        load_batch(session, one)
+    before = _stored(db)
+
+    def second() -> None:
+        with db.session() as session:
+            load_batch(session, two)
+
+    with pytest.raises(ImportConflict, match=r"two\.jsonl:2: reply chain loops back on itself at 'c2'"):
+        _in_time(second)
+    assert _stored(db) == before
+
+
+def test_the_live_path_refuses_a_reply_that_would_close_a_loop(db):
+    """The API's one-statement insert adopts waiting orphans too: the same loop is refused there."""
+    with db.session() as session:
+        load_batch(session, ImportBatch("s", "one.jsonl", comments=[
+            CommentRecord("a0", "a", "root", article_title="Artikel", location="one.jsonl:1"),
+            CommentRecord("c1", "a", "x", parent_id="c2", location="one.jsonl:2")]))
+    before = _stored(db)
+    record = CommentRecord("c2", "a", "z", parent_id="c1", location="api")
+
+    def submit() -> None:
+        with db.session() as session:
+            found = loading.look_up(session, record, "s")
+            assert found.waiting and found.parent_id is not None and not found.placeholder
+            loading.insert_one(session, record, "s", found)
+
+    with pytest.raises(ImportConflict, match="api: reply chain loops back on itself at 'c2'"):
+        _in_time(submit)
+    assert _stored(db) == before

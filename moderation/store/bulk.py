@@ -6,14 +6,15 @@ statement carries up to ROWS rows. What reaches the database is what SQLAlchemy 
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from functools import lru_cache
-from typing import Any, Callable, Sequence
+from typing import Any
 
 from sqlalchemy import Dialect, Row, Table
 from sqlalchemy.orm import Session
 
 MAX_PARAMETERS = 32_000  # SQLite allows 32,766 per statement (since 3.32), PostgreSQL 65,535
-ROWS = 1000  # rows per statement at most: larger statements stopped paying off when measured
+ROWS = 1000  # rows per statement at most, as SQLAlchemy's own multi-row INSERTs (insertmanyvalues) page them
 _PLACEHOLDER = {"qmark": "?", "format": "%s", "pyformat": "%s"}
 
 

@@ -169,7 +169,11 @@ def load_batch(session: Session, batch: ImportBatch) -> ImportReport:
                                   "actor": f"import:{batch.source}", "origin": "import", "created_at": utcnow()})
     insert_rows(session, Decision.__table__, decisions)
     report.comments = len(new)
-    _adopt(session, batch.source, ids, {c.external_id for c in new})
+    try:
+        _adopt(session, batch.source, ids, {c.external_id for c in new})
+    except ThreadError as exc:
+        where = by_ext.get(str(exc).rsplit(" ", 1)[-1].strip("'\""))
+        raise ImportConflict(f"{where.location if where else batch.path}: {exc}") from None
     return report
 
 
@@ -263,7 +267,10 @@ def insert_one(session: Session, record: CommentRecord, source: str,
     row["parent_id"] = parent.id if parent else None
     comment_id = session.connection().execute(_INSERT_ONE, row).scalar_one()  # Core: no ORM bulk machinery
     if found.waiting:
-        _adopt(session, source, {record.external_id: comment_id}, {record.external_id})
+        try:
+            _adopt(session, source, {record.external_id: comment_id}, {record.external_id})
+        except ThreadError as exc:
+            raise ImportConflict(f"{record.location}: {exc}") from None
     return Comment(id=comment_id, **row), article, parent
 
 
@@ -283,6 +290,10 @@ def _adopt(session: Session, source: str, ids: dict[str, int], arrived: set[str]
         while frontier:
             node, depth = frontier.pop()
             children = session.execute(select(Comment.id).where(Comment.parent_id == node)).scalars().all()
+            # The new parent below the orphan it adopts: a stored reply chain now loops (the file before
+            # said c1 answers c2, this one that c2 answers c1); walking on would never end.
+            if ids[parent_ext] in children:
+                raise ThreadError(f"reply chain loops back on itself at {parent_ext!r}")
             if children:
                 session.execute(update(Comment).where(Comment.id.in_(children)).values(depth=depth + 1))
                 frontier += [(child, depth + 1) for child in children]
