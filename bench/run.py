@@ -1,4 +1,4 @@
-"""`python -m bench.run [stages] [core] [tuning] [load] [queue] [langid] [--n N] [--postgres URL]`: run benchmarks and print their figures."""
+"""`python -m bench.run [stages] [import] [core] [tuning] [load] [queue] [langid] [--n N] [--postgres URL]`: run benchmarks and print their figures."""
 from __future__ import annotations
 
 import argparse
@@ -7,7 +7,7 @@ from bench import analysis, core, langid, load, models, queue, research, sentime
 
 SUITES = {"stages": stages.main, "core": core.main, "tuning": tuning.main, "load": load.main, "queue": queue.main,
           "analysis": analysis.main, "sentiment": sentiment.main, "models": models.main, "research": research.main,
-          "langid": langid.main}
+          "langid": langid.main, "import": stages.import_main}
 
 
 def main() -> None:

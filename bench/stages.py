@@ -28,6 +28,7 @@ from moderation.scoring.sklearn import PACKAGE_MODEL, SklearnScorer, lexicon_fro
 
 RULES = Path(os.environ.get("BENCH_RULES", PROJECT_ROOT / "rules"))
 GERMAN = ("one-million-posts", "rp-mod-crowd")
+IMPORT_N = 12_500  # comments per corpus for the import rows: enough that start-up is a small share
 
 
 def _cpu(fn, items) -> float:  # noqa: ANN001 - a callable over the items
@@ -177,8 +178,57 @@ def scale(n: int = 300) -> list[str]:
     return out
 
 
+def write_import_file(path: Path, comments: dict[str, list[str]]) -> int:
+    """The comments as an import JSONL file, 200 to an article; every third one replies to the one before it."""
+    n = 0
+    with open(path, "w", encoding="utf-8") as fh:
+        for name, texts in comments.items():
+            for i, text in enumerate(texts):
+                parent = f"{name}-{i - 1}" if i % 3 == 2 else None  # i % 3 == 2 never starts an article
+                fh.write(json.dumps({"id": f"{name}-{i}", "article_id": f"{name}-a{i // 200}", "parent_id": parent,
+                                     "author": f"u{i % 997}", "created_at": "2026-01-01T10:00:00+00:00",
+                                     "text": text}, ensure_ascii=False) + "\n")
+                n += 1
+    return n
+
+
+def _child_cpu(args: list[str], env: dict[str, str]) -> tuple[float, float]:
+    """CPU seconds (user + system) and wall seconds of one child process."""
+    before, wall = resource.getrusage(resource.RUSAGE_CHILDREN), time.perf_counter()
+    subprocess.run(args, env=env, check=True, capture_output=True)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime), time.perf_counter() - wall
+
+
+def importing(comments: dict[str, list[str]], runs: int = 3) -> list[str]:
+    """`moderation import FILE` into a new SQLite database, a child process per run: the whole process, and per
+    comment with the start-up (the same command on a one-comment file) taken out. Median of `runs`."""
+    import statistics  # noqa: PLC0415
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path, one = Path(tmp) / "real.jsonl", Path(tmp) / "one.jsonl"
+        n = write_import_file(path, comments)
+        with open(path, encoding="utf-8") as fh:
+            one.write_text(fh.readline(), encoding="utf-8")
+        base = [sys.executable, "-m", "moderation", "--rules", str(RULES), "import"]
+        whole, start, walls = [], [], []
+        for run in range(runs):
+            env = {**os.environ, "PYTHONDONTWRITEBYTECODE": ""}
+            start.append(_child_cpu([*base, str(one)], {**env, "MODERATION_DATABASE_URL":
+                                                        f"sqlite:///{tmp}/one{run}.db"})[0])
+            cpu, wall = _child_cpu([*base, str(path)], {**env, "MODERATION_DATABASE_URL": f"sqlite:///{tmp}/all{run}.db"})
+            whole.append(cpu)
+            walls.append(wall)
+    cpu, up, wall = statistics.median(whole), statistics.median(start), statistics.median(walls)
+    return [f"import (moderation import, SQLite, whole process incl. start-up): {n / cpu:,.0f}/s of CPU, "
+            f"{n / wall:,.0f}/s wall ({n:,} comments, a third replies; median of {runs}: {cpu:.2f} s CPU)",
+            f"import per comment (start-up taken out: a one-comment import took {up:.2f} s CPU): "
+            f"{(n - 1) / (cpu - up):,.0f}/s of CPU ({(cpu - up) / (n - 1) * 1e6:.0f} µs a comment)"]
+
+
 def end_to_end(comments: dict[str, list[str]]) -> list[str]:
-    """`moderation import` then `moderation triage --workers 1|2` on SQLite, as separate processes."""
+    """`moderation triage --workers 1|2` on SQLite after `moderation import`, as separate processes (the import
+    itself is measured by importing())."""
     out = []
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "real.jsonl"
@@ -194,16 +244,11 @@ def end_to_end(comments: dict[str, list[str]]) -> list[str]:
             env = {**os.environ, "MODERATION_DATABASE_URL": f"sqlite:///{tmp}/w{workers}.db",
                    "PYTHONDONTWRITEBYTECODE": ""}
             base = [sys.executable, "-m", "moderation", "--rules", str(RULES)]
-            cpu0, wall = resource.getrusage(resource.RUSAGE_CHILDREN), time.perf_counter()
             subprocess.run([*base, "import", str(path)], env=env, check=True, capture_output=True)
             cpu1, wall1 = resource.getrusage(resource.RUSAGE_CHILDREN), time.perf_counter()
             subprocess.run([*base, "triage", "--workers", str(workers)], env=env, check=True, capture_output=True)
             cpu2, wall2 = resource.getrusage(resource.RUSAGE_CHILDREN), time.perf_counter()
-            imp = (cpu1.ru_utime + cpu1.ru_stime) - (cpu0.ru_utime + cpu0.ru_stime)
             tri = (cpu2.ru_utime + cpu2.ru_stime) - (cpu1.ru_utime + cpu1.ru_stime)
-            if workers == 1:
-                out.append(f"import (moderation import, SQLite, whole process incl. start-up): {n / (wall1 - wall):,.0f}"
-                           f"/s wall, {n / imp:,.0f}/s of CPU ({n:,} comments)")
             out.append(f"moderation triage --workers {workers} (SQLite, whole process incl. start-up): "
                        f"{n / (wall2 - wall1):,.0f}/s wall, {n / tri:,.0f}/s of CPU summed over processes")
     return out
@@ -230,6 +275,16 @@ def accuracy(comments: dict[str, list[str]]) -> list[str]:
     return rows
 
 
+def import_main(n: int = IMPORT_N, postgres: str | None = None) -> None:  # noqa: ARG001 - the suites' signature
+    """`python -m bench.run import --n N`: the import rows alone, N real comments per corpus (at most IMPORT_N)."""
+    comments = real_comments(default_root(), min(n, IMPORT_N))
+    print(f"# import on real comments: {', '.join(f'{k} {len(v):,}' for k, v in comments.items())}; "
+          f"load average {os.getloadavg()[0]:.2f}; python {sys.version.split()[0]}")
+    for line in importing(comments):
+        print(line, flush=True)
+    print(f"# load average at the end {os.getloadavg()[0]:.2f}")
+
+
 def main(n: int = 2500, postgres: str | None = None) -> None:  # noqa: ARG001 - the suites' common signature
     n = min(n, 5000)
     comments = real_comments(default_root(), n)
@@ -238,7 +293,8 @@ def main(n: int = 2500, postgres: str | None = None) -> None:  # noqa: ARG001 - 
     print(f"# stages on real comments: {', '.join(f'{k} {len(v):,}' for k, v in comments.items())}; "
           f"load average {os.getloadavg()[0]:.2f}; python {sys.version.split()[0]}")
     for part in (lambda: language(texts), lambda: rules(texts, langs), lambda: models(texts),
-                 lambda: triage(texts), lambda: scale(), lambda: end_to_end(comments), lambda: accuracy(comments)):
+                 lambda: triage(texts), lambda: scale(), lambda: importing(real_comments(default_root(), IMPORT_N)),
+                 lambda: end_to_end(comments), lambda: accuracy(comments)):
         for line in part():
             print(line, flush=True)
     print(f"# load average at the end {os.getloadavg()[0]:.2f}")

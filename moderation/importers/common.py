@@ -45,7 +45,9 @@ class Collector:
     def add(self, record: CommentRecord, line: int) -> None:
         """Check and keep one record read at `line`."""
         for name, limit in LIMITS.items():
-            check_length(getattr(record, name), limit, name.replace("_", " "), self.path, line)
+            value = getattr(record, name)
+            if value is not None and len(value) > limit:  # check_length, inline: it runs for every field
+                check_length(value, limit, name.replace("_", " "), self.path, line)
         if record.parent_id is not None and record.parent_id == record.external_id:
             raise ImportFormatError(self.path, line, f"comment {record.external_id!r} is its own parent")
         first = self._lines.get(record.external_id)

@@ -29,7 +29,7 @@ def parse_batches(path: str | Path, source: str | None = None) -> list[ImportBat
                 line = raw.decode("utf-8").rstrip("\r\n")  # so error columns refer to this line
             except UnicodeDecodeError as err:
                 raise ImportFormatError(path, number, f"not valid UTF-8 ({err.reason})") from None
-            if not line.strip():
+            if not line or line.isspace():
                 continue
             rows.add(load_object(line, path, number), number)
     return rows.finish()
@@ -39,7 +39,7 @@ def load_object(line: str, path: str, number: int) -> dict[str, object]:
     """One line as a JSON object, strictly: no duplicate keys, no NaN/Infinity, nesting at most MAX_DEPTH."""
     check_depth(line, path, number)
     try:
-        value = json.loads(line, **STRICT)
+        value = _DECODER.decode(line)
     except json.JSONDecodeError as err:
         raise ImportFormatError(path, number, f"invalid JSON: {err.msg} (column {err.colno})") from None
     except ValueError as err:  # from the hooks below
@@ -65,11 +65,13 @@ def check_depth(text: str, path: str, number: int) -> None:
 
 def _unique_keys(pairs: list[tuple[str, object]]) -> dict[str, object]:
     # json.loads silently keeps the last of repeated keys; in an export that hides a real mistake.
-    out: dict[str, object] = {}
-    for key, value in pairs:
-        if key in out:
-            raise ValueError(f"duplicate key {key!r}")
-        out[key] = value
+    out = dict(pairs)
+    if len(out) < len(pairs):  # some key came twice: name the first repeat, as read
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise ValueError(f"duplicate key {key!r}")
+            seen.add(key)
     return out
 
 
@@ -87,3 +89,4 @@ def _finite(text: str) -> float:
 
 
 STRICT = {"object_pairs_hook": _unique_keys, "parse_constant": _no_constant, "parse_float": _finite}
+_DECODER = json.JSONDecoder(**STRICT)  # what json.loads(line, **STRICT) builds anew for every line

@@ -16,6 +16,7 @@ KNOWN = frozenset(_IDS + _STRINGS + ("meta",))
 # The store's column sizes: a longer value would fail only at the database, with no line to point at.
 _MAX_LENGTH = {"id": 200, "article_id": 200, "parent_id": 200, "author": 200, "source": 200, "kind": 20,
                "status": 20, "language": 8}
+_FIELD_LIMIT = {key: _MAX_LENGTH.get(key, 1 << 62) for key in _IDS + _STRINGS}
 # Lone surrogates can come from JSON "\ud800" escapes; they cannot be encoded, so nothing could store them.
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
@@ -30,12 +31,19 @@ class RowReader:
 
     def add(self, row: dict[str, object], line: int) -> None:
         """Validate one row read at `line` and keep its record."""
-        values = {key: self._value(key, value, line) for key, value in row.items()}
+        values = {}
+        for key, value in row.items():
+            # The common case checked inline: a non-blank string in a string field, within its column's size.
+            if (value.__class__ is str and key in _FIELD_LIMIT and not value.isspace() and value
+                    and len(value) <= _FIELD_LIMIT[key] and _SURROGATE.search(value) is None):
+                values[key] = value
+            else:
+                values[key] = self._value(key, value, line)
         for key in REQUIRED:
             if values.get(key) is None:
                 raise ImportFormatError(self.path, line, f"missing required field {key!r}")
         meta = values.get("meta") or {}
-        extra = {k: v for k, v in values.items() if k not in KNOWN and v is not None}
+        extra = {k: v for k, v in values.items() if k not in KNOWN and v is not None} if values.keys() - KNOWN else {}
         record = CommentRecord(
             external_id=values["id"], article_id=values["article_id"], text=values["text"],
             parent_id=values.get("parent_id"), author=values.get("author"),
@@ -98,6 +106,8 @@ class RowReader:
         return value
 
     def _kind(self, value: str | None, line: int) -> Kind:
+        if value is None:
+            return Kind.COMMENT
         try:
             return Kind(value or Kind.COMMENT)
         except ValueError:

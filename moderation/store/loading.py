@@ -4,6 +4,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import asdict, dataclass
 from functools import lru_cache
+from operator import attrgetter
 from typing import Iterable, Iterator, NamedTuple, Sequence
 
 from sqlalchemy import Row, Select, and_, bindparam, false, insert, literal, select, update
@@ -11,6 +12,7 @@ from sqlalchemy.orm import Session, aliased
 
 from moderation.domain.comments import HISTORIC_DECISIONS, CommentRecord, ImportBatch, ThreadError, resolve_depths
 from moderation.store.authors import AuthorState
+from moderation.store.bulk import insert_rows
 from moderation.store.models import Article, Comment, Decision, utcnow
 
 CHUNK = 2000  # ids per IN (...) query; SQLite allows 32,766 parameters
@@ -45,10 +47,11 @@ def _chunks(items: Sequence, size: int = CHUNK) -> Iterator[Sequence]:
 def _existing(session: Session, model: type, source: str, ids: Iterable[str], *cols) -> dict:
     ids = list(dict.fromkeys(ids))
     found = {}
+    # One statement, its list bound as a whole: in_(part) would coerce every id into a literal first.
+    statement = select(model.external_id, *cols).where(model.source == source,
+                                                       model.external_id.in_(bindparam("ids", expanding=True)))
     for part in _chunks(ids):
-        rows = session.execute(select(model.external_id, *cols).where(
-            model.source == source, model.external_id.in_(part)))
-        for row in rows:
+        for row in session.execute(statement, {"ids": part}):
             found[row[0]] = tuple(row[1:])
     return found
 
@@ -78,9 +81,9 @@ def _load_articles(session: Session, batch: ImportBatch, report: ImportReport) -
                      "created_at": record.created_at if record else None,
                      "language": record.language if record else None})
     if rows:
-        result = session.execute(insert(Article).returning(Article.id, Article.external_id, Article.placeholder),
-                                 rows)
-        known.update({ext: (art_id, placeholder) for art_id, ext, placeholder in result})
+        result = insert_rows(session, Article.__table__, rows, ("id", "external_id"))
+        placeholders = {row["external_id"]: row["placeholder"] for row in rows}
+        known.update({ext: (art_id, placeholders[ext]) for art_id, ext in result})
         report.articles += len(rows)
     return known
 
@@ -98,11 +101,15 @@ def _row(record: CommentRecord, source: str, article_id: int, depth: int, orphan
             "version": int(decided is not None)}  # the historic decision written beside it
 
 
+_STORED_TEXT = attrgetter("external_id", "article_id", "parent_id", "text", "author", "article_title", "article_url",
+                          "language", "source_status")
+
+
 def check_storable(record: CommentRecord, path: str) -> None:
     """Refuse what no backend can store; callers check before any query that would carry the value."""
     # PostgreSQL cannot store NUL in text or JSON; refusing it everywhere keeps the backends interchangeable.
-    if _has_nul([record.external_id, record.article_id, record.parent_id, record.text, record.author,
-                 record.article_title, record.article_url, record.language, record.source_status, record.meta]):
+    if "\x00" in "".join([v for v in _STORED_TEXT(record) if isinstance(v, str)]) or (
+            record.meta and _has_nul(record.meta)):
         raise ImportConflict(f"{record.location or path}: comment {record.external_id!r} contains a NUL "
                              f"character, which no comment can hold")
 
@@ -153,18 +160,20 @@ def load_batch(session: Session, batch: ImportBatch) -> ImportReport:
             rows.append(row)
             report.replies += record.parent_id is not None
             report.orphans += orphan
-        for part in _chunks(rows):
-            for comment_id, ext in session.execute(insert(Comment).returning(Comment.id, Comment.external_id), part):
-                ids[ext] = comment_id
+        for comment_id, ext in insert_rows(session, Comment.__table__, rows, ("id", "external_id")):
+            ids[ext] = comment_id
         for record in by_depth[depth]:
             action = HISTORIC_DECISIONS.get(record.decision or "")
             if action is not None:
                 decisions.append({"comment_id": ids[record.external_id], "action": action.value,
                                   "actor": f"import:{batch.source}", "origin": "import", "created_at": utcnow()})
-    for part in _chunks(decisions):
-        session.execute(insert(Decision), part)
+    insert_rows(session, Decision.__table__, decisions)
     report.comments = len(new)
-    _adopt(session, batch.source, ids, {c.external_id for c in new})
+    try:
+        _adopt(session, batch.source, ids, {c.external_id for c in new})
+    except ThreadError as exc:
+        where = by_ext.get(str(exc).rsplit(" ", 1)[-1].strip("'\""))
+        raise ImportConflict(f"{where.location if where else batch.path}: {exc}") from None
     return report
 
 
@@ -258,17 +267,21 @@ def insert_one(session: Session, record: CommentRecord, source: str,
     row["parent_id"] = parent.id if parent else None
     comment_id = session.connection().execute(_INSERT_ONE, row).scalar_one()  # Core: no ORM bulk machinery
     if found.waiting:
-        _adopt(session, source, {record.external_id: comment_id}, {record.external_id})
+        try:
+            _adopt(session, source, {record.external_id: comment_id}, {record.external_id})
+        except ThreadError as exc:
+            raise ImportConflict(f"{record.location}: {exc}") from None
     return Comment(id=comment_id, **row), article, parent
 
 
 def _adopt(session: Session, source: str, ids: dict[str, int], arrived: set[str]) -> None:
     """Earlier orphans whose parent arrived in this batch get linked, and their subtrees re-depthed."""
     waiting = []
+    statement = select(Comment.id, Comment.parent_external_id).where(
+        Comment.source == source, Comment.orphan.is_(True), Comment.parent_id.is_(None),
+        Comment.parent_external_id.in_(bindparam("ids", expanding=True)))
     for part in _chunks(sorted(arrived)):
-        waiting += session.execute(select(Comment.id, Comment.parent_external_id).where(
-            Comment.source == source, Comment.orphan.is_(True), Comment.parent_id.is_(None),
-            Comment.parent_external_id.in_(part))).all()
+        waiting += session.execute(statement, {"ids": part}).all()
     for comment_id, parent_ext in waiting:
         parent_depth = session.execute(select(Comment.depth).where(Comment.id == ids[parent_ext])).scalar_one()
         session.execute(update(Comment).where(Comment.id == comment_id).values(
@@ -277,6 +290,10 @@ def _adopt(session: Session, source: str, ids: dict[str, int], arrived: set[str]
         while frontier:
             node, depth = frontier.pop()
             children = session.execute(select(Comment.id).where(Comment.parent_id == node)).scalars().all()
+            # The new parent below the orphan it adopts: a stored reply chain now loops (the file before
+            # said c1 answers c2, this one that c2 answers c1); walking on would never end.
+            if ids[parent_ext] in children:
+                raise ThreadError(f"reply chain loops back on itself at {parent_ext!r}")
             if children:
                 session.execute(update(Comment).where(Comment.id.in_(children)).values(depth=depth + 1))
                 frontier += [(child, depth + 1) for child in children]

@@ -5,6 +5,7 @@ from datetime import datetime, timezone
 
 from sqlalchemy import (JSON, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text,
                         TypeDecorator, UniqueConstraint)
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -28,6 +29,29 @@ class UTCDateTime(TypeDecorator):
             value = value.replace(tzinfo=timezone.utc)
         value = value.astimezone(timezone.utc)
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def bind_processor(self, dialect):  # noqa: ANN001, ANN201
+        """process_bind_param then SQLite's own formatting, done in one C call for a plain datetime.
+
+        An import converts two dates a comment; the generic chain (a tz round trip, a dict, %-formatting) was
+        a tenth of its time. Anything but a plain datetime, other databases and other storage formats take the
+        generic chain; tests compare the two on generated dates.
+        """
+        generic = super().bind_processor(dialect)
+        if not (isinstance(self.impl_instance, sqlite.DATETIME)
+                and self.impl_instance._storage_format == sqlite.DATETIME._storage_format):
+            return generic
+        utc = timezone.utc
+
+        def process(value: object) -> object:
+            if value.__class__ is not datetime:
+                return generic(value)
+            # The storage format is isoformat's "%04d-%02d-%02d %02d:%02d:%02d.%06d"; in UTC it ends "+00:00".
+            if value.tzinfo is None:
+                return value.isoformat(" ", "microseconds")
+            return (value if value.tzinfo is utc else value.astimezone(utc)).isoformat(" ", "microseconds")[:-6]
+
+        return process
 
     def process_result_value(self, value: datetime | None, dialect) -> datetime | None:  # noqa: ANN001
         if value is None:
