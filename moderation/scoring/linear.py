@@ -10,7 +10,8 @@ import io
 import json
 import re
 import zipfile
-from itertools import chain
+from collections import ChainMap
+from itertools import accumulate, chain, islice
 from typing import Mapping, Sequence
 
 import mmh3
@@ -37,29 +38,6 @@ def _index(gram: str, n_features: int) -> int:
     return (2147483647 - (n_features - 1)) % n_features if h == -2147483648 else abs(h) % n_features
 
 
-class _CachedHasher:
-    """Column indices per distinct key, remembered up to `limit` keys: words repeat across comments."""
-
-    def __init__(self, n_features: int, limit: int) -> None:
-        self.n_features, self.limit = n_features, limit
-        self.cache: dict[str, list[int]] = {}
-
-    def _key(self, key: str) -> list[int]:
-        raise NotImplementedError
-
-    def columns(self, keys: Sequence[str]) -> list[int]:
-        out: list[int] = []
-        cache = self.cache
-        for key in keys:
-            cols = cache.get(key)
-            if cols is None:
-                cols = self._key(key)
-                if len(cache) < self.limit:
-                    cache[key] = cols
-            out += cols
-        return out
-
-
 class WordHasher:
     """Word uni- and bigrams as HashingVectorizer(ngram_range=(1, 2), token_pattern above) hashes them.
 
@@ -72,28 +50,76 @@ class WordHasher:
 
     def row(self, text: str) -> list[int]:
         tokens = _TOKEN.findall(text)
-        return [mmh3.hash(g, 0) for g in (*tokens, *(f"{a} {b}" for a, b in zip(tokens, tokens[1:])))]
+        return list(map(mmh3.hash, chain(tokens, map(" ".join, zip(tokens, tokens[1:])))))
 
 
-class CharHasher(_CachedHasher):
-    """char_wb n-grams of each whitespace-separated word, hashed once per distinct word."""
+class CharHasher:
+    """char_wb n-grams of each whitespace-separated word as raw murmurhash3 values, hashed once per distinct word.
+
+    A batch's new words are cut into n-grams together and hashed in one `map` (no Python call per n-gram);
+    `_l2_block` folds the values into columns as `_index` does.
+    """
 
     def __init__(self, lo: int, hi: int, n_features: int, limit: int = 100_000) -> None:
-        super().__init__(n_features, limit)
-        self.lo, self.hi = lo, hi
+        self.lo, self.hi, self.n_features, self.limit = lo, hi, n_features, limit
+        self.cache: dict[str, list[int]] = {}
 
-    def _key(self, key: str) -> list[int]:
-        w = f" {key} "
+    def grams(self, word: str) -> list[str]:
+        """sklearn's _char_wb_ngrams of one word: a word no longer than n is one n-gram, and the last."""
+        w = f" {word} "
+        size = len(w)
         grams: list[str] = []
-        for n in range(self.lo, self.hi + 1):  # as sklearn's _char_wb_ngrams: a short word is one n-gram
-            if len(w) <= n:
+        for n in range(self.lo, self.hi + 1):
+            if size <= n:
                 grams.append(w)
                 break
-            grams.extend(w[i:i + n] for i in range(len(w) - n + 1))
-        return [_index(g, self.n_features) for g in grams]
+            grams += map(w.__getitem__, map(slice, range(size - n + 1), range(n, size + 1)))
+        return grams
 
-    def row(self, text: str) -> list[int]:
-        return self.columns(text.split())
+    def hashes(self, words: Sequence[str]) -> list[list[int]]:
+        """Per word, the raw murmurhash3 values of `grams(word)`, in that order, for many words at once.
+
+        Where each n-gram starts and ends in the words' joined text is computed with numpy; cutting and hashing
+        them are two C-level `map`s, so the Python cost is per batch, not per n-gram.
+        """
+        if not words:
+            return []
+        joined = "".join(f" {w} " for w in words)
+        size = np.fromiter(map(len, words), dtype=np.int64, count=len(words)) + 2
+        base = np.cumsum(size) - size  # where each padded word starts in `joined`
+        ids, starts, stops = [], [], []
+        for n in range(self.lo, self.hi + 1):
+            many = np.flatnonzero(size > n)  # n-grams at every offset 0 .. size - n
+            counts = size[many] - n + 1
+            word = np.repeat(many, counts)
+            offset = np.arange(len(word)) - np.repeat(np.cumsum(counts) - counts, counts)
+            whole = np.flatnonzero(np.maximum(size, self.lo) == n)  # the first n a word is no longer than
+            ids += [word, whole]
+            starts += [base[word] + offset, base[whole]]
+            stops += [base[word] + offset + n, base[whole] + size[whole]]
+        word = np.concatenate(ids)
+        order = np.argsort(word, kind="stable")  # by word; within a word by n, then offset, as grams() lists them
+        first, last = np.concatenate(starts)[order].tolist(), np.concatenate(stops)[order].tolist()
+        values = list(map(mmh3.hash, map(joined.__getitem__, map(slice, first, last))))
+        ends = np.cumsum(np.bincount(word, minlength=len(words))).tolist()
+        return list(map(values.__getitem__, map(slice, [0, *ends[:-1]], ends)))
+
+    def rows(self, texts: Sequence[str]) -> list[list[int]]:
+        """Per text, the raw values of all its words' n-grams (each word's looked up in the cache or hashed)."""
+        split = [t.split() for t in texts]
+        cache = self.cache
+        new = [w for w in set().union(*split) if w not in cache]
+        if new:
+            fresh = dict(zip(new, self.hashes(new)))
+            room = self.limit - len(cache)
+            if room >= len(fresh):
+                cache.update(fresh)
+            else:  # the cache is full: this batch's other words are looked up beside it, then forgotten
+                cache.update(islice(fresh.items(), max(room, 0)))
+                get = ChainMap(cache, fresh).__getitem__
+                return [list(chain.from_iterable(map(get, words))) for words in split]
+        get = cache.__getitem__
+        return [list(chain.from_iterable(map(get, words))) for words in split]
 
 
 def _l2_block(rows: list[list[int]], offset: int, fold: int | None = None
@@ -128,7 +154,7 @@ class Featurizer:
     def rows(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         lowered = [preprocess(t) for t in texts]
         parts = [_l2_block([self.words.row(t) for t in lowered], 0, self.words.n_features),
-                 _l2_block([self.chars.row(t) for t in lowered], self.words.n_features)]
+                 _l2_block(self.chars.rows(lowered), self.words.n_features, self.chars.n_features)]
         if self.lexicon.matchers:
             counts = self.lexicon.counts(lowered)
             row, col = np.nonzero(counts)

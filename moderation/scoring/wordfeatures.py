@@ -43,6 +43,13 @@ class ListMatcher:
         self.exact = frozenset(exact)
         self.prefixes, self.suffixes, self.infixes = tuple(prefixes), tuple(suffixes), tuple(infixes)
         self.phrases = tuple(phrases)
+        # An empty phrase (entry "=") occurs in every text, even "": count() then hits any token.
+        self.blank = any(not p for p in phrases)
+
+    def matches(self, token: str) -> bool:
+        """Whether count("", (token,)) is non-zero, without counting the phrases in "" one by one."""
+        return (self.blank or token in self.exact or token.startswith(self.prefixes)
+                or token.endswith(self.suffixes) or (bool(self.infixes) and any(x in token for x in self.infixes)))
 
     def count(self, text: str, tokens: Sequence[str]) -> int:
         hits = 0
@@ -67,7 +74,7 @@ class LexiconCounter:
     def _token(self, token: str) -> tuple[int, ...]:
         hit = self.cache.get(token)
         if hit is None:
-            hit = tuple(i for i, m in enumerate(self.matchers) if m.count("", (token,)))
+            hit = tuple(i for i, m in enumerate(self.matchers) if m.matches(token))
             if len(self.cache) < _CACHE_LIMIT:
                 self.cache[token] = hit
         return hit

@@ -1,0 +1,142 @@
+"""The classifier's fast feature paths against reference paths: identical features on real and generated text.
+
+Differential oracles for the speed work of issue 13: the word-list counts per token (no phrase counting in ""),
+the character n-grams cut and hashed for a whole batch at once (raw murmurhash3 values folded by numpy), and
+the full feature rows, against the per-word code they replace and against scikit-learn's HashingVectorizer.
+"""
+from __future__ import annotations
+
+from itertools import chain
+
+import mmh3
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from moderation.rules import load_ruleset
+from moderation.scoring.estimator import ToxicityClassifier
+from moderation.scoring.linear import CharHasher, Featurizer, WordHasher, _index, _l2_block, preprocess
+from moderation.scoring.sklearn import lexicon_from_ruleset
+from moderation.scoring.wordfeatures import LexiconCounter
+from tests.conftest import DATA, RULES, need
+
+# Words that stress the n-gram cutting: one letter, the n-gram sizes, non-BMP characters, combining marks.
+WORDS = st.text(st.sampled_from(list("aäßéx0_-!'") + ["🤡", "\u0301", "ǅ", "İ"]), min_size=1, max_size=9)
+TEXTS = st.lists(st.one_of(WORDS, st.sampled_from(["idiot", "du", "halt die klappe", "=", "🖕", "url", "@user",
+                                                     "vollidiot", "trottel", "lügner", "fuck"])),
+                 max_size=25).map(" ".join)
+
+
+def _reference_grams(word: str, lo: int, hi: int) -> list[str]:
+    """sklearn's _char_wb_ngrams of one word, written as it was before the batch path."""
+    w = f" {word} "
+    grams: list[str] = []
+    for n in range(lo, hi + 1):
+        if len(w) <= n:
+            grams.append(w)
+            break
+        grams.extend(w[i:i + n] for i in range(len(w) - n + 1))
+    return grams
+
+
+def _reference_char_rows(texts: list[str], lo: int, hi: int, n_features: int) -> list[list[int]]:
+    """Column per n-gram, word by word, with the scalar `_index` fold (the path before issue 13's batch hashing)."""
+    return [[_index(g, n_features) for w in t.split() for g in _reference_grams(w, lo, hi)] for t in texts]
+
+
+def _reference_counts(counter: LexiconCounter, texts: list[str]) -> np.ndarray:
+    """LexiconCounter.counts with each token matched by ListMatcher.count("", (token,)), uncached."""
+    fresh = LexiconCounter({})
+    fresh.matchers = counter.matchers
+    fresh._token = lambda token: tuple(i for i, m in enumerate(counter.matchers) if m.count("", (token,)))
+    return fresh.counts(texts)
+
+
+def _real_texts(n: int = 400) -> list[str]:
+    from bench.corpora import default_root, real_comments  # noqa: PLC0415
+
+    need((DATA / "one-million-posts").is_dir(), f"real comments not found under {DATA}")
+    return [preprocess(t) for ts in real_comments(default_root(), n).values() for t in ts]
+
+
+@pytest.fixture(scope="module")
+def lexicon() -> dict[str, list[str]]:
+    # The shipped lists plus an entry of each kind the matcher knows, and "=", an empty phrase that hits anything.
+    out = lexicon_from_ruleset(load_ruleset(RULES))
+    out["extra"] = ["*idiot*", "=", "halt die klappe", "🖕", "trottel*", "*ling", "=du"]
+    return out
+
+
+@settings(max_examples=300, deadline=None)
+@given(tokens=st.lists(WORDS, max_size=20))
+def test_token_match_equals_the_phrase_counting_reference(lexicon, tokens):
+    counter = LexiconCounter(lexicon)
+    for token in tokens:
+        assert [m.matches(token) for m in counter.matchers] == [bool(m.count("", (token,))) for m in counter.matchers]
+
+
+@settings(max_examples=200, deadline=None)
+@given(texts=st.lists(TEXTS, max_size=8))
+def test_lexicon_counts_equal_the_reference_on_generated_text(lexicon, texts):
+    counter = LexiconCounter(lexicon)
+    lowered = [preprocess(t) for t in texts]
+    assert np.array_equal(counter.counts(lowered), _reference_counts(counter, lowered))
+
+
+@settings(max_examples=300, deadline=None)
+@given(words=st.lists(WORDS, max_size=30), lo=st.integers(1, 4), span=st.integers(0, 3))
+def test_batch_char_hashes_equal_per_word_hashing(words, lo, span):
+    hasher = CharHasher(lo, lo + span, 2 ** 10)
+    assert hasher.hashes(words) == [[mmh3.hash(g, 0) for g in _reference_grams(w, lo, lo + span)] for w in words]
+
+
+@settings(max_examples=200, deadline=None)
+@given(texts=st.lists(TEXTS, max_size=10), limit=st.integers(0, 20))
+def test_char_rows_fold_to_the_reference_columns_whatever_the_cache_holds(texts, limit):
+    # A small limit fills the cache mid-batch, so some words are looked up beside it (the full-cache path).
+    hasher = CharHasher(2, 5, 2 ** 13, limit=limit)
+    for _ in range(2):  # cold, then with whatever the cache kept
+        ours = _l2_block(hasher.rows(texts), 7, 2 ** 13)
+        ref = _l2_block(_reference_char_rows(texts, 2, 5, 2 ** 13), 7)
+        assert all(np.array_equal(a, b) for a, b in zip(ours, ref))
+    assert len(hasher.cache) <= limit
+
+
+@settings(max_examples=100, deadline=None)
+@given(texts=st.lists(TEXTS, min_size=1, max_size=8))
+def test_feature_rows_equal_scikit_learns_hashing_vectorizer_on_generated_text(texts):
+    model = ToxicityClassifier(word_bits=12, char_bits=13)
+    ours = model.transform(texts)
+    reference = sp.hstack([v.transform([preprocess(t) for t in texts]) for v in model._vectorizers()]).tocsr()
+    assert ours.shape == reference.shape and abs(ours - reference).max() == 0
+
+
+@pytest.mark.corpus
+def test_feature_rows_equal_the_reference_paths_on_real_comments(lexicon):
+    texts = _real_texts()
+    assert len(texts) >= 1500
+    counter = LexiconCounter(lexicon)
+    features = Featurizer(12, 13, (2, 5), counter)
+    assert np.array_equal(counter.counts(texts), _reference_counts(counter, texts))
+    for batch in (texts[:700], texts[700:], texts[:700]):  # cold, cold, warm
+        ours = _l2_block(features.chars.rows(batch), 0, 2 ** 13)
+        ref = _l2_block(_reference_char_rows(batch, 2, 5, 2 ** 13), 0)
+        assert all(np.array_equal(a, b) for a, b in zip(ours, ref))
+    words = WordHasher(2 ** 12)
+    ref_words = [[_index(g, 2 ** 12) for g in (*t, *(f"{a} {b}" for a, b in zip(t, t[1:])))]
+                 for t in (__import__("re").findall(r"(?u)\b\w+\b|[^\w\s]", x) for x in texts)]
+    ours = _l2_block([words.row(t) for t in texts], 0, 2 ** 12)
+    assert all(np.array_equal(a, b) for a, b in zip(ours, _l2_block(ref_words, 0)))
+    # And the whole matrix against scikit-learn's vectorizers, the independent oracle.
+    model = ToxicityClassifier(word_bits=12, char_bits=13)
+    raw = [t for ts in __import__("bench.corpora", fromlist=["x"]).real_comments(DATA, 300).values() for t in ts]
+    reference = sp.hstack([v.transform([preprocess(t) for t in raw]) for v in model._vectorizers()]).tocsr()
+    assert abs(model.transform(raw) - reference).max() == 0
+
+
+def test_chain_of_word_hashes_is_the_listed_order():
+    # WordHasher.row: unigrams, then bigrams joined by one space, as HashingVectorizer(ngram_range=(1, 2)) does.
+    assert WordHasher(8).row("du bist ! ok") == [mmh3.hash(g, 0) for g in
+                                                 chain(["du", "bist", "!", "ok"], ["du bist", "bist !", "! ok"])]
