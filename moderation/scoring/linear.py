@@ -132,10 +132,11 @@ def _l2_block(rows: list[list[int]], offset: int, fold: int | None = None
     cols = np.fromiter(chain.from_iterable(rows), dtype=np.int64, count=int(lengths.sum()))
     if fold is not None:
         cols = np.where(cols == -2147483648, (2147483647 - (fold - 1)) % fold, np.abs(cols) % fold)
-    width = 1 << 40  # larger than any column index: row * width + column sorts by row, then column
-    keys, counts = np.unique(np.repeat(np.arange(len(rows), dtype=np.int64), lengths) * width + cols,
+    width = fold or (int(cols.max()) + 1 if len(cols) else 1)  # above any column: row * width + column sorts
+    kind = np.int32 if len(rows) * width < 2 ** 31 else np.int64  # by row, then column; int32 sorts faster
+    keys, counts = np.unique(np.repeat(np.arange(len(rows), dtype=kind), lengths) * kind(width) + cols.astype(kind),
                              return_counts=True)
-    row, col = keys // width, keys % width
+    row, col = (keys // width).astype(np.int64), (keys % width).astype(np.int64)
     values = counts.astype(np.float32)
     norms = np.sqrt(np.bincount(row, weights=values.astype(np.float64) ** 2, minlength=len(rows)))
     return row, col + offset, (values / norms[row]).astype(np.float32)
