@@ -121,7 +121,9 @@ def test_lexicon_counts_equal_the_reference_when_the_cache_is_full(lexicon, text
 @given(words=st.lists(WORDS, max_size=30), lo=st.integers(1, 4), span=st.integers(0, 3))
 def test_batch_char_hashes_equal_per_word_hashing(words, lo, span):
     hasher = CharHasher(lo, lo + span, 2 ** 10)
-    assert hasher.hashes(words) == [[mmh3.hash(g, 0) for g in _reference_grams(w, lo, lo + span)] for w in words]
+    values, counts = hasher.hashes(words)
+    expected = [[mmh3.hash(g, 0) for g in _reference_grams(w, lo, lo + span)] for w in words]
+    assert values.tolist() == list(chain.from_iterable(expected)) and counts.tolist() == list(map(len, expected))
 
 
 @settings(max_examples=200, deadline=None)
@@ -173,3 +175,47 @@ def test_chain_of_word_hashes_is_the_listed_order():
     # WordHasher.row: unigrams, then bigrams joined by one space, as HashingVectorizer(ngram_range=(1, 2)) does.
     assert WordHasher(8).row("du bist ! ok") == [mmh3.hash(g, 0) for g in
                                                  chain(["du", "bist", "!", "ok"], ["du bist", "bist !", "! ok"])]
+
+
+def test_threads_sharing_one_hasher_get_the_reference_rows():
+    # A scorer abandoned after its timeout may still be hashing while the next batch runs in another thread:
+    # both add words to the one pool, and every row must still be the reference's.
+    import threading  # noqa: PLC0415
+
+    texts = [f"wort{i % 97} idiot{i % 13} {'x' * (i % 7)} ä{i}" for i in range(600)]
+    hasher = CharHasher(2, 5, 2 ** 13, limit=300)
+    errors: list[str] = []
+
+    def work(part: list[str]) -> None:
+        for _ in range(3):
+            ours = _l2_block(hasher.rows(part), 0, 2 ** 13)
+            ref = _l2_block(_reference_char_rows(part, 2, 5, 2 ** 13), 0)
+            if not all(np.array_equal(a, b) for a, b in zip(ours, ref)):
+                errors.append("differs")
+
+    threads = [threading.Thread(target=work, args=(texts[i::4],)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors and len(hasher.cache) <= 300
+    starts_ends = sorted(hasher.cache.values())
+    assert all(a + n <= b for (a, n), (b, _) in zip(starts_ends, starts_ends[1:]))  # no two words share values
+    assert starts_ends[-1][0] + starts_ends[-1][1] <= len(hasher.pool)
+
+
+def test_a_lone_surrogate_is_scored_as_the_replacement_character_not_a_crash():
+    # mmh3 crashes the process (SIGSEGV) on a string holding a lone surrogate, which a JSON "\ud800" escape
+    # gives; the model reads U+FFFD there instead. Run in a child process so a crash cannot take pytest down.
+    import json  # noqa: PLC0415
+    import subprocess  # noqa: PLC0415
+    import sys  # noqa: PLC0415
+
+    code = ("import json; from moderation.scoring.sklearn import PACKAGE_MODEL, SklearnScorer; "
+            "s = SklearnScorer.from_file(PACKAGE_MODEL); "
+            "print(json.dumps([s.score(['du idiot a\\ud800b', '\\udfff x']), s.score(['du idiot a\\ufffdb', '\\ufffd x'])]))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                         cwd=str(RULES.parent))
+    assert out.returncode == 0, out.stderr[-500:]
+    surrogate, replaced = json.loads(out.stdout)
+    assert surrogate == replaced
