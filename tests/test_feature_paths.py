@@ -219,3 +219,15 @@ def test_a_lone_surrogate_is_scored_as_the_replacement_character_not_a_crash():
     assert out.returncode == 0, out.stderr[-500:]
     surrogate, replaced = json.loads(out.stdout)
     assert surrogate == replaced
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=st.text(st.characters(exclude_categories=("Cs",)), max_size=40), data=st.data())
+def test_numpy_murmur_equals_mmh3_on_any_substring(text, data):
+    from moderation.scoring import murmur  # noqa: PLC0415
+
+    pairs = data.draw(st.lists(st.tuples(st.integers(0, len(text)), st.integers(0, len(text))).map(sorted),
+                               max_size=30))
+    starts = np.array([a for a, _ in pairs], dtype=np.int64)
+    stops = np.array([b for _, b in pairs], dtype=np.int64)
+    assert murmur.substrings(text, starts, stops).tolist() == [mmh3.hash(text[a:b], 0) for a, b in pairs]
