@@ -80,20 +80,11 @@ class CharHasher:
         self.pool = np.empty(0, dtype=np.int32)
         self._lock = threading.Lock()  # a scorer abandoned after its timeout may still be adding to the pool
 
-    def grams(self, word: str) -> list[str]:
-        """sklearn's _char_wb_ngrams of one word: a word no longer than n is one n-gram, and the last."""
-        w = f" {word} "
-        size = len(w)
-        grams: list[str] = []
-        for n in range(self.lo, self.hi + 1):
-            if size <= n:
-                grams.append(w)
-                break
-            grams += map(w.__getitem__, map(slice, range(size - n + 1), range(n, size + 1)))
-        return grams
-
     def hashes(self, words: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
-        """The raw murmurhash3 values of `grams(word)` for every word, word after word, and how many per word.
+        """Raw murmurhash3 values of each word's char_wb n-grams, word after word, and how many per word.
+
+        sklearn's _char_wb_ngrams: the word padded with a space each side, its n-grams for n from lo to hi in
+        order of n, then offset; a padded word no longer than n is one n-gram, and the last.
 
         Where each n-gram starts and ends in the words' joined text is computed with numpy, and murmur hashes
         them all in numpy too, so the Python cost is per batch, not per n-gram.
@@ -114,7 +105,7 @@ class CharHasher:
             starts += [base[word] + offset, base[whole]]
             stops += [base[word] + offset + n, base[whole] + size[whole]]
         word = np.concatenate(ids)
-        order = np.argsort(word, kind="stable")  # by word; within a word by n, then offset, as grams() lists them
+        order = np.argsort(word, kind="stable")  # by word; within a word by n, then offset
         first, last = np.concatenate(starts)[order], np.concatenate(stops)[order]
         return murmur.substrings(joined, first, last), np.bincount(word, minlength=len(words))
 
