@@ -9,25 +9,38 @@ from __future__ import annotations
 import io
 import json
 import re
+import threading
 import zipfile
-from itertools import chain
+from collections import ChainMap
+from itertools import chain, islice
 from typing import Mapping, Sequence
 
 import mmh3
 import numpy as np
 
+from moderation.scoring import murmur
 from moderation.scoring.wordfeatures import LexiconCounter
 
 FORMAT = "moderation-linear/1"
 _URL = re.compile(r"https?://\S+|www\.\S+")
 _MENTION = re.compile(r"@\w+")
 _DIGITS = re.compile(r"\d")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 _TOKEN = re.compile(r"(?u)\b\w+\b|[^\w\s]")  # the estimator's token_pattern
 
 
 def preprocess(text: str) -> str:
-    """Lower-case; URLs, @mentions and digits folded so that no corpus' handles become features."""
+    """Lower-case; URLs, @mentions and digits folded so that no corpus' handles become features.
+
+    A lone surrogate (a JSON "\\ud800" escape) becomes U+FFFD: it has no UTF-8 form, and mmh3 crashes the
+    process on a string that holds one.
+    """
     text = text.replace("|LBR|", " ").lower()
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            text = _SURROGATE.sub("\ufffd", text)
     return _DIGITS.sub("0", _MENTION.sub(" @user ", _URL.sub(" url ", text)))
 
 
@@ -35,29 +48,6 @@ def _index(gram: str, n_features: int) -> int:
     """scikit-learn's FeatureHasher column for a string (murmurhash3_32, seed 0, no alternate sign)."""
     h = mmh3.hash(gram, 0)
     return (2147483647 - (n_features - 1)) % n_features if h == -2147483648 else abs(h) % n_features
-
-
-class _CachedHasher:
-    """Column indices per distinct key, remembered up to `limit` keys: words repeat across comments."""
-
-    def __init__(self, n_features: int, limit: int) -> None:
-        self.n_features, self.limit = n_features, limit
-        self.cache: dict[str, list[int]] = {}
-
-    def _key(self, key: str) -> list[int]:
-        raise NotImplementedError
-
-    def columns(self, keys: Sequence[str]) -> list[int]:
-        out: list[int] = []
-        cache = self.cache
-        for key in keys:
-            cols = cache.get(key)
-            if cols is None:
-                cols = self._key(key)
-                if len(cache) < self.limit:
-                    cache[key] = cols
-            out += cols
-        return out
 
 
 class WordHasher:
@@ -72,28 +62,84 @@ class WordHasher:
 
     def row(self, text: str) -> list[int]:
         tokens = _TOKEN.findall(text)
-        return [mmh3.hash(g, 0) for g in (*tokens, *(f"{a} {b}" for a, b in zip(tokens, tokens[1:])))]
+        return list(map(mmh3.hash, chain(tokens, map(" ".join, zip(tokens, tokens[1:])))))
 
 
-class CharHasher(_CachedHasher):
-    """char_wb n-grams of each whitespace-separated word, hashed once per distinct word."""
+class CharHasher:
+    """char_wb n-grams of each whitespace-separated word as raw murmurhash3 values, hashed once per distinct word.
+
+    The values of the words seen so far (up to `limit` words) lie in one numpy pool, word after word, the cache
+    giving each word's place in it; a batch's new words are cut into n-grams and hashed together in numpy
+    (scoring.murmur), and a batch's rows are gathered from the pool with one index. `_l2_flat` folds the values
+    into columns as `_index` does.
+    """
 
     def __init__(self, lo: int, hi: int, n_features: int, limit: int = 100_000) -> None:
-        super().__init__(n_features, limit)
-        self.lo, self.hi = lo, hi
+        self.lo, self.hi, self.n_features, self.limit = lo, hi, n_features, limit
+        self.cache: dict[str, tuple[int, int]] = {}  # word -> (start, count) in pool
+        self.pool = np.empty(0, dtype=np.int32)
+        self._lock = threading.Lock()  # a scorer abandoned after its timeout may still be adding to the pool
 
-    def _key(self, key: str) -> list[int]:
-        w = f" {key} "
-        grams: list[str] = []
-        for n in range(self.lo, self.hi + 1):  # as sklearn's _char_wb_ngrams: a short word is one n-gram
-            if len(w) <= n:
-                grams.append(w)
-                break
-            grams.extend(w[i:i + n] for i in range(len(w) - n + 1))
-        return [_index(g, self.n_features) for g in grams]
+    def hashes(self, words: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        """Raw murmurhash3 values of each word's char_wb n-grams, word after word, and how many per word.
 
-    def row(self, text: str) -> list[int]:
-        return self.columns(text.split())
+        sklearn's _char_wb_ngrams: the word padded with a space each side, its n-grams for n from lo to hi in
+        order of n, then offset; a padded word no longer than n is one n-gram, and the last.
+
+        Where each n-gram starts and ends in the words' joined text is computed with numpy, and murmur hashes
+        them all in numpy too, so the Python cost is per batch, not per n-gram.
+        """
+        if not words:
+            return np.empty(0, dtype=np.int32), np.empty(0, dtype=np.int64)
+        joined = "".join(f" {w} " for w in words)
+        size = np.fromiter(map(len, words), dtype=np.int64, count=len(words)) + 2
+        base = np.cumsum(size) - size  # where each padded word starts in `joined`
+        ids, starts, stops = [], [], []
+        for n in range(self.lo, self.hi + 1):
+            many = np.flatnonzero(size > n)  # n-grams at every offset 0 .. size - n
+            counts = size[many] - n + 1
+            word = np.repeat(many, counts)
+            offset = np.arange(len(word)) - np.repeat(np.cumsum(counts) - counts, counts)
+            whole = np.flatnonzero(np.maximum(size, self.lo) == n)  # the first n a word is no longer than
+            ids += [word, whole]
+            starts += [base[word] + offset, base[whole]]
+            stops += [base[word] + offset + n, base[whole] + size[whole]]
+        word = np.concatenate(ids)
+        order = np.argsort(word, kind="stable")  # by word; within a word by n, then offset
+        first, last = np.concatenate(starts)[order], np.concatenate(stops)[order]
+        return murmur.substrings(joined, first, last), np.bincount(word, minlength=len(words))
+
+    def flat(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        """The raw values of every word's n-grams, text after text, and how many belong to each text."""
+        split = [t.split() for t in texts]
+        with self._lock:
+            cache, pool = self.cache, self.pool
+            get = cache.__getitem__
+            new = [w for w in set().union(*split) if w not in cache]
+            if new:
+                values, counts = self.hashes(new)
+                places = (len(pool) + np.cumsum(counts) - counts).tolist()
+                fresh = dict(zip(new, zip(places, counts.tolist())))
+                pool = np.concatenate([pool, values])
+                keep = max(0, min(len(new), self.limit - len(cache)))
+                cache.update(islice(fresh.items(), keep))
+                self.pool = pool[:len(self.pool) + int(counts[:keep].sum())]
+                if keep < len(new):  # the cache is full: this batch's other words are looked up beside it
+                    get = ChainMap(cache, fresh).__getitem__
+            places = np.array(list(map(get, chain.from_iterable(split))), dtype=np.int64).reshape(-1, 2)
+        begin, sizes = places[:, 0], places[:, 1]
+        index = np.arange(int(sizes.sum())) + np.repeat(begin - (np.cumsum(sizes) - sizes), sizes)
+        words = np.fromiter(map(len, split), dtype=np.int64, count=len(split))
+        lengths = np.zeros(len(split), dtype=np.int64)
+        if len(sizes):
+            lengths[words > 0] = np.add.reduceat(sizes, (np.cumsum(words) - words)[words > 0])
+        return pool[index], lengths
+
+    def rows(self, texts: Sequence[str]) -> list[list[int]]:
+        """Per text, the raw values of all its words' n-grams."""
+        values, lengths = self.flat(texts)
+        ends = np.cumsum(lengths).tolist()
+        return list(map(values.tolist().__getitem__, map(slice, [0, *ends[:-1]], ends)))
 
 
 def _l2_block(rows: list[list[int]], offset: int, fold: int | None = None
@@ -103,15 +149,23 @@ def _l2_block(rows: list[list[int]], offset: int, fold: int | None = None
     With `fold`, the rows hold raw murmurhash3 values, folded into `fold` columns as `_index` does.
     """
     lengths = np.fromiter(map(len, rows), dtype=np.int64, count=len(rows))
-    cols = np.fromiter(chain.from_iterable(rows), dtype=np.int64, count=int(lengths.sum()))
+    return _l2_flat(list(chain.from_iterable(rows)), lengths, offset, fold)
+
+
+def _l2_flat(values: list[int] | np.ndarray, lengths: np.ndarray, offset: int, fold: int | None = None
+             ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """_l2_block of rows given as one list of values and each row's length."""
+    n = len(lengths)
+    cols = np.array(values, dtype=np.int64)
     if fold is not None:
         cols = np.where(cols == -2147483648, (2147483647 - (fold - 1)) % fold, np.abs(cols) % fold)
-    width = 1 << 40  # larger than any column index: row * width + column sorts by row, then column
-    keys, counts = np.unique(np.repeat(np.arange(len(rows), dtype=np.int64), lengths) * width + cols,
+    width = fold or (int(cols.max()) + 1 if len(cols) else 1)  # above any column: row * width + column sorts
+    kind = np.int32 if n * width < 2 ** 31 else np.int64  # by row, then column; int32 sorts faster
+    keys, counts = np.unique(np.repeat(np.arange(n, dtype=kind), lengths) * kind(width) + cols.astype(kind),
                              return_counts=True)
-    row, col = keys // width, keys % width
+    row, col = (keys // width).astype(np.int64), (keys % width).astype(np.int64)
     values = counts.astype(np.float32)
-    norms = np.sqrt(np.bincount(row, weights=values.astype(np.float64) ** 2, minlength=len(rows)))
+    norms = np.sqrt(np.bincount(row, weights=values.astype(np.float64) ** 2, minlength=n))
     return row, col + offset, (values / norms[row]).astype(np.float32)
 
 
@@ -128,7 +182,7 @@ class Featurizer:
     def rows(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         lowered = [preprocess(t) for t in texts]
         parts = [_l2_block([self.words.row(t) for t in lowered], 0, self.words.n_features),
-                 _l2_block([self.chars.row(t) for t in lowered], self.words.n_features)]
+                 _l2_flat(*self.chars.flat(lowered), self.words.n_features, self.chars.n_features)]
         if self.lexicon.matchers:
             counts = self.lexicon.counts(lowered)
             row, col = np.nonzero(counts)

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import re
+from collections import ChainMap
+from itertools import chain, islice
 from typing import TYPE_CHECKING, Mapping, Sequence
 
 import numpy as np
@@ -43,6 +45,13 @@ class ListMatcher:
         self.exact = frozenset(exact)
         self.prefixes, self.suffixes, self.infixes = tuple(prefixes), tuple(suffixes), tuple(infixes)
         self.phrases = tuple(phrases)
+        # An empty phrase (entry "=") occurs in every text, even "": count() then hits any token.
+        self.blank = any(not p for p in phrases)
+
+    def matches(self, token: str) -> bool:
+        """Whether count("", (token,)) is non-zero, without counting the phrases in "" one by one."""
+        return (self.blank or token in self.exact or token.startswith(self.prefixes)
+                or token.endswith(self.suffixes) or (bool(self.infixes) and any(x in token for x in self.infixes)))
 
     def count(self, text: str, tokens: Sequence[str]) -> int:
         hits = 0
@@ -65,16 +74,10 @@ class LexiconCounter:
         self.cache: dict[str, tuple[int, ...]] = {}
 
     def _token(self, token: str) -> tuple[int, ...]:
-        hit = self.cache.get(token)
-        if hit is None:
-            hit = tuple(i for i, m in enumerate(self.matchers) if m.count("", (token,)))
-            if len(self.cache) < _CACHE_LIMIT:
-                self.cache[token] = hit
-        return hit
+        """The lists a token hits (indices into matchers)."""
+        return tuple(i for i, m in enumerate(self.matchers) if m.matches(token))
 
-    def counts(self, texts: Sequence[str]) -> np.ndarray:
-        """log1p(hits) per text and list, from already pre-processed texts."""
-        out = np.zeros((len(texts), len(self.matchers)), dtype=np.float32)
+    def _phrases(self) -> tuple[dict[str, list[tuple[int, str]]], list[tuple[int, str]]]:
         # A phrase is only searched for when its first word occurs; symbols and emoji are always searched.
         by_first: dict[str, list[tuple[int, str]]] = {}
         always: list[tuple[int, str]] = []
@@ -82,18 +85,45 @@ class LexiconCounter:
             for phrase in m.phrases:
                 first = _WORD.match(phrase)
                 (by_first.setdefault(first.group(), []) if first else always).append((i, phrase))
-        for row, text in enumerate(texts):
-            tokens = _WORD.findall(text)
-            for token in tokens:
-                for i in self._token(token):
-                    out[row, i] += 1
+        return by_first, always
+
+    def counts(self, texts: Sequence[str]) -> np.ndarray:
+        """log1p(hits) per text and list, from already pre-processed texts.
+
+        The batch's new tokens are matched first; then each text's hits are gathered with C-level maps and
+        counted for the whole batch in one bincount (integers, so the sums are exact in any order).
+        """
+        width = len(self.matchers)
+        by_first, always = self._phrases()
+        split = [_WORD.findall(text) for text in texts]
+        cache = self.cache
+        fresh = {t: self._token(t) for t in set().union(*split) if t not in cache}
+        room = _CACHE_LIMIT - len(cache)
+        if room >= len(fresh):
+            cache.update(fresh)
+            get = cache.__getitem__
+        else:  # the cache is full: this batch's other tokens are looked up beside it, then forgotten
+            cache.update(islice(fresh.items(), max(room, 0)))
+            get = ChainMap(cache, fresh).__getitem__
+        cells: list[int] = []
+        weights: list[int] = []
+        for row, (text, tokens) in enumerate(zip(texts, split)):
+            base = row * width
+            hits = list(chain.from_iterable(map(get, tokens)))
+            if hits:
+                cells += [base + i for i in hits]
+                weights += [1] * len(hits)
             for token in set(tokens).intersection(by_first):
                 for i, phrase in by_first[token]:
-                    out[row, i] += text.count(phrase)
+                    cells.append(base + i)
+                    weights.append(text.count(phrase))
             for i, phrase in always:
                 if phrase in text:
-                    out[row, i] += text.count(phrase)
-        return np.log1p(out)
+                    cells.append(base + i)
+                    weights.append(text.count(phrase))
+        out = np.bincount(np.array(cells, dtype=np.int64), np.array(weights, dtype=np.float64),
+                          minlength=len(texts) * width)
+        return np.log1p(out.reshape(len(texts), width).astype(np.float32))
 
 
 def lexicon_from_ruleset(ruleset: "RuleSet") -> dict[str, list[str]]:
