@@ -5,7 +5,8 @@
 A fresh PostgreSQL database (dropped afterwards; admin URL from MODERATION_TEST_POSTGRES_URL), Redis rate limits
 (MODERATION_TEST_REDIS_URL), the default scorers (lexicon + sklearn) with their timeout, no deep scorer:
 `--warm` posts, then `time.process_time()` over `--n` posts (Flask, the app, SQLAlchemy and the psycopg client
-side; the server's CPU is not counted). `--profile` adds a cProfile of the timed posts, top functions by own time.
+side; the server's CPU is not counted). `--profile` adds a cProfile of the timed posts (top functions by own and
+cumulative time; BENCH_PROFILE_OUT=path also keeps the raw stats).
 """
 from __future__ import annotations
 
@@ -66,6 +67,8 @@ def measure(n: int = 400, warm: int = 100, profile: bool = False) -> dict:
             cpu = time.process_time() - cpu
             if profiler:
                 profiler.disable()
+                if os.environ.get("BENCH_PROFILE_OUT"):
+                    profiler.dump_stats(os.environ["BENCH_PROFILE_OUT"])
                 pstats.Stats(profiler).sort_stats("tottime").print_stats(35)
                 pstats.Stats(profiler).sort_stats("cumulative").print_stats(60)
             db.dispose()
