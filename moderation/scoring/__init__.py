@@ -3,9 +3,10 @@ from __future__ import annotations
 
 import math
 import numbers
-import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable, Mapping, Protocol, Sequence, runtime_checkable
+
+from moderation.scoring import threads
 
 if TYPE_CHECKING:
     from moderation.config import Config
@@ -120,23 +121,9 @@ def _call(scorer: Scorer, contexts: Sequence["CommentContext"], seconds: float |
                                                                      [c.language for c in contexts])
     if seconds is None:
         return run()
-    # A daemon thread, so a scorer that never returns cannot keep the process alive or block the batch.
-    box: dict = {}
-    worker = threading.Thread(target=lambda: box.update(_outcome(run)), daemon=True, name=f"scorer-{scorer.name}")
-    worker.start()
-    worker.join(seconds)
-    if worker.is_alive():
-        raise TimeoutError(f"no answer within {seconds:.1f} s")
-    if "error" in box:
-        raise box["error"]
-    return box["scores"]
-
-
-def _outcome(run: Callable[[], list[dict[str, float]]]) -> dict:
-    try:
-        return {"scores": run()}
-    except BaseException as exc:  # noqa: BLE001 - handed to the caller's thread
-        return {"error": exc}
+    # A pooled daemon thread (scoring/threads.py), so a scorer that never returns cannot keep the process alive
+    # or block the batch; a thread that timed out is abandoned, never handed another job.
+    return threads.call(run, seconds, f"scorer-{scorer.name}")
 
 
 def _check(scores: object, expected: int) -> None:

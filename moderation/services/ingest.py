@@ -16,6 +16,7 @@ from moderation.importers import ImportFormatError
 from moderation.importers.jsonl import load_object
 from moderation.importers.rows import RowReader
 from moderation.assess import persist as repo
+from moderation.assess.live_result import save_one
 from moderation.store.events import decision_of, reasons
 from moderation.store.authors import in_force
 from moderation.store.loading import ImportConflict, check_storable, insert_one, load_batch, look_up
@@ -146,7 +147,7 @@ def submit(session: Session, pipeline: "Pipeline", batch: ImportBatch) -> Verdic
     assessment = pipeline.assess(repo.items_for(session, [comment], **known))[0]
     record_ruleset(session, pipeline)
     human = comment.decided_by_human  # a decision sent with the comment stands, as in imports
-    repo.save(session, [comment], [assessment], fresh=created)
+    save_one(session, comment, assessment, fresh=created)
     return Verdict(comment.id, comment.external_id, comment.status if human else assessment.decision.status.value,
                    bool(comment.flagged) or assessment.flagged,
                    reasons([h.to_dict() for h in assessment.hits], assessment.failures, assessment.evidence),
