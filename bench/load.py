@@ -230,7 +230,10 @@ def run(rate: float = 200, seconds: float = 30, moderators: int = 4, web_workers
         cpu_before = {"web": _cpu_seconds(web_pids), "worker": _cpu_seconds([worker.pid]),
                       "postgres": _cpu_seconds(pg_pids := _postgres_pids(db)), "bench": time.process_time()}
         # Moderators' decisions are committed here: their webhooks go out through the same broker.
-        tasks.configure(Config(database_url=url, broker_url=REDIS_URL, task_queue=queue, instance_path=Path(tmp.name)))
+        # (wired as every start-up point wires it: the database hands committed deliveries to the broker).
+        config = Config(database_url=url, broker_url=REDIS_URL, task_queue=queue, instance_path=Path(tmp.name))
+        tasks.configure(config)
+        tasks.bind_webhooks(db, config)
         stop, tally = threading.Event(), {"decided": 0, "conflicts": 0}
         mods = [threading.Thread(target=moderate, args=(db, n, stop, tally, 0.2)) for n in range(moderators)]
         for m in mods:
