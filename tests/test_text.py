@@ -5,7 +5,8 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from moderation.domain.links import find_links, host_matches
-from moderation.domain.text import ZERO_WIDTH, caps_ratio, fold, fold_forms, repeated_run, tokenize
+from moderation.domain.text import (TOKEN_RE, ZERO_WIDTH, Token, _spaced, caps_ratio, fold, fold_emoji, fold_forms,
+                                    repeated_run, tokenize)
 
 LETTERS = "abcdefghijklmnopqrstuvwxyzäöüß"
 words = st.text(alphabet=LETTERS, min_size=3, max_size=12)
@@ -19,6 +20,34 @@ def test_tokens_keep_exact_spans_in_order(text):
     for tok in tokens:
         assert last_end <= tok.start < tok.end <= len(text)
         last_end = tok.end
+
+
+def _reference_tokens(text: str) -> list[Token]:
+    """tokenize as first written: every token built field by field (the fast path caches a word's fields whole)."""
+    out = []
+    for m in TOKEN_RE.finditer(text):
+        kind, raw = m.lastgroup, m.group()
+        if kind == "word":
+            norm, alt = fold_forms(raw)
+            out.append(Token(m.start(), m.end(), norm, "number" if norm.isdigit() else "word", alt))
+        elif kind == "emoji":
+            out.append(Token(m.start(), m.end(), fold_emoji(raw), "emoji"))
+        elif kind == "spaced":
+            norm, alt = _spaced(raw)
+            out.append(Token(m.start(), m.end(), norm, "spaced", alt))
+        else:
+            out.append(Token(m.start(), m.end(), fold(raw[1:]), "mention"))
+    return out
+
+
+MIXED = st.text(alphabet=st.sampled_from(list("aAbIdiotäÖß0137 .*-_@$!|'’\u200b😀🏻\n")), max_size=120)
+
+
+@given(st.one_of(st.text(), MIXED))
+def test_tokens_equal_the_field_by_field_reference(text):
+    got = tokenize(text)
+    assert got == _reference_tokens(text)
+    assert all(type(t) is Token for t in got)
 
 
 @given(st.text(max_size=30))

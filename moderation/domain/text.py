@@ -96,23 +96,31 @@ def _spaced(raw: str) -> tuple[str, str | None]:
     return fold_forms("".join(c for c in raw if c.isalpha()))
 
 
+@lru_cache(maxsize=65536)
+def _word(raw: str) -> tuple[str, str, str | None]:
+    """A word's folded form, kind and elongation-cut form: words repeat, so this is cached as a whole."""
+    norm, alt = fold_forms(raw)
+    return norm, "number" if norm.isdigit() else "word", alt
+
+
+_new = tuple.__new__  # Token(...) goes through a Python-level __new__; words are most tokens of a long text
+
+
 def tokenize(text: str) -> list[Token]:
     """Words, letter-split words, mentions and emoji, each with its span in the original text."""
     out: list[Token] = []
     append = out.append
     for m in TOKEN_RE.finditer(text):
         kind = m.lastgroup
-        raw = m.group()
         if kind == "word":
-            norm, alt = fold_forms(raw)
-            append(Token(m.start(), m.end(), norm, "number" if norm.isdigit() else "word", alt))
+            append(_new(Token, (*m.span(), *_word(m.group()))))
         elif kind == "emoji":
-            append(Token(m.start(), m.end(), fold_emoji(raw), "emoji"))
+            append(Token(m.start(), m.end(), fold_emoji(m.group()), "emoji"))
         elif kind == "spaced":
-            norm, alt = _spaced(raw)
+            norm, alt = _spaced(m.group())
             append(Token(m.start(), m.end(), norm, "spaced", alt))
         else:
-            append(Token(m.start(), m.end(), fold(raw[1:]), "mention"))
+            append(Token(m.start(), m.end(), fold(m.group()[1:]), "mention"))
     return out
 
 
