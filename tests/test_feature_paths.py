@@ -231,3 +231,44 @@ def test_numpy_murmur_equals_mmh3_on_any_substring(text, data):
     starts = np.array([a for a, _ in pairs], dtype=np.int64)
     stops = np.array([b for _, b in pairs], dtype=np.int64)
     assert murmur.substrings(text, starts, stops).tolist() == [mmh3.hash(text[a:b], 0) for a, b in pairs]
+
+
+def test_a_forked_child_hashes_even_if_another_thread_held_the_hasher_lock_at_the_fork():
+    # triage and what-if fork their workers from a process whose scorer threads (an abandoned one included) may be
+    # inside CharHasher.flat: the child inherits the lock held, by a thread it does not have, and would wait forever.
+    import os  # noqa: PLC0415
+    import threading  # noqa: PLC0415
+
+    hasher = CharHasher(2, 5, 2 ** 13)
+    hasher.rows(["du idiot"])
+    holding, release = threading.Event(), threading.Event()
+
+    def mid_hash() -> None:
+        with hasher._lock:
+            hasher.cache["halb"] = (len(hasher.pool), 99)  # as if the fork fell between the cache and pool updates
+            holding.set()
+            release.wait(30)
+            del hasher.cache["halb"]
+
+    other = threading.Thread(target=mid_hash, daemon=True)
+    other.start()
+    assert holding.wait(10)
+    pid = os.fork()
+    if pid == 0:  # the child: rows must come back, and be the reference's
+        code = 3
+        try:
+            out: list = []
+            worker = threading.Thread(target=lambda: out.append(hasher.rows(["du idiot", "halb"])), daemon=True)
+            worker.start()
+            worker.join(10)
+            if out:
+                ours = _l2_block(out[0], 0, 2 ** 13)
+                ref = _l2_block(_reference_char_rows(["du idiot", "halb"], 2, 5, 2 ** 13), 0)
+                code = 0 if all(np.array_equal(a, b) for a, b in zip(ours, ref)) else 4
+        except BaseException:  # noqa: BLE001
+            code = 2
+        os._exit(code)
+    release.set()
+    other.join(10)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0, "3: the child hung on the lock; 4: wrong rows; 2: error"

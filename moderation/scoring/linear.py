@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import re
 import threading
+import weakref
 import zipfile
 from collections import ChainMap
 from itertools import chain, islice
@@ -79,6 +81,7 @@ class CharHasher:
         self.cache: dict[str, tuple[int, int]] = {}  # word -> (start, count) in pool
         self.pool = np.empty(0, dtype=np.int32)
         self._lock = threading.Lock()  # a scorer abandoned after its timeout may still be adding to the pool
+        _HASHERS.add(self)
 
     def hashes(self, words: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
         """Raw murmurhash3 values of each word's char_wb n-grams, word after word, and how many per word.
@@ -140,6 +143,22 @@ class CharHasher:
         values, lengths = self.flat(texts)
         ends = np.cumsum(lengths).tolist()
         return list(map(values.tolist().__getitem__, map(slice, [0, *ends[:-1]], ends)))
+
+
+_HASHERS: weakref.WeakSet[CharHasher] = weakref.WeakSet()
+
+
+def _after_fork_in_child() -> None:
+    """In a forked child (triage and what-if workers): each hasher a free lock, its cache dropped if mid-update."""
+    # A lock held at the fork belongs to a thread the child does not have: it would never be released, and the
+    # cache it guarded may name values the pool does not hold yet.
+    for hasher in list(_HASHERS):
+        if hasher._lock.locked():
+            hasher.cache, hasher.pool = {}, np.empty(0, dtype=np.int32)
+        hasher._lock = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def _l2_block(rows: list[list[int]], offset: int, fold: int | None = None
