@@ -88,3 +88,54 @@ def test_the_live_write_stores_what_the_general_save_stores(db, tmp_path, monkey
     assert {state[0] for state, _, _ in fast.values()} >= {"approved", "held"}
     assert fast["x-open-insult"][0][:2] == ("approved", 1)  # published and flagged
     assert fast["x-decided"][0][0] == "approved" and fast["x-decided"][0][-1]  # the site's decision stood
+
+
+def _fresh_comment(session, ext: str, language: str | None):  # noqa: ANN001, ANN202
+    """A comment this transaction inserted through the live path's insert_one, as the API holds it."""
+    from moderation.domain.comments import CommentRecord, ImportBatch  # noqa: PLC0415
+    from moderation.store.loading import insert_one, load_batch, look_up  # noqa: PLC0415
+
+    load_batch(session, ImportBatch("s", "f.jsonl", comments=[
+        CommentRecord(f"root-{ext}", "a", "root", article_title="Artikel", location="f.jsonl:1")]))
+    record = CommentRecord(ext, "a", "Du Idiot.", parent_id=f"root-{ext}", language=language, location="api")
+    placed = insert_one(session, record, "s", look_up(session, record, "s"))
+    assert placed is not None
+    return placed[0]
+
+
+def _hit(i: int, action: str, experimental: bool):  # noqa: ANN202
+    from moderation.rules.engine import Hit  # noqa: PLC0415
+
+    return Hit(f"r{i}", f"Regel {i}", action, None, i, 0.5, [], 1.0, None, "", experimental)
+
+
+def test_crafted_assessments_store_the_same_through_both_writes(db):
+    """Many hits, shadow hits only, flagged, no language anywhere, empty evidence: both writes store the same."""
+    from moderation.assess.live_result import save_one  # noqa: PLC0415
+    from moderation.assess.pipeline import Assessment  # noqa: PLC0415
+    from moderation.domain.comments import Action  # noqa: PLC0415
+    from moderation.domain.language import LanguageResult  # noqa: PLC0415
+
+    cases = [(70, 0, True, None, {}), (0, 3, False, "de", {"risk": 0.5}), (1, 1, True, None, {"x": None}),
+             (0, 0, False, None, {})]
+    stored = {}
+    for how, write in (("one", lambda s, c, a: save_one(s, c, a, fresh=True)),
+                       ("save", lambda s, c, a: persist.save(s, [c], [a], fresh=True))):
+        for n, (hits, shadow, flagged, language, evidence) in enumerate(cases):
+            with db.session() as s:
+                comment = _fresh_comment(s, f"{how}{n}", language)
+                a = Assessment(Action.HOLD if hits else Action.APPROVE, 3, 0.25, "weil",
+                               LanguageResult(None, 0.0, "default"),
+                               [_hit(i, "hold", False) for i in range(hits)],
+                               [_hit(100 + i, "reject", True) for i in range(shadow)], ["sentiment"],
+                               {"m": {"toxicity": 0.1}}, {"m": "1"}, "rs1", flagged, evidence=evidence)
+                write(s, comment, a)
+            with db.session() as s:
+                c = s.scalars(select(Comment).where(Comment.external_id == f"{how}{n}")).one()
+                result = s.get(TriageResult, c.triage_id)
+                hit_rows = sorted((h.rule_id, h.action, h.shadow, h.comment_id == c.id) for h in s.scalars(
+                    select(RuleHit).where(RuleHit.triage_id == c.triage_id)))
+                stored[how, n] = (tuple(getattr(c, f) for f in COMMENT_FIELDS),
+                                  tuple(getattr(result, f) for f in RESULT_FIELDS), hit_rows)
+    for n in range(len(cases)):
+        assert stored["one", n] == stored["save", n], n
