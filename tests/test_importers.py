@@ -324,6 +324,8 @@ DISQUS_HEAD = ('<?xml version="1.0"?>\n'
     ("empty_id.jsonl", '{"id": "  ", "article_id": "a", "text": "x"}\n', 1, "field 'id' must be"),
     ("latin1.jsonl", b'{"id": "1", "article_id": "a", "text": "x"}\n{"id": "2", "text": "M\xfcll"}\n', 2,
      "not valid UTF-8"),
+    ("bom.jsonl", '{"id": "1", "article_id": "a", "text": "x"}\n\ufeff{"id": "2", "article_id": "a", "text": "y"}\n',
+     2, "byte order mark"),  # a BOM is read only at the file's start; on a later line it is named, not guessed at
     ("short.csv", "id,article_id,text\n1,a,ok\n2,a\n", 3, "expected 3 fields"),
     ("quote.csv", 'id,article_id,text\n1,a,ok\n2,a,"nie\ngeschlossen\n', 3, "malformed CSV"),
     ("meta.csv", "id,article_id,text,meta\n1,a,x,{broken\n", 2, "column 'meta' is not valid JSON"),

@@ -38,6 +38,8 @@ def parse_batches(path: str | Path, source: str | None = None) -> list[ImportBat
 def load_object(line: str, path: str, number: int) -> dict[str, object]:
     """One line as a JSON object, strictly: no duplicate keys, no NaN/Infinity, nesting at most MAX_DEPTH."""
     check_depth(line, path, number)
+    if line.startswith("\ufeff"):  # json.loads names a BOM; the decoder alone would say "Expecting value"
+        raise ImportFormatError(path, number, "invalid JSON: a byte order mark (U+FEFF) opens the line (column 1)")
     try:
         value = _DECODER.decode(line)
     except json.JSONDecodeError as err:
