@@ -23,6 +23,7 @@ from moderation.config import PROJECT_ROOT, Config
 from moderation.domain import detector
 from moderation.domain.language import LanguageDetector
 from moderation.rules import CommentContext, load_ruleset
+from moderation.rules.plaintext import plain_words
 from moderation.scoring.lexicon import LexiconScorer
 from moderation.scoring.sklearn import PACKAGE_MODEL, SklearnScorer, lexicon_from_ruleset
 
@@ -172,9 +173,21 @@ def scale(n: int = 300) -> list[str]:
                     break
         per[size] = (_cpu(lambda ds: [rs.evaluate(CommentContext(d, language="de", scores=zeros)) for d in ds], docs)
                      / len(docs), _cpu(lambda ds: pipeline.assess([Item(d) for d in ds]), docs) / len(docs))
+        # The engine's two paths apart: a longer text more often shows some dodge sign and takes the full look.
+        by_path = {True: [], False: []}
+        for d in docs:
+            by_path[plain_words(d) is not None].append(d)
+        for plain, part in by_path.items():
+            per[(size, plain)] = (len(part), _cpu(lambda ds: [rs.evaluate(CommentContext(d, language="de",
+                                                                                        scores=zeros)) for d in ds],
+                                                  part) / max(len(part), 1))
     for i, stage in enumerate(("rule engine", "full triage")):
         out.append(f"scale, {stage}: {per[200][i] * 1e6:,.0f} µs at 200 chars, {per[2000][i] * 1e6:,.0f} µs at "
                    f"2,000 chars: {per[2000][i] / per[200][i]:.1f}x (target <= 12x)")
+    for plain, name in ((True, "plain path"), (False, "full look")):
+        (n1, a), (n2, b) = per[(200, plain)], per[(2000, plain)]
+        out.append(f"scale, rule engine, texts on the {name}: {a * 1e6:,.0f} µs at 200 chars ({n1} of {n}), "
+                   f"{b * 1e6:,.0f} µs at 2,000 chars ({n2} of {n}): {b / a if a else float('nan'):.1f}x")
     return out
 
 

@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from moderation.domain import links
 from moderation.domain.text import tokenize
 from moderation.rules import CommentContext, load_ruleset
-from moderation.rules.plaintext import FOLDED, check_table, plain_words
+from moderation.rules.plaintext import FOLDED, check_table, plain_tokens, plain_words
 from tests.conftest import DATA, need
 
 RULES = Path(__file__).resolve().parents[1] / "rules"
@@ -87,6 +87,8 @@ def assert_same_as_full_look(ruleset, text: str, by_name: bool = True) -> bool: 
     lists = ruleset.lists
     ctx = CommentContext(text, language="de")
     tokens = tokenize(text)
+    # The context's tokens of a plain text are built from its plain words: exactly the tokenizer's.
+    assert ctx.tokens == tokens and all(type(t) is type(tokens[0]) for t in ctx.tokens), text
     for slot, wl in enumerate(lists._lists):
         assert lists._found(ctx, slot) == wl.find(tokens), (text, wl.name, wl.language)
     ctx_en = CommentContext(text, language="en")
@@ -209,6 +211,16 @@ def comments(draw, words: list[str]) -> str:  # noqa: ANN001
     parts = draw(st.lists(st.one_of(obfuscated(words), st.sampled_from(PIECES), st.text(max_size=4)),
                           min_size=1, max_size=14))
     return "".join(parts)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list("abcAZäöüßéÄ019 '’.,!?-\n€+|„“…·")), max_size=60))
+def test_plain_tokens_are_the_tokenizers(text: str) -> None:
+    plain = plain_words(text)
+    fast = plain_tokens(text, plain)
+    assert (fast is None) == (plain is None)
+    if fast is not None:
+        assert fast == tokenize(text), text
 
 
 def test_fold_table_is_letter_exact() -> None:

@@ -6,6 +6,7 @@ from functools import cached_property
 from typing import NamedTuple
 
 from moderation.domain.text import Token, tokenize
+from moderation.rules.plaintext import Plain, plain_tokens, plain_words
 
 
 class Span(NamedTuple):
@@ -39,8 +40,14 @@ class CommentContext:
     cache: dict = field(default_factory=dict, repr=False)
 
     @cached_property
+    def plain(self) -> Plain | None:
+        """The folded words when the text is plain (rules/plaintext.py), else None."""
+        return plain_words(self.text)
+
+    @cached_property
     def tokens(self) -> list[Token]:
-        return tokenize(self.text)
+        fast = plain_tokens(self.text, self.plain)
+        return tokenize(self.text) if fast is None else fast
 
     def span(self, first: int, last: int, label: str) -> Span:
         """The original text from token `first` to token `last`."""

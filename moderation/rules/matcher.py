@@ -15,7 +15,6 @@ from typing import Collection, Iterable, Mapping
 import ahocorasick
 
 from moderation.rules.context import CommentContext
-from moderation.rules.plaintext import plain_words
 from moderation.rules.wordlists import MATCHED_KINDS, WordList
 
 Found = tuple[int, int, str]  # first token, last token, entry
@@ -135,7 +134,7 @@ class ListMatcher:
     def look(self, ctx: CommentContext) -> tuple[list[str], list | None, list | None, dict[int, set[int]]]:
         """(folded words, their cut forms if any, token kinds, marked word indices by list slot): from the
         plain words when the text is plain (kinds None: numbers are the only other kind), else from tokens."""
-        plain = plain_words(ctx.text)
+        plain = ctx.plain
         if plain is not None:
             norms, alts = plain
             kinds = None

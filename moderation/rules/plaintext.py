@@ -22,7 +22,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from moderation.domain.text import fold, fold_forms
+from moderation.domain.text import Token, fold, fold_forms
 
 _LATIN = ("ÄÖÜäöüßẞàáâãåæçèéêëìíîïñòóôõøùúûýÿœÀÁÂÃÅÆÇÈÉÊËÌÍÎÏÑÒÓÔÕØÙÚÛÝŸŒ")
 # Each letter's folded form; folding a plain word letter by letter gives the word's folded form.
@@ -100,6 +100,26 @@ def _mixed(low: str) -> Plain | None:
         norms.append(norm)
         alts.append(alt)
     return norms, (alts if any(alts) else None)
+
+
+# A plain text's tokens are all words (no $, @, _, emoji, zero-width or letter-split words, no symbol between
+# word characters): the tokenizer's word pattern reduces to this, and re's \w is regex's \w on these characters.
+_WORD_SPAN = re.compile(r"\w(?:[\w'’]*\w)?")
+
+
+def plain_tokens(text: str, plain: Plain | None) -> list[Token] | None:
+    """tokenize(text) for a plain text, built from its plain words (`plain`, from plain_words) and one stdlib
+    regex for the spans; None when the text is not plain. Long comments often need the tokens only for a
+    word's neighbourhood (whom an insult addresses), and tokenizing them in full cost more than all the rest."""
+    if plain is None:
+        return None
+    norms, alts = plain
+    spans = [m.span() for m in _WORD_SPAN.finditer(text)]
+    if len(spans) != len(norms):  # cannot happen for a plain text (tests compare); the tokenizer decides then
+        return None
+    new = tuple.__new__  # Token(...) goes through a Python-level __new__
+    return [new(Token, (start, end, norm, "number" if norm.isdigit() else "word", alt))
+            for (start, end), norm, alt in zip(spans, norms, alts or [None] * len(norms))]
 
 
 def _symbol_inside(text: str) -> bool:
