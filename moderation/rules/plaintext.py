@@ -108,9 +108,9 @@ _WORD_SPAN = re.compile(r"\w(?:[\w'’]*\w)?")
 
 
 def plain_tokens(text: str, plain: Plain | None) -> list[Token] | None:
-    """tokenize(text) for a plain text, built from its plain words (`plain`, from plain_words) and one stdlib
-    regex for the spans; None when the text is not plain. Long comments often need the tokens only for a
-    word's neighbourhood (whom an insult addresses), and tokenizing them in full cost more than all the rest."""
+    """tokenize(text) for a plain text, from its plain words (`plain`, as plain_words gives them); else None."""
+    # Address rules need tokens (spans, capitals) wherever an insult occurs, which long comments mostly hold:
+    # the full tokenizer cost more there than all the other rule work.
     if plain is None:
         return None
     norms, alts = plain
