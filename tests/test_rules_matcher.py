@@ -89,6 +89,11 @@ def assert_same_as_full_look(ruleset, text: str, by_name: bool = True) -> bool: 
     tokens = tokenize(text)
     # The context's tokens of a plain text are built from its plain words: exactly the tokenizer's.
     assert ctx.tokens == tokens and all(type(t) is type(tokens[0]) for t in ctx.tokens), text
+    # Whom the text addresses, as found on the plain path and by walking the tokenizer's tokens.
+    thread = {"thread_authors": ("Jan Maier", "Idiot", "du"), "parent_author": "Mara_K"}
+    full = CommentContext(text, language="de", **thread)
+    full.__dict__["plain"] = None  # the full look: the tokenizer's tokens, every token walked
+    assert ruleset.addressing.marks(CommentContext(text, language="de", **thread)) == ruleset.addressing.marks(full)
     for slot, wl in enumerate(lists._lists):
         assert lists._found(ctx, slot) == wl.find(tokens), (text, wl.name, wl.language)
     ctx_en = CommentContext(text, language="en")

@@ -57,8 +57,12 @@ class Addressing:
                     last = nxt
                 marks.append((first, kind, ctx.span(first, last, kind)))
         names = fold_names(ctx.thread_authors + ((ctx.parent_author,) if ctx.parent_author else ()))
-        for i, tok in enumerate(toks):
-            if tok.kind == "mention" or (names and tok.norm in names and ctx.capitalised(i)):
+        if ctx.plain is not None:  # a plain text holds no @mention; names are looked up among its folded words
+            candidates = [i for i, norm in enumerate(ctx.plain[0]) if norm in names] if names else []
+        else:
+            candidates = [i for i, tok in enumerate(toks) if tok.kind == "mention" or tok.norm in names]
+        for i in candidates:
+            if toks[i].kind == "mention" or ctx.capitalised(i):
                 marks.append((i, "named", ctx.span(i, i, "named")))
         ctx.cache["address"] = marks
         return marks

@@ -1,6 +1,7 @@
 """What the rules look at for one comment: its text, tokens, links, language, thread and scores."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import NamedTuple
@@ -45,7 +46,7 @@ class CommentContext:
         return plain_words(self.text)
 
     @cached_property
-    def tokens(self) -> list[Token]:
+    def tokens(self) -> Sequence[Token]:
         fast = plain_tokens(self.text, self.plain)
         return tokenize(self.text) if fast is None else fast
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Sequence
 
 from moderation.domain.text import Token, fold, fold_forms
 
@@ -107,7 +108,30 @@ def _mixed(low: str) -> Plain | None:
 _WORD_SPAN = re.compile(r"\w(?:[\w'’]*\w)?")
 
 
-def plain_tokens(text: str, plain: Plain | None) -> list[Token] | None:
+class PlainTokens(Sequence[Token]):
+    """A plain text's tokens, each built when first asked for: address rules look at a few of many."""
+
+    __slots__ = ("_spans", "_norms", "_alts")
+
+    def __init__(self, spans: list[tuple[int, int]], norms: list[str], alts: list[str | None] | None) -> None:
+        self._spans, self._norms, self._alts = spans, norms, alts
+
+    def __len__(self) -> int:
+        return len(self._norms)
+
+    def __getitem__(self, index):  # noqa: ANN001, ANN204 - an int or a slice, as a list takes
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        (start, end), norm = self._spans[index], self._norms[index]
+        return Token(start, end, norm, "number" if norm.isdigit() else "word", self._alts[index] if self._alts else None)
+
+    def __eq__(self, other: object) -> bool:
+        return list(self) == list(other) if isinstance(other, Sequence) else NotImplemented
+
+    __hash__ = None  # type: ignore[assignment] - mutable-looking, compared by value like a list
+
+
+def plain_tokens(text: str, plain: Plain | None) -> PlainTokens | None:
     """tokenize(text) for a plain text, from its plain words (`plain`, as plain_words gives them); else None."""
     # Address rules need tokens (spans, capitals) wherever an insult occurs, which long comments mostly hold:
     # the full tokenizer cost more there than all the other rule work.
@@ -117,9 +141,7 @@ def plain_tokens(text: str, plain: Plain | None) -> list[Token] | None:
     spans = [m.span() for m in _WORD_SPAN.finditer(text)]
     if len(spans) != len(norms):  # cannot happen for a plain text (tests compare); the tokenizer decides then
         return None
-    new = tuple.__new__  # Token(...) goes through a Python-level __new__
-    return [new(Token, (start, end, norm, "number" if norm.isdigit() else "word", alt))
-            for (start, end), norm, alt in zip(spans, norms, alts or [None] * len(norms))]
+    return PlainTokens(spans, norms, alts)
 
 
 def _symbol_inside(text: str) -> bool:
