@@ -21,7 +21,7 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from sqlalchemy import create_engine, func, select, text
+from sqlalchemy import Engine, create_engine, func, select, text
 
 from bench.generate import import_rows
 from moderation.worker import tasks
@@ -182,15 +182,27 @@ def _wait_http(port: int, timeout: float = 300) -> None:
     raise RuntimeError("the app did not come up")
 
 
+def scratch_database(admin_url: str, prefix: str) -> tuple[Engine, str, str]:
+    """A new, empty PostgreSQL database: the admin engine, its name and its URL (drop_database removes it)."""
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    name = f"{prefix}_{uuid.uuid4().hex[:8]}"
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    return admin, name, admin.url.set(database=name).render_as_string(hide_password=False)
+
+
+def drop_database(admin: Engine, name: str) -> None:
+    """Drop a scratch database, its sessions closed first."""
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
 def run(rate: float = 200, seconds: float = 30, moderators: int = 4, web_workers: int = 3, web_threads: int = 4,
         admin_url: str = ADMIN_URL, instances: int = 1) -> dict:
     from werkzeug.serving import make_server  # noqa: PLC0415
 
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    name = f"moderation_bench_{uuid.uuid4().hex[:8]}"
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = admin.url.set(database=name).render_as_string(hide_password=False)
+    admin, name, url = scratch_database(admin_url, "moderation_bench")
     db = Database(url, pool_size=moderators + 4)
     receiver = Receiver()
     hook = make_server("127.0.0.1", 0, receiver, threaded=True)
@@ -282,9 +294,7 @@ def run(rate: float = 200, seconds: float = 30, moderators: int = 4, web_workers
         import redis  # noqa: PLC0415
 
         redis.Redis.from_url(REDIS_URL).delete(queue, f"_kombu.binding.{queue}", f"_kombu.binding_permanent.{queue}")
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+        drop_database(admin, name)
         tmp.cleanup()
 
 

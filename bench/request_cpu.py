@@ -19,9 +19,10 @@ import time
 import uuid
 from pathlib import Path
 
-from sqlalchemy import create_engine, event, text
+from sqlalchemy import event
 
 from bench.generate import import_rows
+from bench.load import drop_database, scratch_database
 
 ADMIN_URL = os.environ.get("MODERATION_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("MODERATION_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -34,11 +35,7 @@ def measure(n: int = 400, warm: int = 100, profile: bool = False) -> dict:
     from moderation.store.apikeys import create  # noqa: PLC0415
     from web import create_app  # noqa: PLC0415
 
-    admin = create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
-    name = f"liveapi_bench_{uuid.uuid4().hex[:8]}"
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = admin.url.set(database=name).render_as_string(hide_password=False)
+    admin, name, url = scratch_database(ADMIN_URL, "liveapi_bench")
     try:
         with tempfile.TemporaryDirectory() as tmp:
             config = Config(database_url=url, instance_path=Path(tmp), redis_url=REDIS_URL,
@@ -75,9 +72,7 @@ def measure(n: int = 400, warm: int = 100, profile: bool = False) -> dict:
             return {"posts": n, "cpu_ms_per_post": round(cpu / n * 1000, 2), "statements_per_post": statements[0] / n,
                     "load_before": load_before, "load_after": os.getloadavg()}
     finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+        drop_database(admin, name)
 
 
 if __name__ == "__main__":

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from moderation.rules import load_ruleset
 from moderation.scoring.estimator import ToxicityClassifier
-from moderation.scoring.linear import CharHasher, Featurizer, WordHasher, _index, _l2_block, preprocess
+from moderation.scoring.linear import CharHasher, Featurizer, WordHasher, _l2_block, preprocess
 from moderation.scoring.sklearn import lexicon_from_ruleset
 from moderation.scoring.wordfeatures import LexiconCounter
 from tests.conftest import DATA, RULES, need
@@ -28,6 +28,12 @@ WORDS = st.text(st.sampled_from(list("aäßéx0_-!'") + ["🤡", "\u0301", "ǅ",
 TEXTS = st.lists(st.one_of(WORDS, st.sampled_from(["idiot", "du", "halt die klappe", "=", "🖕", "url", "@user",
                                                      "vollidiot", "trottel", "lügner", "fuck"])),
                  max_size=25).map(" ".join)
+
+
+def _index(gram: str, n_features: int) -> int:
+    """scikit-learn's FeatureHasher column for a string (murmurhash3_32, seed 0, no alternate sign)."""
+    h = mmh3.hash(gram, 0)
+    return (2147483647 - (n_features - 1)) % n_features if h == -2147483648 else abs(h) % n_features
 
 
 def _reference_grams(word: str, lo: int, hi: int) -> list[str]:
@@ -47,8 +53,15 @@ def _reference_char_rows(texts: list[str], lo: int, hi: int, n_features: int) ->
     return [[_index(g, n_features) for w in t.split() for g in _reference_grams(w, lo, hi)] for t in texts]
 
 
+def _count(m, text: str, tokens: list[str]) -> int:  # noqa: ANN001 - a wordfeatures.ListMatcher
+    """ListMatcher.count as it was: tokens that hit the list, plus every phrase's occurrences in the text."""
+    hits = sum(1 for t in tokens if t in m.exact or t.startswith(m.prefixes) or t.endswith(m.suffixes)
+               or (m.infixes and any(x in t for x in m.infixes)))
+    return hits + sum(text.count(p) for p in m.phrases)
+
+
 def _reference_counts(counter: LexiconCounter, texts: list[str]) -> np.ndarray:
-    """LexiconCounter.counts as it was: token by token with ListMatcher.count("", (token,)), cell by cell."""
+    """LexiconCounter.counts as it was: token by token with the old ListMatcher.count, cell by cell."""
     out = np.zeros((len(texts), len(counter.matchers)), dtype=np.float32)
     by_first: dict[str, list[tuple[int, str]]] = {}
     always: list[tuple[int, str]] = []
@@ -60,7 +73,7 @@ def _reference_counts(counter: LexiconCounter, texts: list[str]) -> np.ndarray:
         tokens = re.findall(r"\w+", text)
         for token in tokens:
             for i, m in enumerate(counter.matchers):
-                if m.count("", (token,)):
+                if _count(m, "", [token]):
                     out[row, i] += 1
         for token in set(tokens).intersection(by_first):
             for i, phrase in by_first[token]:
@@ -91,7 +104,7 @@ def lexicon() -> dict[str, list[str]]:
 def test_token_match_equals_the_phrase_counting_reference(lexicon, tokens):
     counter = LexiconCounter(lexicon)
     for token in tokens:
-        assert [m.matches(token) for m in counter.matchers] == [bool(m.count("", (token,))) for m in counter.matchers]
+        assert [m.matches(token) for m in counter.matchers] == [bool(_count(m, "", [token])) for m in counter.matchers]
 
 
 @settings(max_examples=200, deadline=None)

@@ -12,6 +12,15 @@ from moderation.scoring import LABELS, run_scorers, threads
 from moderation.rules import CommentContext
 
 
+def _run_together(target, n: int) -> None:  # noqa: ANN001
+    """target(0) .. target(n - 1), each on its own thread, all started before any is joined."""
+    workers = [threading.Thread(target=target, args=(i,)) for i in range(n)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join(60)
+
+
 def test_threads_are_reused_and_a_timed_out_thread_is_never_handed_work_again():
     threads.call(lambda: 1, 5)
     seen: list[threading.Thread] = []
@@ -62,11 +71,7 @@ def test_callers_racing_from_many_threads_each_get_their_own_answer():
             got = threads.call(job, 10)
             assert got[:2] == (n, i), (got, n, i)
         results[n] = got
-    workers = [threading.Thread(target=request, args=(n,)) for n in range(24)]
-    for w in workers:
-        w.start()
-    for w in workers:
-        w.join(60)
+    _run_together(request, 24)
     assert sorted(results) == list(range(24))
     assert threads.idle() <= threads.MAX_IDLE
 
@@ -96,11 +101,7 @@ def test_racing_callers_with_hanging_and_quick_jobs_never_share_a_hung_thread():
                 with lock:
                     if ident in hung:
                         failures.append(f"quick job ran on hung thread {ident}")
-    workers = [threading.Thread(target=caller, args=(n,)) for n in range(8)]
-    for w in workers:
-        w.start()
-    for w in workers:
-        w.join(60)
+    _run_together(caller, 8)
     release.set()
     assert not failures, failures[:5]
 
@@ -159,9 +160,5 @@ def test_run_scorers_from_racing_request_threads_give_each_its_own_scores():
             runs = run_scorers([Echo()], [CommentContext(text=text)], timeout=10)
             if runs[0].scores != [{"toxicity": len(text) / 1000}]:
                 failures.append(f"{n}/{i}: {runs[0]}")
-    workers = [threading.Thread(target=request, args=(n,)) for n in range(16)]
-    for w in workers:
-        w.start()
-    for w in workers:
-        w.join(60)
+    _run_together(request, 16)
     assert not failures, failures[:5]

@@ -46,12 +46,6 @@ def preprocess(text: str) -> str:
     return _DIGITS.sub("0", _MENTION.sub(" @user ", _URL.sub(" url ", text)))
 
 
-def _index(gram: str, n_features: int) -> int:
-    """scikit-learn's FeatureHasher column for a string (murmurhash3_32, seed 0, no alternate sign)."""
-    h = mmh3.hash(gram, 0)
-    return (2147483647 - (n_features - 1)) % n_features if h == -2147483648 else abs(h) % n_features
-
-
 class WordHasher:
     """Word uni- and bigrams as HashingVectorizer(ngram_range=(1, 2), token_pattern above) hashes them.
 
@@ -73,7 +67,7 @@ class CharHasher:
     The values of the words seen so far (up to `limit` words) lie in one numpy pool, word after word, the cache
     giving each word's place in it; a batch's new words are cut into n-grams and hashed together in numpy
     (scoring.murmur), and a batch's rows are gathered from the pool with one index. `_l2_flat` folds the values
-    into columns as `_index` does.
+    into columns as scikit-learn's FeatureHasher does.
     """
 
     def __init__(self, lo: int, hi: int, n_features: int, limit: int = 100_000) -> None:
@@ -165,7 +159,8 @@ def _l2_block(rows: list[list[int]], offset: int, fold: int | None = None
               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(row, column, value) of term counts per row, duplicates summed, each row scaled to unit length.
 
-    With `fold`, the rows hold raw murmurhash3 values, folded into `fold` columns as `_index` does.
+    With `fold`, the rows hold raw murmurhash3 values, folded into `fold` columns as scikit-learn's FeatureHasher does
+    (murmurhash3_32, seed 0, no alternate sign).
     """
     lengths = np.fromiter(map(len, rows), dtype=np.int64, count=len(rows))
     return _l2_flat(list(chain.from_iterable(rows)), lengths, offset, fold)

@@ -49,17 +49,9 @@ class ListMatcher:
         self.blank = any(not p for p in phrases)
 
     def matches(self, token: str) -> bool:
-        """Whether count("", (token,)) is non-zero, without counting the phrases in "" one by one."""
+        """Whether the token is a hit of this list on its own (an empty phrase hits every token)."""
         return (self.blank or token in self.exact or token.startswith(self.prefixes)
                 or token.endswith(self.suffixes) or (bool(self.infixes) and any(x in token for x in self.infixes)))
-
-    def count(self, text: str, tokens: Sequence[str]) -> int:
-        hits = 0
-        for token in tokens:
-            if (token in self.exact or token.startswith(self.prefixes) or token.endswith(self.suffixes)
-                    or (self.infixes and any(x in token for x in self.infixes))):
-                hits += 1
-        return hits + sum(text.count(p) for p in self.phrases)
 
 
 _WORD = re.compile(r"\w+")
