@@ -40,7 +40,11 @@ def held(db) -> int:
 
 
 def tab_count(driver, queue: str) -> int:
-    return int(by_css(driver, f'#tabs .tab[data-queue="{queue}"] .count')[0].text.replace(".", "").replace(",", ""))
+    # htmx re-renders the tabs (after a decision, an undo, each status poll): a read that catches the swap
+    # reads again instead of failing on the element that was just replaced.
+    def read(d) -> tuple[int]:  # noqa: ANN001
+        return (int(by_css(d, f'#tabs .tab[data-queue="{queue}"] .count')[0].text.replace(".", "").replace(",", "")),)
+    return wait(driver, read, timeout=5)[0]
 
 
 def open_rows(driver) -> list[int]:
