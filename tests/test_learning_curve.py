@@ -9,7 +9,7 @@ from babel.numbers import format_decimal
 from markupsafe import escape
 
 from moderation.learning import training as learning
-from moderation.learning.curve import PUBLISHED, SIZES, learning_curve, published
+from moderation.learning.curve import PUBLISHED, SIZES, averaged, learning_curve, published
 from tests.test_admin import admin, app  # noqa: F401
 from tests.test_models import SMALL, synthetic
 
@@ -51,6 +51,8 @@ def test_published_curve_is_package_data_and_on_the_model_page(admin, tmp_path):
         for r in c["curve"]:
             assert f'{r["decisions"]:,}' in section
             assert "site_model" not in r or shown(r["site_model"]["roc_auc"]) in section
+            assert "site_model" not in r or shown(r["from_scratch"]["roc_auc"]) in section
+    assert f"mean over {data['seeds']} orders" in section
     assert json.loads(PUBLISHED.read_text(encoding="utf-8")) == data
 
 
@@ -62,3 +64,20 @@ def test_few_positive_decisions_train_without_nb_ratios_and_many_with_them():
     assert learning.train(few, **SMALL)[0].nb_alpha is None
     assert learning.train(many, **SMALL)[0].nb_alpha == 0.5
     assert learning.train(few, nb_alpha=2.0, **SMALL)[0].nb_alpha == 2.0  # an explicit choice is kept
+
+
+def test_curves_of_several_shuffles_average_per_size_with_their_range():
+    def run(auc, f1, positives, error=None):
+        first = {"decisions": 100, "positives": positives, **({"error": error} if error else
+                 {"site_model": {"n": 50, "roc_auc": auc, "f1_official": f1, "threshold": 0.5}})}
+        return [first, {"decisions": 250, "positives": 2 * positives,
+                        "site_model": {"n": 50, "roc_auc": auc + 0.1, "f1_official": f1, "threshold": 0.25},
+                        "baseline": {"n": 50, "roc_auc": None}}]
+
+    rows = averaged([run(0.6, 0.5, 10), run(0.7, 0.5, 13), run(0.8, 0.6, 16, error="too few")])
+    assert rows[0] == {"decisions": 100, "positives": 13, "error": "too few"}  # one shuffle could not train: said
+    site = rows[1]["site_model"]
+    assert site["roc_auc"] == 0.8 and (site["roc_auc_min"], site["roc_auc_max"]) == (0.7, 0.9)
+    assert site["f1_official"] == round((0.5 + 0.5 + 0.6) / 3, 4) and site["threshold"] == 0.25 and site["n"] == 50
+    assert "threshold_min" not in site and rows[1]["baseline"] == {"n": 50, "roc_auc": None}  # missing stays missing
+    assert averaged([run(0.6, 0.5, 10)])[1]["site_model"] == run(0.6, 0.5, 10)[1]["site_model"]  # one run: as it was

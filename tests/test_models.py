@@ -6,6 +6,7 @@ import random
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 from click.testing import CliRunner
 from sklearn.base import clone
 
@@ -237,8 +238,6 @@ def test_shipped_model_is_small_loads_fast_and_separates(ruleset):
 
 
 def test_fast_feature_path_equals_scikit_learns_hashing_vectorizer():
-    import scipy.sparse as sp
-
     from moderation.scoring.sklearn import preprocess
 
     model = ToxicityClassifier(**SMALL)
@@ -274,3 +273,32 @@ def test_best_f1_threshold_equals_a_brute_force_scan_of_every_cut():
         reference = max(cuts, key=lambda t: (learning.binary_metrics(truth, np.round(probs, 4), t)["f1_official"],
                                              -abs(t - 0.5)))
         assert learning.best_f1_threshold(truth, probs) == pytest.approx(float(reference), abs=1e-9), trial
+
+
+@pytest.mark.parametrize("nb_alpha", [None, 0.5])
+def test_a_prior_lends_its_score_as_one_feature_folded_into_one_linear_layer(nb_alpha):
+    """The site model with the shipped model as prior: w·x + s·(prior's decision) saved as one coefficient row."""
+    texts, y = synthetic(400, seed=5)
+    prior = ToxicityClassifier(**SMALL).fit(texts, np.array(y))
+    few, few_y = synthetic(60, seed=6)
+    model = ToxicityClassifier(**SMALL, nb_alpha=nb_alpha)
+    X = model.transform(few)
+    model.fit_features(X, np.array(few_y), prior=prior)
+    with_score = sp.hstack([X, prior._decision(X)], format="csr")
+    two_part = model._base(scores=1).fit(with_score, np.array(few_y))  # the same fit, the prior's column kept apart
+    assert np.allclose(model._decision(X)[:, 0], two_part.decision_function(with_score), atol=1e-4)
+    assert model.prior_weights_["toxicity"] == pytest.approx(two_part[-1].coef_[0, -1], abs=1e-4)
+    if nb_alpha is not None:  # the score column is passed through, not weighted as a count
+        assert two_part[0].ratio_[-1] == 1.0
+    held, _ = synthetic(50, seed=7)
+    saved = ToxicityClassifier.from_state(model.to_state())  # scoring needs no prior: it is folded in
+    assert np.allclose(saved.predict_proba(held), model.predict_proba(held), atol=1e-6)
+
+
+def test_a_prior_over_other_features_is_refused():
+    texts, y = synthetic(120, seed=8)
+    prior = ToxicityClassifier(**SMALL).fit(texts, np.array(y))
+    for other in (dict(word_bits=11, char_bits=13), dict(SMALL, char_ngrams=(2, 4)), dict(SMALL, lexicon={"x": ["y"]})):
+        model = ToxicityClassifier(**other)
+        with pytest.raises(ValueError, match="prior model's features differ"):
+            model.fit_features(model.transform(texts), np.array(y), prior=prior)

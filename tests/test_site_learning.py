@@ -12,6 +12,7 @@ from moderation.importers import parse
 from moderation.learning import training as learning
 from moderation.scoring.estimator import load_model
 from moderation.scoring.sklearn import PACKAGE_MODEL
+from moderation.store import models_registry as registry
 from tests.conftest import RULES
 from tests.test_store import batch, load
 
@@ -113,3 +114,31 @@ def test_train_from_decisions_activates_only_a_model_that_beats_the_active_one(d
     assert listed == {"site-1": True, "site-2": False}
     kept = json.loads(run("train", "--from-decisions", "--keep-inactive", "--json").output)
     assert "comparison" not in kept and kept["version"] == "site-3"
+
+
+def test_a_site_model_takes_the_shipped_models_score_as_prior_and_trains_without_it_when_it_cannot(
+        db, tmp_path, monkeypatch):
+    monkeypatch.setenv("MODERATION_INSTANCE_PATH", str(tmp_path / "instance"))
+    rows = off_topic(150, seed=2)
+    load(db, batch([(f"p{i}", None, text, "rejected" if label else "approved")
+                    for i, (text, label) in enumerate(rows)]))
+    base = ["--database", db.url, "--rules", str(RULES), "model", "train", "--from-decisions", "--keep-inactive"]
+
+    def train(*args):
+        out = CliRunner().invoke(main, [*base, *args], catch_exceptions=False)
+        assert out.exit_code == 0, out.output
+        return out.output
+
+    shipped = load_model(PACKAGE_MODEL)[1]["version"]
+    stacked = json.loads(train("--json"))["prior"]
+    assert stacked["model"] == shipped and isinstance(stacked["weights"]["toxicity"], float)
+    assert f"weight of {shipped}'s score in it:" in train()
+    assert json.loads(train("--no-prior", "--json"))["prior"] == {"model": None, "why": "not asked for"}
+    broken = tmp_path / "default.npz"
+    broken.write_bytes(b"PK\x03\x04 not a model")
+    monkeypatch.setattr("moderation.learning.sitemodel.PACKAGE_MODEL", broken)
+    output = train()
+    assert "trained site-" in output and "no prior: the shipped model could not be loaded" in output
+    with db.session() as session:
+        cards = {row.version: row.card for row in registry.all_versions(session)}
+    assert cards["site-1"]["prior"]["model"] == shipped and cards["site-4"]["prior"]["model"] is None

@@ -29,10 +29,13 @@ def model() -> None:
 @click.option("--activate-if-better/--keep-inactive", default=True, show_default=True,
               help="With --from-decisions: compare on the held-out decisions and activate only if it beats the "
                    "active model.")
+@click.option("--prior/--no-prior", default=True, show_default=True,
+              help="Give the site's model the shipped model's score as one more feature (weighed by the site's data); "
+                   "--no-prior learns from the given data alone.")
 @click.option("--json", "as_json", is_flag=True)
 @pass_state
 def train(state: State, data_files: tuple[Path, ...], from_decisions: bool, out: Path | None, name: str,
-          target_precision: float, actor: str, activate_if_better: bool, as_json: bool) -> None:
+          target_precision: float, actor: str, activate_if_better: bool, prior: bool, as_json: bool) -> None:
     """Train a classifier; a fifth of the data is held out to choose thresholds and measure it."""
     from moderation.learning import training as learning, sitemodel  # noqa: PLC0415
 
@@ -41,11 +44,11 @@ def train(state: State, data_files: tuple[Path, ...], from_decisions: bool, out:
     try:
         if from_decisions and activate_if_better and out is None:
             result = sitemodel.retrain(state.db, state.config, state.ruleset(), data_files=data_files, name=name,
-                                       target_precision=target_precision, actor=actor)
+                                       target_precision=target_precision, actor=actor, prior=prior)
         else:
             result = sitemodel.train(state.db, state.config, state.ruleset(), data_files=data_files,
                                      from_decisions=from_decisions, out=out, name=name,
-                                     target_precision=target_precision, actor=actor)
+                                     target_precision=target_precision, actor=actor, prior=prior)
     except learning.DataError as exc:
         fail(str(exc))
     except sitemodel.SiteModelError as exc:
@@ -54,7 +57,15 @@ def train(state: State, data_files: tuple[Path, ...], from_decisions: bool, out:
     emit(result, as_json, f"trained {version} on {result['rows']} rows -> {result['path'] or 'the registry'}"
          + (f" ({result['skipped_empty']} rows with empty text skipped)" if result["skipped_empty"] else "") + "\n"
          f"held-out: ROC-AUC {tox['roc_auc']}, official F1 {tox['f1_official']}, threshold {tox['threshold']}"
-         + _outcome(result))
+         + _prior(result["prior"]) + _outcome(result))
+
+
+def _prior(stacked: dict) -> str:
+    """How much the shipped model's score counts beside the site's own (or why it was not used)."""
+    if stacked["model"] is None:
+        return "" if stacked["why"] == "not asked for" else f"\nno prior: {stacked['why']}"
+    weight = stacked["weights"].get("toxicity")
+    return "" if weight is None else f"\nweight of {stacked['model']}'s score in it: {weight}"
 
 
 def _outcome(result: dict) -> str:

@@ -44,6 +44,35 @@ def learning_curve(pool: learning.Dataset, held: learning.Dataset, sizes: Sequen
     return rows
 
 
+def averaged(runs: Sequence[list[dict]]) -> list[dict]:
+    """Curves of several shuffles as one: each metric's mean, lowest and highest per size (sizes every run has)."""
+    rows = []
+    for same in zip(*runs):
+        positives = round(float(np.mean([r["positives"] for r in same])))
+        entry: dict = {"decisions": same[0]["decisions"], "positives": positives}
+        errors = [r["error"] for r in same if "error" in r]
+        if errors:
+            entry["error"] = errors[0]
+        for part in ("site_model", "baseline"):
+            found = [r[part] for r in same if part in r]
+            if found and not errors:
+                entry[part] = _spread(found)
+        rows.append(entry)
+    return rows
+
+
+def _spread(metrics: Sequence[dict]) -> dict:
+    """Each figure's mean over the runs; ROC-AUC and official F1 also with their lowest and highest."""
+    out = dict(metrics[0])
+    for key, value in metrics[0].items():
+        values = [m[key] for m in metrics if m.get(key) is not None]
+        if isinstance(value, (int, float)) and len(values) == len(metrics):
+            out[key] = round(float(np.mean(values)), 4)
+            if key in ("roc_auc", "f1_official") and len(values) > 1:
+                out[f"{key}_min"], out[f"{key}_max"] = min(values), max(values)
+    return out
+
+
 def published(path: Path = PUBLISHED) -> dict:
     """The curve measured on public corpora and shipped with the package ({} when absent or unreadable)."""
     try:

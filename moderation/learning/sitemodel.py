@@ -8,13 +8,15 @@ from sqlalchemy import case, func, select
 
 from moderation.learning import training as learning
 from moderation.learning.registry import active_scorer, version_scorer
-from moderation.scoring.sklearn import lexicon_from_ruleset, model_bytes, save_model
+from moderation.scoring.estimator import load_model
+from moderation.scoring.sklearn import PACKAGE_MODEL, lexicon_from_ruleset, model_bytes, save_model
 from moderation.store import Comment
 from moderation.store import models_registry as registry
 
 if TYPE_CHECKING:
     from moderation.config import Config
     from moderation.rules import RuleSet
+    from moderation.scoring.estimator import ToxicityClassifier
     from moderation.store import Database
 
 MIN_TRAINING = 20  # decided comments needed before a site model is worth training
@@ -34,11 +36,24 @@ def decision_counts(db: "Database") -> tuple[int, int]:
     return total - heldout, heldout
 
 
+def shipped_prior() -> tuple["ToxicityClassifier | None", str]:
+    """The shipped model as a site model's prior, and its version (None and why, when it cannot be loaded)."""
+    try:
+        model, card = load_model(PACKAGE_MODEL)
+    except (OSError, ValueError) as exc:
+        return None, f"the shipped model could not be loaded ({exc})"
+    return model, str(card.get("version", PACKAGE_MODEL.name))
+
+
 def train(db: "Database", config: "Config", ruleset: "RuleSet", *, data_files: Sequence[Path] = (),
           from_decisions: bool = False, out: Path | None = None, name: str = "site",
-          target_precision: float = 0.8, actor: str = "system") -> dict:
+          target_precision: float = 0.8, actor: str = "system", prior: bool = True) -> dict:
     """Train on the files and/or the decisions; stored in the registry as the next version (not active), or
     written to `out` and not registered.
+
+    With `prior`, the shipped model's score is one more feature of the site's model (weighed by the site's
+    decisions) and the shipped model lends its word lists; without it, or when it cannot be loaded, the site's
+    data alone with the rule set's word lists.
 
     Raises learning.DataError for unreadable files, SiteModelError when there is too little to learn from.
     """
@@ -51,8 +66,10 @@ def train(db: "Database", config: "Config", ruleset: "RuleSet", *, data_files: S
     if not parts:
         raise SiteModelError("nothing to train on: give labelled files or use the moderators' decisions")
     data = learning.Dataset.concat(parts)
+    base, base_version = shipped_prior() if prior else (None, "not asked for")
     try:
-        model, report = learning.train(data, lexicon=lexicon_from_ruleset(ruleset), target_precision=target_precision)
+        model, report = learning.train(data, lexicon=lexicon_from_ruleset(ruleset), target_precision=target_precision,
+                                       prior=base)
     except learning.DataError:
         raise
     except ValueError as exc:  # e.g. too few examples of a class to hold some out
@@ -66,7 +83,9 @@ def train(db: "Database", config: "Config", ruleset: "RuleSet", *, data_files: S
             version = registry.next_version(session, name)
     else:
         version = f"{name}-{out.stem}"
-    card = learning.make_card(name, version, report, data, sources)
+    stacked = ({"model": base_version, "weights": report["prior_weights"]} if base is not None
+               else {"model": None, "why": base_version})
+    card = learning.make_card(name, version, report, data, sources, extra={"prior": stacked})
     if registered:
         with db.session() as session:
             sha = registry.add(session, name, version, model_bytes(model, card), card, actor).sha256
@@ -74,17 +93,17 @@ def train(db: "Database", config: "Config", ruleset: "RuleSet", *, data_files: S
         sha = save_model(model, out, card)
     return {"version": version, "path": str(out) if out else None, "sha256": sha, "rows": len(data),
             "skipped_empty": data.skipped_empty, "heldout": report["heldout"], "threshold": report["threshold"],
-            "registered": registered}
+            "registered": registered, "prior": stacked}
 
 
 def retrain(db: "Database", config: "Config", ruleset: "RuleSet", *, data_files: Sequence[Path] = (),
-            name: str = "site", target_precision: float = 0.8, actor: str = "system") -> dict:
+            name: str = "site", target_precision: float = 0.8, actor: str = "system", prior: bool = True) -> dict:
     """Train on the decisions (and files), compare on the held-out decisions, activate only if it beats the active.
 
     "Beats": a higher official F1 and no lower ROC-AUC than the active model (or none active and none shipped).
     """
     result = train(db, config, ruleset, data_files=data_files, from_decisions=True, name=name,
-                   target_precision=target_precision, actor=actor)
+                   target_precision=target_precision, actor=actor, prior=prior)
     comparison = compare(db, config, result["version"])
     result.update(comparison=comparison, activated=False)
     if comparison["candidate_beats"]:

@@ -240,11 +240,13 @@ def _r(x: float | None) -> float | None:
 
 # -- training ------------------------------------------------------------------------------------------------
 def train(data: Dataset, *, lexicon: Mapping[str, Sequence[str]] | None = None, holdout: float = 0.2,
-          target_precision: float = 0.8, seed: int = 0, **params: object) -> tuple["ToxicityClassifier", dict]:
+          target_precision: float = 0.8, seed: int = 0, prior: "ToxicityClassifier | None" = None,
+          **params: object) -> tuple["ToxicityClassifier", dict]:
     """Fit on all but a held-out share, choose thresholds and measure there, then refit on everything.
 
     Returns the model and the held-out report (metrics, decision threshold, per-label precision thresholds).
-    Without an explicit `nb_alpha`, NB weighting only with at least NB_MIN_POSITIVES toxic rows.
+    Without an explicit `nb_alpha`, NB weighting only with at least NB_MIN_POSITIVES toxic rows. A `prior`
+    model (trained on other data) lends its score as one more feature, and its features' shape and word lists.
     """
     from sklearn.model_selection import train_test_split  # noqa: PLC0415
 
@@ -261,9 +263,12 @@ def train(data: Dataset, *, lexicon: Mapping[str, Sequence[str]] | None = None, 
     fit_rows, held_rows = train_test_split(rows, test_size=holdout, random_state=seed, stratify=strata)
     if "nb_alpha" not in params:
         params["nb_alpha"] = NB_ALPHA if np.nansum(tox) >= NB_MIN_POSITIVES else None
+    if prior is not None:
+        word_bits, char_bits, char_ngrams, lexicon = prior.feature_shape()
+        params.update(word_bits=word_bits, char_bits=char_bits, char_ngrams=char_ngrams)
     model = ToxicityClassifier(labels=labels, lexicon=dict(lexicon or {}), **params)
     features = model.transform(data.texts)
-    model.fit_features(features[fit_rows], y[fit_rows])
+    model.fit_features(features[fit_rows], y[fit_rows], prior=prior)
     held = model.predict_proba_features(features[held_rows])
     report: dict = {"heldout_share": holdout, "seed": seed, "thresholds": {}, "heldout": {}}
     for j, label in enumerate(labels):
@@ -279,7 +284,8 @@ def train(data: Dataset, *, lexicon: Mapping[str, Sequence[str]] | None = None, 
                                        "precision": precision, "recall": recall, "flagged": flagged}
     report["threshold"] = report["heldout"]["toxicity"]["threshold"]
     model.set_params(thresholds={label: m["threshold"] for label, m in report["heldout"].items()})  # as the card's
-    model.fit_features(features, y)
+    model.fit_features(features, y, prior=prior)
+    report["prior_weights"] = model.prior_weights_
     return model, report
 
 

@@ -39,11 +39,13 @@ class LogCountRatio(TransformerMixin, BaseEstimator):
     """NB-SVM's feature weighting (Wang & Manning 2012): each column times log(P(present|1) / P(present|0)).
 
     Fitted inside every cross-validation fold (it sees labels); the classifier folds the ratios into its
-    coefficients afterwards, so a saved model stays one linear layer over the stateless hashed features.
+    coefficients afterwards, so a saved model stays one linear layer over the stateless hashed features. The
+    last `scores` columns are another model's scores, not counts: passed through unweighted.
     """
 
-    def __init__(self, alpha: float = 0.5) -> None:
+    def __init__(self, alpha: float = 0.5, scores: int = 0) -> None:
         self.alpha = alpha
+        self.scores = scores
 
     def fit(self, X: sp.csr_matrix, y: np.ndarray) -> "LogCountRatio":
         present = sp.csr_matrix(X, copy=True)
@@ -52,6 +54,8 @@ class LogCountRatio(TransformerMixin, BaseEstimator):
         p = self.alpha + np.asarray(present[y == 1].sum(axis=0)).ravel()
         q = self.alpha + np.asarray(present[y != 1].sum(axis=0)).ravel()
         self.ratio_ = np.log((p / p.sum()) / (q / q.sum())).astype(np.float32)
+        if self.scores:
+            self.ratio_[-self.scores:] = 1.0
         return self
 
     def transform(self, X: sp.csr_matrix) -> sp.csr_matrix:
@@ -103,30 +107,45 @@ class ToxicityClassifier(ClassifierMixin, BaseEstimator):
     def fit(self, X: Sequence[str], y: np.ndarray) -> "ToxicityClassifier":
         return self.fit_features(self.transform(list(X)), y)
 
-    def fit_features(self, features: sp.csr_matrix, y: np.ndarray) -> "ToxicityClassifier":
-        """Fit on an already transformed matrix (lets training reuse one transform for split and refit)."""
+    def fit_features(self, features: sp.csr_matrix, y: np.ndarray,
+                     prior: "ToxicityClassifier | None" = None) -> "ToxicityClassifier":
+        """Fit on an already transformed matrix (lets training reuse one transform for split and refit).
+
+        A `prior` (a fitted model over the same features, trained on other data) lends its decision for each of
+        its labels as one more, unpenalised feature; its weight is folded back into one linear layer.
+        """
         Y = np.asarray(y, dtype=np.float64)
         if Y.ndim == 1:
             Y = Y[:, None]
         if Y.shape != (features.shape[0], len(self.labels)):
             raise ValueError(f"y has shape {Y.shape}, expected ({features.shape[0]}, {len(self.labels)})")
-        coefs, intercepts, calib = [], [], []
+        if prior is not None and prior.feature_shape() != self.feature_shape():
+            raise ValueError("the prior model's features differ (hash sizes, character n-grams or word lists)")
+        prior_scores = prior._decision(features) if prior is not None else None
+        coefs, intercepts, calib, self.prior_weights_ = [], [], [], {}
         for j, label in enumerate(self.labels):
             known = ~np.isnan(Y[:, j])
             target = Y[known, j].astype(int)
             if len(set(target)) < 2:
                 raise ValueError(f"label {label!r} needs positive and negative examples")
-            base = self._base()
+            k = prior.labels_.index(label) if prior is not None and label in prior.labels_ else None
+            X = features[known] if k is None else sp.hstack([features[known], prior_scores[known, k:k + 1]],
+                                                             format="csr")
+            base = self._base(scores=int(k is not None))
             # As CalibratedClassifierCV(method="sigmoid", ensemble=False): Platt on out-of-fold decisions,
             # the model itself fitted on all rows.
-            held = cross_val_predict(base, features[known], target, cv=self.calibration_folds,
-                                     method="decision_function")
+            held = cross_val_predict(base, X, target, cv=self.calibration_folds, method="decision_function")
             calib.append(platt(held, target))
-            base.fit(features[known], target)
+            base.fit(X, target)
             linear = base[-1]
             coef = linear.coef_[0] * (base[0].ratio_ if self.nb_alpha is not None else 1.0)
+            intercept = float(linear.intercept_[0])
+            if k is not None:  # w·x + s·(v·x + c) = (w + s·v)·x + s·c
+                weight, coef = float(coef[-1]), coef[:-1] + coef[-1] * prior._weights[:, k]
+                intercept += weight * float(prior.intercept_[k])
+                self.prior_weights_[label] = round(weight, 4)
             coefs.append(sp.csr_matrix(coef.astype(np.float32)))
-            intercepts.append(float(linear.intercept_[0]))
+            intercepts.append(intercept)
         self._set_coef(sp.vstack(coefs, format="csr"))
         self.intercept_ = np.array(intercepts, dtype=np.float64)
         self.calibration_ = np.array(calib, dtype=np.float64)
@@ -134,10 +153,14 @@ class ToxicityClassifier(ClassifierMixin, BaseEstimator):
         self.classes_ = np.array([0, 1])
         return self
 
-    def _base(self) -> Pipeline:
+    def feature_shape(self) -> tuple:
+        """What decides the feature matrix: two models with the same shape score the same columns."""
+        return self.word_bits, self.char_bits, tuple(self.char_ngrams), dict(self.lexicon or {})
+
+    def _base(self, scores: int = 0) -> Pipeline:
         """The per-label estimator: NB weighting (unless nb_alpha is None), then liblinear logistic regression."""
         linear = LogisticRegression(C=self.C, max_iter=self.max_iter, solver="liblinear", random_state=0)
-        weights = LogCountRatio(self.nb_alpha) if self.nb_alpha is not None else "passthrough"
+        weights = LogCountRatio(self.nb_alpha, scores) if self.nb_alpha is not None else "passthrough"
         return Pipeline([("weights", weights), ("linear", linear)])
 
     def decision_function(self, X: Sequence[str]) -> np.ndarray:

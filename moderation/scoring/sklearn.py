@@ -62,7 +62,12 @@ def read_state(data: bytes) -> tuple[dict, dict]:
     """(state, card) from a model file's bytes: .npz, or a skops file of the earlier format (arrays only)."""
     if linear.is_npz(data):
         return linear.read(data)
-    return _read_skops(data)
+    try:
+        return _read_skops(data)
+    except ValueError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - bytes that are no model raise BadZipFile, KeyError, ... in skops
+        raise ValueError(f"not a model file ({type(exc).__name__}: {exc})") from None
 
 
 def _read_skops(data: bytes) -> tuple[dict, dict]:
