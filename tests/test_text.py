@@ -170,6 +170,15 @@ def test_caps_ratio_as_defined(text, min_upper):
     assert caps_ratio(text, min_upper) == _caps_reference(text, min_upper)
 
 
+@settings(max_examples=1500)
+@given(st.one_of(st.text(max_size=80), CAPS_TEXT, CAPS_TEXT.map(lambda t: t * 30)), st.sampled_from([0, 1, 5, 21]),
+       st.sampled_from([0.0, 0.25, 0.5, 0.7, 1 / 3, 2 / 3, 0.9]))
+def test_caps_ratio_bound_by_share(text, min_upper, above):
+    """The share bound answers (0, 0) only where the share is not above `above`: the shouting rule decides alike."""
+    found, expected = caps_ratio(text, min_upper, above), _caps_reference(text, min_upper)
+    assert found == expected or (found == (0.0, 0) and expected[0] <= above), (text, min_upper, above)
+
+
 # -- links -------------------------------------------------------------------------------------
 labels = st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789", min_size=2, max_size=10)
 tlds = st.sampled_from(["com", "de", "org", "net", "tv", "be", "io"])
