@@ -1,5 +1,6 @@
 """The link search tried only where a link can start finds what URL_RE.finditer finds: on real comments of every
-corpus in ../shared/data, on generated link dodges, and with the claims it rests on checked on every code point."""
+corpus in ../shared/data, on generated link dodges, and with the claims it rests on checked on every code point.
+On the same comments, the shape checks' pre-checks (capitals, runs) decide as their patterns do."""
 from __future__ import annotations
 
 import re
@@ -11,6 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from moderation.domain import links
+from moderation.domain.text import caps_ratio, repeated_run
 from tests.conftest import DATA, need
 from tests.test_rules_matcher import CORPORA, HOSTISH, corpus_sample
 
@@ -40,6 +42,12 @@ def test_same_links_on_real_comments(name: str) -> None:
     need((DATA / name).is_dir(), f"corpus {name} not found under {DATA}")
     for text in corpus_sample(DATA / name):
         assert_same_urls(text)
+        for n in (3, 9):
+            run = re.search(rf"(.)\1{{{n - 1},}}", text, re.DOTALL)
+            assert repeated_run(text, n) == (run.group() if run else None), text
+        share, letters = caps_ratio(text)
+        shouting = share > 0.7 and round(share * letters) >= 21
+        assert caps_ratio(text, 21, 0.7) == ((share, letters) if shouting else (0.0, 0)), text
 
 
 LINKISH = [*HOSTISH, "http://", "https://x.de", "example", ".", ". ", " .", "..", "(", "[", "{", ")", "]", "}",
