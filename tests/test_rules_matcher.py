@@ -142,9 +142,10 @@ def _spaced_by_finditer(text: str, hosts: tuple[str, ...], spaced) -> list:  # n
 
 
 def assert_links_as_without_prefilter(text: str, hosts: tuple[str, ...]) -> None:
-    """find_links == find_links with the earlier prefilter and the spaced-host pattern tried everywhere."""
+    """find_links == find_links with the earlier prefilter and the link patterns tried everywhere."""
     with mock.patch.object(links, "_could_have_links", _old_could_have_links), \
-            mock.patch.object(links, "spaced_matches", _spaced_by_finditer):
+            mock.patch.object(links, "spaced_matches", _spaced_by_finditer), \
+            mock.patch.object(links, "url_matches", lambda text: list(links.URL_RE.finditer(text))):
         expected = links.find_links(text, hosts)
     assert links.find_links(text, hosts) == expected, text
     spaced = links._spaced_hosts_re(hosts)

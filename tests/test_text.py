@@ -1,6 +1,8 @@
 """Normalisation for matching: properties (hypothesis) and the obfuscations commenters use."""
 from __future__ import annotations
 
+import re
+
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
@@ -168,6 +170,26 @@ CAPS_TEXT = st.text(alphabet=st.sampled_from(list("aAbZ xÄäÖßẞÉéİıǅΣ
 def test_caps_ratio_as_defined(text, min_upper):
     """The byte-count bound that skips the Unicode pattern never changes the answer."""
     assert caps_ratio(text, min_upper) == _caps_reference(text, min_upper)
+
+
+@settings(max_examples=1500)
+@given(st.one_of(st.text(max_size=80), CAPS_TEXT, CAPS_TEXT.map(lambda t: t * 30)), st.sampled_from([0, 1, 5, 21]),
+       st.sampled_from([0.0, 0.25, 0.5, 0.7, 1 / 3, 2 / 3, 0.9]))
+def test_caps_ratio_bound_by_share(text, min_upper, above):
+    """The share bound answers (0, 0) only where the share is not above `above`: the shouting rule decides alike."""
+    found, expected = caps_ratio(text, min_upper, above), _caps_reference(text, min_upper)
+    assert found == expected or (found == (0.0, 0) and expected[0] <= above), (text, min_upper, above)
+
+
+RUN_TEXT = st.text(alphabet=st.sampled_from(list("aab!! \n\x00ä😀\U0001f600\u0100\u0001")), max_size=60)
+
+
+@settings(max_examples=1500)
+@given(st.one_of(st.text(max_size=60), RUN_TEXT), st.integers(1, 12))
+def test_repeated_run_as_the_pattern_finds_it(text, at_least):
+    """The XOR pre-check that skips the pattern never changes the answer."""
+    m = re.search(rf"(.)\1{{{at_least - 1},}}", text, re.DOTALL)
+    assert repeated_run(text, at_least) == (m.group() if m else None), text
 
 
 # -- links -------------------------------------------------------------------------------------

@@ -159,13 +159,20 @@ def letters_at_least(text: str, n: int) -> bool:
     return _count(text, _ASCII_LETTERS, _LETTERS) >= n
 
 
-def caps_ratio(text: str, min_upper: int = 0) -> tuple[float, int]:
-    """Share of upper-case among letters, and the number of letters ((0, 0) below min_upper capitals)."""
-    if min_upper:
+def caps_ratio(text: str, min_upper: int = 0, above: float | None = None) -> tuple[float, int]:
+    """Share of upper-case among letters, and the number of letters ((0, 0) below min_upper capitals, or when
+    the share cannot be above `above`)."""
+    if min_upper or above is not None:
         raw = text.encode()
         # Each character outside ASCII takes at least two bytes: an upper bound on its capitals, without
         # the Unicode pattern (most comments fall short of min_upper this way).
-        if _ascii_count(raw, _ASCII_UPPER) + len(raw) - len(text) < min_upper:
+        upper, others = _ascii_count(raw, _ASCII_UPPER), len(raw) - len(text)
+        if upper + others < min_upper:
+            return 0.0, 0
+        # Each capital outside ASCII is a letter too: the share is at most this (a long comment with umlauts
+        # passes the bound above, and most have far too few capitals for this one).
+        letters = _ascii_count(raw, _ASCII_LETTERS) + others
+        if above is not None and (not letters or (upper + others) / letters <= above):
             return 0.0, 0
     upper = _count(text, _ASCII_UPPER, _UPPER)
     if upper < min_upper or not upper:
@@ -176,6 +183,16 @@ def caps_ratio(text: str, min_upper: int = 0) -> tuple[float, int]:
 
 def repeated_run(text: str, at_least: int) -> str | None:
     """The first run of one character repeated at least `at_least` times ('!!!!!!', 'neeeein'), if any."""
+    if len(text) < at_least:
+        return None
+    if at_least > 1:
+        # The pattern tries every character (~30 ns each); most comments hold no run, which shows in C: a run is
+        # at_least - 1 characters in a row equal to the one before, i.e. zero code units in a row where the text
+        # is XORed with itself shifted by one character.
+        wide = text.encode("utf-32-le")
+        same = int.from_bytes(wide[4:], "little") ^ int.from_bytes(wide[:-4], "little")
+        if b"\0" * (4 * at_least - 4) not in same.to_bytes(len(wide) - 4, "little"):
+            return None
     m = _run_of(at_least).search(text)
     return m.group() if m else None
 

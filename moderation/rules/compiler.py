@@ -274,7 +274,7 @@ class Compiler:
         needed = int(spec.min_letters * spec.ratio_above)  # fewer capitals than this can never qualify
 
         def match(ctx: CommentContext) -> Match | None:
-            ratio, letters = caps_ratio(ctx.text, needed)
+            ratio, letters = caps_ratio(ctx.text, needed, spec.ratio_above)
             if letters >= spec.min_letters and ratio > spec.ratio_above:
                 return Match(detail=f"{ratio:.0%} capitals")
             return None
