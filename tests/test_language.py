@@ -232,3 +232,17 @@ def test_a_batch_answers_as_plain_langdetect_one_text_at_a_time():
             if want.method == "default":
                 want = d._fallback(context)
             assert result == want, text[:80]
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.sampled_from(GERMAN.split() + ENGLISH.split() + ["KI", "Ärger", "x"]), min_size=1, max_size=30),
+       st.sampled_from([0, 3, 5, 7, 12]))
+def test_trials_stopped_by_the_iteration_limit_end_as_in_langdetect(words, limit):
+    """A trial that does not converge ends at ITERATION_LIMIT: rare on real comments, forced here by a low limit."""
+    text = " ".join(words)
+    with pytest.MonkeyPatch.context() as m:
+        m.setattr(Detector, "ITERATION_LIMIT", limit)
+        detector.cache_clear()
+        ours = detector.probabilities_many([text], ("de", "en"), 0, MAX_CHARS)[0]
+        detector.cache_clear()
+        assert ours == _plain_langdetect(text, ("de", "en"))
