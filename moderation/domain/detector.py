@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 from itertools import chain
+from operator import add
 from typing import Sequence
 
 import regex
@@ -105,16 +106,18 @@ class _Profiles:
     def grams(self, word: str, closed: bool) -> tuple[int, ...]:
         """The numbers of the n-grams langdetect emits for one normalised word, in its order."""
         padded = " " + word + " "
-        n = len(word)
-        # Per character: the 1-, 2- and 3-gram ending there ("" at i=0); a closing space adds two more.
-        each = list(zip(word, [padded[i:i + 2] for i in range(n)], [padded[i - 1:i + 2] for i in range(n)]))
+        # The padded word's 2-grams and 3-grams, joined in C: each character's 1-, 2- and 3-gram ending there
+        # ("" at the first), and the closing space's 2- and 3-gram last.
+        twos = list(map(add, padded, padded[1:]))
+        threes = list(map(add, twos, padded[2:]))
+        each = list(zip(word, twos, ["", *threes[:-1]]))
         if not word.islower() and any(a.isupper() and b.isupper() for a, b in zip(word, word[1:])):
             # A character inside an all-capitals run ("KI", "CO2") emits nothing, as in langdetect.
             upper = [c.isupper() for c in word]
             each = [grams for i, grams in enumerate(each) if not (i and upper[i] and upper[i - 1])]
         grams = list(chain.from_iterable(each))
         if closed:
-            grams += (padded[-2:], padded[-3:])
+            grams += (twos[-1], threes[-1])
         return tuple(n for n in map(self.index.get, grams) if n is not None)
 
     def text_grams(self, text: str) -> list[int]:
