@@ -1,7 +1,8 @@
-"""Triage results written through store/bulk.py against the ORM bulk INSERT they replaced, on SQLite and PostgreSQL.
+"""Triage read as rows and written through store/bulk.py against the ORM reads and writes they replaced, on SQLite
+and PostgreSQL.
 
-Oracle: the same comments triaged with the writes as they were (SQLAlchemy's ORM INSERT … RETURNING); every stored
-field of the results, their rule hits and the comments must come out the same.
+Oracle: the same comments triaged as before (ORM objects read, SQLAlchemy's ORM INSERT … RETURNING written); every
+stored field of the results, their rule hits and the comments must come out the same.
 """
 from __future__ import annotations
 
@@ -30,6 +31,14 @@ def orm_insert_rows(session, table, rows, returning=()):
         return session.execute(insert(model).returning(*(getattr(model, c) for c in returning)), rows).all()
     session.execute(insert(model), rows)
     return []
+
+
+def orm_pending(session, *, after_id=0, limit=500, rescore=False):
+    """The read as it was: whole ORM objects."""
+    query = select(Comment).where(Comment.id > after_id).order_by(Comment.id).limit(limit)
+    if not rescore:
+        query = query.where(Comment.triage_id.is_(None))
+    return list(session.scalars(query))
 
 
 def _stored(db) -> tuple:
@@ -67,6 +76,7 @@ def test_bulk_written_results_equal_the_orm_writes(db, ruleset, tmp_path, monkey
     pipeline = Pipeline.from_config(Config(), ruleset)
     with monkeypatch.context() as m:
         m.setattr(persist, "insert_rows", orm_insert_rows)
+        m.setattr(persist, "pending", orm_pending)
         first = triage_stored(db, pipeline, batch_size=128)
     before = _stored(db)
     assert sum(len(row[-1]) for row in before) > 20  # rule hits were written

@@ -5,7 +5,7 @@ from collections import defaultdict
 from functools import lru_cache
 from typing import TYPE_CHECKING, Sequence
 
-from sqlalchemy import BindParameter, Select, String, bindparam, cast, func, literal, select, union_all, update
+from sqlalchemy import BindParameter, Row, Select, String, bindparam, cast, func, literal, select, union_all, update
 from sqlalchemy.orm import Session, aliased
 
 from moderation.assess.risk import thread_heat
@@ -22,12 +22,17 @@ if TYPE_CHECKING:
 MAX_THREAD_AUTHORS = 300  # enough to recognise names in a thread without loading a huge one
 
 
-def pending(session: Session, *, after_id: int = 0, limit: int = 500, rescore: bool = False) -> list[Comment]:
-    """The next comments to triage in id order: untriaged ones, or all of them when re-scoring."""
-    query = select(Comment).where(Comment.id > after_id).order_by(Comment.id).limit(limit)
+# What items_for, save and the triage counts read of a comment: rows of these cost a seventh of ORM objects.
+_PENDING = (Comment.id, Comment.source, Comment.text, Comment.language, Comment.status, Comment.author,
+            Comment.parent_id, Comment.parent_external_id, Comment.article_id, Comment.decided_by_human)
+
+
+def pending(session: Session, *, after_id: int = 0, limit: int = 500, rescore: bool = False) -> list[Row]:
+    """The next comments to triage in id order (rows of _PENDING): untriaged ones, or all of them when re-scoring."""
+    query = select(*_PENDING).where(Comment.id > after_id).order_by(Comment.id).limit(limit)
     if not rescore:
         query = query.where(Comment.triage_id.is_(None))
-    return list(session.scalars(query))
+    return list(session.execute(query))
 
 
 def author_history(session: Session, authors: Sequence[str]) -> dict[str, dict[str, int]]:
