@@ -118,7 +118,8 @@ class _Profiles:
         grams = list(chain.from_iterable(each))
         if closed:
             grams += (twos[-1], threes[-1])
-        return tuple(n for n in map(self.index.get, grams) if n is not None)
+        index = self.index
+        return tuple(map(index.__getitem__, filter(index.__contains__, grams)))
 
     def text_grams(self, text: str) -> list[int]:
         """The numbers of a cleaned text's n-grams: its words', the last one not closed by a space."""
