@@ -83,7 +83,7 @@ def main(n: int = 2500, postgres: str | None = None) -> None:  # noqa: ARG001 - 
     print(f"| detector | accuracy | {' | '.join(comments)} | short (< {SHORT} letters) | CPU rate |")
     print("| --- " * (4 + len(comments)) + "|")
     ours = LanguageDetector(["de", "en"])
-    detector.probabilities.cache_clear()
+    detector.cache_clear()
     print(_score("langdetect as the product runs it (de/en, seed 0, short texts take the default: de), cold cache",
                  lambda t: ours.detect(t).language, truth))
     print(_score("same, second pass (cache by normalised text)", lambda t: ours.detect(t).language, truth))

@@ -62,7 +62,7 @@ def _plain_langdetect(texts: list[str]) -> None:
 
 def language(texts: list[str]) -> list[str]:
     ours = LanguageDetector(["de", "en"])
-    detector.probabilities.cache_clear()
+    detector.cache_clear()
     cold = _cpu(lambda ts: [ours.detect(t) for t in ts], texts)
     warm = _cpu(lambda ts: [ours.detect(t) for t in ts], texts)
     plain = _cpu(_plain_langdetect, texts)
@@ -148,7 +148,7 @@ def models(texts: list[str], batch: int = 1000) -> list[str]:
 def triage(texts: list[str], batch: int = 1000) -> list[str]:
     """The default configuration's pipeline (language, lexicon + sklearn scorers, rules, policy), in memory."""
     pipeline = Pipeline.from_config(Config(), load_ruleset(RULES))
-    detector.probabilities.cache_clear()
+    detector.cache_clear()
     items = [Item(t) for t in texts]
     cpu = _cpu(lambda xs: [pipeline.assess(xs[i:i + batch]) for i in range(0, len(xs), batch)], items)
     names = "+".join(s.name for s in pipeline.scorers)

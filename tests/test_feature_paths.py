@@ -103,8 +103,19 @@ def lexicon() -> dict[str, list[str]]:
 @given(tokens=st.lists(WORDS, max_size=20))
 def test_token_match_equals_the_phrase_counting_reference(lexicon, tokens):
     counter = LexiconCounter(lexicon)
-    for token in tokens:
-        assert [m.matches(token) for m in counter.matchers] == [bool(_count(m, "", [token])) for m in counter.matchers]
+    for m in counter.matchers:
+        assert m.matching(tokens) == {token for token in tokens if _count(m, "", [token])}
+
+
+@settings(max_examples=300, deadline=None)
+@given(data=st.data())
+def test_token_match_equals_the_reference_on_list_entries_with_letters_around(lexicon, data):
+    """Every kind of entry hit where it can be: alone, at a word's start or end, inside one (infixes)."""
+    cores = sorted({e.strip("*=") for entries in lexicon.values() for e in entries if e.strip("*=")})
+    around = st.text(st.sampled_from(list("aeäßx0_")), max_size=3)
+    tokens = data.draw(st.lists(st.tuples(around, st.sampled_from(cores), around).map("".join), max_size=20))
+    for m in LexiconCounter(lexicon).matchers:
+        assert m.matching(tokens) == {token for token in tokens if _count(m, "", [token])}
 
 
 @settings(max_examples=200, deadline=None)

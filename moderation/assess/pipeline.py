@@ -109,8 +109,10 @@ class Pipeline:
         if read is not None:
             langs, contexts = [a.language for a in read], [a.context for a in read]
         else:
-            langs = [LanguageResult(i.language, 1.0, "given") if i.language else
-                     self.detector.detect(i.text, i.context_language) for i in items]
+            unknown = [i for i in items if not i.language]
+            detected = iter(self.detector.detect_many([i.text for i in unknown],
+                                                      [i.context_language for i in unknown]))
+            langs = [LanguageResult(i.language, 1.0, "given") if i.language else next(detected) for i in items]
             contexts = [CommentContext(i.text, language=lang.language, is_reply=i.is_reply,
                                        parent_text=i.parent_text, parent_author=i.parent_author, author=i.author,
                                        thread_authors=i.thread_authors, author_approved=i.author_approved,

@@ -1,7 +1,7 @@
 """Graded risk: rule severity and action, hit confidence, model scores, author history, thread heat, reader reports."""
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
 from typing import Iterable, Mapping
 
 from sqlalchemy import select
@@ -35,7 +35,8 @@ class RiskParts:
     reports: float = 0.0  # readers' reports, weighted by each reporter's record: n / (n + REPORTS_HALF)
 
     def to_dict(self) -> dict[str, float]:
-        return {k: round(v, 4) for k, v in asdict(self).items()}
+        # Field by field: dataclasses.asdict deep-copies each value, a tenth of the triage policy's time.
+        return {f.name: round(getattr(self, f.name), 4) for f in fields(self)}
 
 
 def hit_strength(hit: Hit) -> float:

@@ -1,9 +1,13 @@
 """langdetect's detection, faster: the one module that reaches into langdetect's Detector (moderation.domain.language
-calls only `probabilities` and `check`). Same n-grams, same seeded draws, same probabilities (tests compare them)."""
+calls only `probabilities`, `probabilities_many` and `check`). Same n-grams, same seeded draws, same probabilities
+(tests compare them)."""
 from __future__ import annotations
 
 import os
 from functools import lru_cache
+from itertools import chain
+from operator import add
+from typing import Sequence
 
 import regex
 from langdetect.detector import Detector
@@ -25,32 +29,105 @@ class _NGramTable(dict):
 
 
 _NORMALIZE = _NGramTable()
+_ASCII = bytes(b if 65 <= b <= 90 or 97 <= b <= 122 else 32 for b in range(256))  # NGram.normalize on ASCII
+_UNCHANGED: set[str] = {" "}  # characters NGram.normalize was seen to leave as they are
+
+
+def _normalised(text: str) -> str:
+    """text.translate(_NORMALIZE) without a dictionary look-up per character: ASCII through a byte table, other
+    texts by replacing each distinct character that normalises to another one (one that normalises to itself)."""
+    if text.isascii():
+        return text.encode().translate(_ASCII).decode()
+    for ch in set(text).difference(_UNCHANGED):
+        to = _NORMALIZE[ord(ch)]
+        if to == ch:
+            _UNCHANGED.add(ch)
+        elif _NORMALIZE[ord(to)] != to:  # replacing one by one would normalise `to` again
+            return text.translate(_NORMALIZE)
+        else:
+            text = text.replace(ch, to)
+    return text
 _LATIN = regex.compile(r"[A-z]")
-_NON_LATIN = regex.compile(r"[^\x00-\u02ff\u1e00-\u1eff]")
+# langdetect means to leave Latin Extended Additional out of its non-Latin count, but compares a block number with
+# a block name there, so every character from U+0300 on counts: so it does here.
+_NON_LATIN = regex.compile(r"[^\x00-\u02ff]")
 _SPACES = regex.compile(r" {2,}")
+_FIVE = (0, 1, 2, 3, 4)
+_VI_MARKS = NGram.DMARK_CLASS  # the combining marks normalize_vi joins to the letter before them
 
 
-_KNOWN_GRAMS: dict[int, dict] = {}
+def _appended(text: str, max_chars: int) -> str:
+    """What Detector.append adds for `text`: links and addresses blanked, Vietnamese marks joined, cut, spaces
+    collapsed. Each regex runs only when the text holds the character it cannot match without."""
+    if ":" in text:
+        text = Detector.URL_RE.sub(" ", text)
+    if "@" in text:
+        text = Detector.MAIL_RE.sub(" ", text)
+    if not text.isascii() and any(m in text for m in _VI_MARKS):
+        text = NGram.normalize_vi(text)
+    text = text[:max_chars]
+    return _SPACES.sub(" ", text) if "  " in text else text
 
 
-@lru_cache(maxsize=16)
-def _word_grams(map_id: int):  # noqa: ANN202
-    """Per profile set, a cached function: the n-grams langdetect emits for one normalised word."""
-    known = _KNOWN_GRAMS[map_id]
+def _cleaned(text: str) -> str:
+    """Detector.cleaning_text: a text mostly in another script loses its Latin letters."""
+    if text.isascii() or not _NON_LATIN.search(text):
+        return text  # no non-Latin letters, nothing to clean
+    if len(_LATIN.findall(text)) * 2 < len(_NON_LATIN.findall(text)):
+        return "".join(ch for ch in text if ch < "A" or "z" < ch)
+    return text
 
-    @lru_cache(maxsize=200_000)
-    def grams(word: str, closed: bool) -> tuple[str, ...]:
+
+class _WordGrams(dict):
+    """Word -> the numbers of its n-grams, computed when first asked for; at most `limit` words kept."""
+
+    def __init__(self, profiles: "_Profiles", closed: bool, limit: int) -> None:
+        super().__init__()
+        self.profiles, self.closed, self.limit = profiles, closed, limit
+
+    def __missing__(self, word: str) -> tuple[int, ...]:
+        value = self.profiles.grams(word, self.closed)
+        if len(self) < self.limit:
+            self[word] = value
+        return value
+
+
+class _Profiles:
+    """A profile set's n-grams numbered, their probabilities per language, and each word's n-grams, cached."""
+
+    def __init__(self, wmap: dict) -> None:
+        self.names = list(wmap)
+        self.index = {gram: n for n, gram in enumerate(self.names)}
+        self.rows = [wmap[g] for g in self.names]  # each n-gram's probabilities, by its number
+        # Plain dictionaries: a look-up per word is most of the work, and an lru_cache's costs three times as much.
+        self.closed = _WordGrams(self, True, 200_000)
+        self.open = _WordGrams(self, False, 20_000)
+
+    def grams(self, word: str, closed: bool) -> tuple[int, ...]:
+        """The numbers of the n-grams langdetect emits for one normalised word, in its order."""
         padded = " " + word + " "
-        upper = [c.isupper() for c in word]
-        # Per character: the 1-, 2- and 3-gram ending there ("" at i=0); a character inside an
-        # all-capitals run ("KI", "CO2") is skipped, as langdetect does. A closing space adds two more.
-        out = [g for i in range(len(word)) if not (i and upper[i] and upper[i - 1])
-               for g in (word[i], padded[i:i + 2], padded[i - 1:i + 2]) if g in known]
+        # The padded word's 2-grams and 3-grams, joined in C: each character's 1-, 2- and 3-gram ending there
+        # ("" at the first), and the closing space's 2- and 3-gram last.
+        twos = list(map(add, padded, padded[1:]))
+        threes = list(map(add, twos, padded[2:]))
+        each = list(zip(word, twos, ["", *threes[:-1]]))
+        if not word.islower() and any(a.isupper() and b.isupper() for a, b in zip(word, word[1:])):
+            # A character inside an all-capitals run ("KI", "CO2") emits nothing, as in langdetect.
+            upper = [c.isupper() for c in word]
+            each = [grams for i, grams in enumerate(each) if not (i and upper[i] and upper[i - 1])]
+        grams = list(chain.from_iterable(each))
         if closed:
-            out += [g for g in (padded[-2:], padded[-3:]) if g in known]
-        return tuple(out)
+            grams += (twos[-1], threes[-1])
+        index = self.index
+        return tuple(map(index.__getitem__, filter(index.__contains__, grams)))
 
-    return grams
+    def text_grams(self, text: str) -> list[int]:
+        """The numbers of a cleaned text's n-grams: its words', the last one not closed by a space."""
+        words = _normalised(text).split(" ")
+        out = list(chain.from_iterable(map(self.closed.__getitem__, filter(None, words[:-1]))))
+        if words[-1]:
+            out += self.open[words[-1]]
+        return out
 
 
 class _FastDetector(Detector):
@@ -61,51 +138,45 @@ class _FastDetector(Detector):
     """
 
     def append(self, text: str) -> None:
-        text = self.URL_RE.sub(" ", text)
-        text = self.MAIL_RE.sub(" ", text)
-        text = NGram.normalize_vi(text)[: self.max_text_length]
-        self.text += _SPACES.sub(" ", text)
+        self.text += _appended(text, self.max_text_length)
 
     def cleaning_text(self) -> None:
-        if self.text.isascii():
-            return  # no non-Latin letters, nothing to clean
-        if len(_LATIN.findall(self.text)) * 2 < len(_NON_LATIN.findall(self.text)):
-            self.text = "".join(ch for ch in self.text if ch < "A" or "z" < ch)
+        self.text = _cleaned(self.text)
 
     def _extract_ngrams(self) -> list[str]:
-        grams_of = _word_grams(id(self.word_lang_prob_map))
-        words = self.text.translate(_NORMALIZE).split(" ")
-        out: list[str] = []
-        for word in words[:-1]:
-            if word:
-                out += grams_of(word, True)
-        if words[-1]:
-            out += grams_of(words[-1], False)
-        return out
+        profiles = _profiles(self.word_lang_prob_map)
+        return [profiles.names[n] for n in profiles.text_grams(self.text)]
 
     def _detect_block(self) -> None:
-        """langdetect's seeded sampling loop with the method calls inlined; same draws, same result."""
         self.cleaning_text()
         ngrams = self._extract_ngrams()
         if not ngrams:
             raise LangDetectException(0, "No features in text.")
-        wmap = self.word_lang_prob_map
-        size = len(self.langlist)
-        self.langprob = langprob = [0.0] * size
-        rnd = self.random
-        rnd.seed(self.seed)
-        # random.choice(seq) is seq[_randbelow(len(seq))], which draws getrandbits(k) until below len(seq):
-        # the samplers repeat that inline, the same draws without a Python call per draw.
-        bits = rnd.getrandbits
-        sample = _sample_two if size == 2 and self.prior_map is None else _sample
-        for _ in range(self.n_trial):
-            weight = (self.alpha + rnd.gauss(0.0, 1.0) * self.ALPHA_WIDTH) / self.BASE_FREQ
-            prob = sample(self, wmap, ngrams, bits, weight)
-            for j in range(size):
-                langprob[j] += prob[j] / self.n_trial
+        self.langprob = _trials(self, self.word_lang_prob_map, ngrams)
 
 
-def _sample(det: Detector, wmap: dict, ngrams: list[str], bits, weight: float) -> list[float]:  # noqa: ANN001
+def _trials(det: Detector, rows, ngrams: list) -> list[float]:  # noqa: ANN001 - a mapping or list, by n-gram
+    """langdetect's seeded sampling loop with the method calls inlined; same draws, same result.
+
+    `rows[g]` are the languages' probabilities of n-gram g (a string with the factory's map, a number with
+    _Profiles.rows)."""
+    size = len(det.langlist)
+    langprob = [0.0] * size
+    rnd = det.random
+    rnd.seed(det.seed)
+    # random.choice(seq) is seq[_randbelow(len(seq))], which draws getrandbits(k) until below len(seq):
+    # the samplers repeat that inline, the same draws without a Python call per draw.
+    bits = rnd.getrandbits
+    sample = _sample_two if size == 2 and det.prior_map is None else _sample
+    for _ in range(det.n_trial):
+        weight = (det.alpha + rnd.gauss(0.0, 1.0) * det.ALPHA_WIDTH) / det.BASE_FREQ
+        prob = sample(det, rows, ngrams, bits, weight)
+        for j in range(size):
+            langprob[j] += prob[j] / det.n_trial
+    return langprob
+
+
+def _sample(det: Detector, wmap, ngrams: list, bits, weight: float) -> list[float]:  # noqa: ANN001
     """One trial of langdetect's sampling: multiply in random n-grams until one language dominates."""
     size = len(det.langlist)
     prob = list(det.prior_map) if det.prior_map is not None else [1.0 / size] * size
@@ -124,25 +195,42 @@ def _sample(det: Detector, wmap: dict, ngrams: list[str], bits, weight: float) -
         i += 1
 
 
-def _sample_two(det: Detector, wmap: dict, ngrams: list[str], bits, weight: float) -> list[float]:  # noqa: ANN001
-    """_sample for two languages (the usual de+en site), unrolled: same arithmetic, twice as fast."""
-    p0 = p1 = 0.5
-    count, i, limit, conv = len(ngrams), 0, det.ITERATION_LIMIT, det.CONV_THRESHOLD
-    k = count.bit_length()
-    while True:
-        r = bits(k)
-        while r >= count:
-            r = bits(k)
-        q0, q1 = wmap[ngrams[r]]
-        p0 *= weight + q0
-        p1 *= weight + q1
-        if i % 5 == 0:
-            total = p0 + p1
-            p0, p1 = p0 / total, p1 / total
-            if (p0 if p0 > p1 else p1) > conv or i >= limit:
-                return [p0, p1]
-        i += 1
+def _sample_two(det: Detector, wmap, ngrams: list, bits, weight: float) -> list[float]:  # noqa: ANN001
+    """_sample for two languages (the usual de+en site), unrolled: same arithmetic, twice as fast.
 
+    langdetect normalises and checks after draw 0, 5, 10, …: the first draw alone, then blocks of five with no
+    per-draw test of the count."""
+    count, limit, conv = len(ngrams), det.ITERATION_LIMIT, det.CONV_THRESHOLD
+    k = count.bit_length()
+    r = bits(k)
+    while r >= count:
+        r = bits(k)
+    q0, q1 = wmap[ngrams[r]]
+    p0, p1 = 0.5 * (weight + q0), 0.5 * (weight + q1)
+    i = 0
+    while True:
+        total = p0 + p1
+        p0, p1 = p0 / total, p1 / total
+        if (p0 if p0 > p1 else p1) > conv or i >= limit:
+            return [p0, p1]
+        for _ in _FIVE:
+            r = bits(k)
+            while r >= count:
+                r = bits(k)
+            q0, q1 = wmap[ngrams[r]]
+            p0 *= weight + q0
+            p1 *= weight + q1
+        i += 5
+
+
+_PROFILES: dict[int, tuple[dict, _Profiles]] = {}  # id of a factory's n-gram map -> (the map, its profiles)
+
+
+def _profiles(wmap: dict) -> _Profiles:
+    known = _PROFILES.get(id(wmap))
+    if known is None or known[0] is not wmap:
+        known = _PROFILES[id(wmap)] = (wmap, _Profiles(wmap))
+    return known[1]
 
 
 @lru_cache(maxsize=16)
@@ -159,7 +247,6 @@ def _factory(languages: tuple[str, ...], seed: int) -> DetectorFactory:
         with open(os.path.join(PROFILES_DIRECTORY, name), encoding="utf-8") as fh:
             profiles.append(fh.read())
     factory.load_json_profile(profiles)
-    _KNOWN_GRAMS[id(factory.word_lang_prob_map)] = factory.word_lang_prob_map
     return factory
 
 
@@ -168,16 +255,43 @@ def check(languages: tuple[str, ...], seed: int) -> None:
     _factory(languages, seed)
 
 
-@lru_cache(maxsize=20_000)
-def probabilities(text: str, languages: tuple[str, ...], seed: int, max_chars: int) -> tuple[tuple[str, float], ...]:
-    """langdetect's (language, probability) list for `text`, best first, among `languages` (all when empty).
+_ANSWERS: dict[tuple, tuple[tuple[str, float], ...] | None] = {}
+CACHED = 20_000
 
-    The answer depends only on these arguments, so it is cached: comments repeat (quotes, "+1", signatures).
+
+def cache_clear() -> None:
+    """Forget every answer (benchmarks measure a cold start)."""
+    _ANSWERS.clear()
+
+
+def probabilities(text: str, languages: tuple[str, ...], seed: int, max_chars: int) -> tuple[tuple[str, float], ...]:
+    """langdetect's (language, probability) list for `text`, best first, among `languages` (all when empty)."""
+    answer = probabilities_many([text], languages, seed, max_chars)[0]
+    if answer is None:
+        raise NoFeatures(text[:40])
+    return answer
+
+
+def probabilities_many(texts: Sequence[str], languages: tuple[str, ...], seed: int, max_chars: int
+                       ) -> list[tuple[tuple[str, float], ...] | None]:
+    """probabilities() of each text, None for a text with no n-gram the profiles know.
+
+    An answer depends only on these arguments, so it is cached: comments repeat (quotes, "+1", signatures).
+    One detector serves the whole batch (a Detector's own Random seeds itself from the OS, costly per text),
+    and each text's n-grams are numbers from the per-word cache.
     """
-    detector = _FastDetector(_factory(languages, seed))
-    detector.set_max_text_length(max_chars)
-    detector.append(text)
-    try:
-        return tuple((p.lang, p.prob) for p in detector.get_probabilities())
-    except LangDetectException:
-        raise NoFeatures(text[:40]) from None
+    keys = [(text, languages, seed, max_chars) for text in texts]
+    todo = list(dict.fromkeys(key for key in keys if key not in _ANSWERS))
+    fresh: dict[tuple, tuple[tuple[str, float], ...] | None] = {}
+    if todo:
+        factory = _factory(languages, seed)
+        det, profiles = _FastDetector(factory), _profiles(factory.word_lang_prob_map)
+        for key in todo:
+            ids = profiles.text_grams(_cleaned(_appended(key[0], max_chars)))
+            fresh[key] = tuple((p.lang, p.prob) for p in det._sort_probability(
+                _trials(det, profiles.rows, ids))) if ids else None
+    for key, answer in fresh.items():
+        if len(_ANSWERS) >= CACHED:
+            del _ANSWERS[next(iter(_ANSWERS))]  # the oldest answer
+        _ANSWERS[key] = answer
+    return [fresh[key] if key in fresh else _ANSWERS[key] for key in keys]

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+import re
 from typing import Sequence
 
 import regex
@@ -17,7 +18,9 @@ MIN_LETTERS = {"restricted": 10, "all": 25}
 # Blanks the detector reads as one word break wherever they stand and however many (each is NGram.normalize'd to
 # a space, and all are Latin for its script check): a run of them is one space in the cache key, so texts that
 # differ only there share one entry. Others (U+0085, U+2000..., U+3000) count as non-Latin and stay as they are.
-_BLANKS = regex.compile(r"[\t\n\x0b\x0c\r\x1c-\x1f \xa0]+")
+# The pattern leaves out runs that are one space already (most of a text's runs): no work to replace them.
+_BLANKS = re.compile(r"[\t\n\x0b\x0c\r\x1c-\x1f\xa0][\t\n\x0b\x0c\r\x1c-\x1f \xa0]*|"
+                     r" [\t\n\x0b\x0c\r\x1c-\x1f \xa0]+")
 MIN_PROBABILITY = 0.90
 MAX_CHARS = 600      # the first few hundred characters decide as well as the whole text, much faster
 
@@ -44,19 +47,30 @@ class LanguageDetector:
 
     def detect(self, text: str, context: str | None = None) -> LanguageResult:
         """Language of text; `context` is the parent comment's or the article's language, if known."""
+        return self.detect_many([text], [context])[0]
+
+    def detect_many(self, texts: Sequence[str], contexts: Sequence[str | None]) -> list[LanguageResult]:
+        """detect() of each text with its context, the texts detected together (domain/detector.py)."""
         if len(self.languages) == 1:
-            return LanguageResult(self.languages[0], 1.0, "only")
-        fallback = self._fallback(context)
-        clean = _NOISE.sub(" ", text[: MAX_CHARS * 2])
-        if not letters_at_least(clean, self.min_letters):
-            return fallback
-        key = _BLANKS.sub(" ", clean[:MAX_CHARS]).lstrip(" ")  # cut as the detector cuts, then normalised
-        try:
-            lang, prob = detector.probabilities(key, self.languages, self.seed, MAX_CHARS)[0]
-        except (detector.NoFeatures, IndexError):
-            return fallback
-        best = LanguageResult(lang, round(prob, 4), "detected")
-        return best if prob >= self.min_probability else fallback
+            return [LanguageResult(self.languages[0], 1.0, "only")] * len(texts)
+        keys: list[str | None] = []
+        for text in texts:
+            clean = _NOISE.sub(" ", text[: MAX_CHARS * 2])
+            # Cut as the detector cuts, then normalised.
+            keys.append(_BLANKS.sub(" ", clean[:MAX_CHARS]).lstrip(" ")
+                        if letters_at_least(clean, self.min_letters) else None)
+        answers = iter(detector.probabilities_many([k for k in keys if k is not None], self.languages, self.seed,
+                                                   MAX_CHARS))
+        out = []
+        for key, context in zip(keys, contexts):
+            found = next(answers) if key is not None else None
+            if not found:  # too few letters, no n-gram the profiles know, or no language above the threshold
+                out.append(self._fallback(context))
+                continue
+            lang, prob = found[0]
+            out.append(LanguageResult(lang, round(prob, 4), "detected") if prob >= self.min_probability
+                       else self._fallback(context))
+        return out
 
     def _fallback(self, context: str | None) -> LanguageResult:
         if context and (not self.languages or context in self.languages):

@@ -4,7 +4,8 @@ from __future__ import annotations
 import math
 import numbers
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Callable, Mapping, Protocol, Sequence, runtime_checkable
+from operator import eq
+from typing import TYPE_CHECKING, Callable, Collection, Mapping, Protocol, Sequence, runtime_checkable
 
 from moderation.scoring import threads
 
@@ -132,9 +133,18 @@ def _check(scores: object, expected: int) -> None:
         raise RuntimeError(f"returned {len(scores) if isinstance(scores, list) else type(scores).__name__} "
                            f"results for {expected} texts")
     for row in scores:
-        if not isinstance(row, dict) or not all(
-                isinstance(v, numbers.Real) and math.isfinite(v) and 0.0 <= v <= 1.0 for v in row.values()):
+        if not isinstance(row, dict) or not (_floats_in_range(row.values()) or all(map(_probability, row.values()))):
             raise ValueError(f"returned a score that is not a probability: {str(row)[:120]}")
+
+
+def _probability(value: object) -> bool:
+    return isinstance(value, numbers.Real) and math.isfinite(value) and 0.0 <= value <= 1.0
+
+
+def _floats_in_range(values: Collection) -> bool:
+    """Plain floats in [0, 1] (the usual row), tested in C: a NaN is the one float unequal to itself."""
+    return (not values or set(map(type, values)) == {float} and 0.0 <= min(values) and max(values) <= 1.0
+            and all(map(eq, values, values)))
 
 
 def merged(runs: Sequence[ScorerRun], index: int) -> dict[str, float] | None:

@@ -4,7 +4,8 @@ from __future__ import annotations
 import re
 from collections import ChainMap
 from itertools import chain, islice
-from typing import TYPE_CHECKING, Mapping, Sequence
+from operator import methodcaller
+from typing import TYPE_CHECKING, Collection, Mapping, Sequence
 
 import numpy as np
 
@@ -47,11 +48,24 @@ class ListMatcher:
         self.phrases = tuple(phrases)
         # An empty phrase (entry "=") occurs in every text, even "": count() then hits any token.
         self.blank = any(not p for p in phrases)
+        # Literal alternatives: a search finds one exactly when one of them occurs in the token.
+        self._infix = re.compile("|".join(map(re.escape, infixes))) if infixes else None
 
-    def matches(self, token: str) -> bool:
-        """Whether the token is a hit of this list on its own (an empty phrase hits every token)."""
-        return (self.blank or token in self.exact or token.startswith(self.prefixes)
-                or token.endswith(self.suffixes) or (bool(self.infixes) and any(x in token for x in self.infixes)))
+    def matching(self, tokens: Collection[str]) -> set[str]:
+        """The tokens that are a hit of this list on their own (an empty phrase hits every token).
+
+        Each test runs over all the tokens in C (set intersection, filter with startswith/endswith on tuples and
+        the infixes' search), not as a Python call per token."""
+        if self.blank:
+            return set(tokens)
+        found = set(self.exact.intersection(tokens))
+        if self.prefixes:
+            found.update(filter(methodcaller("startswith", self.prefixes), tokens))
+        if self.suffixes:
+            found.update(filter(methodcaller("endswith", self.suffixes), tokens))
+        if self._infix is not None:
+            found.update(filter(self._infix.search, tokens))
+        return found
 
 
 _WORD = re.compile(r"\w+")
@@ -65,9 +79,13 @@ class LexiconCounter:
         self.matchers = [ListMatcher(entries) for _name, entries in sorted(lexicon.items()) if entries]
         self.cache: dict[str, tuple[int, ...]] = {}
 
-    def _token(self, token: str) -> tuple[int, ...]:
-        """The lists a token hits (indices into matchers)."""
-        return tuple(i for i, m in enumerate(self.matchers) if m.matches(token))
+    def _tokens(self, tokens: Collection[str]) -> dict[str, tuple[int, ...]]:
+        """The lists each token hits (indices into matchers, in order)."""
+        hits: dict[str, list[int]] = {}
+        for i, m in enumerate(self.matchers):
+            for token in m.matching(tokens):
+                hits.setdefault(token, []).append(i)
+        return {token: tuple(hits.get(token, ())) for token in tokens}
 
     def _phrases(self) -> tuple[dict[str, list[tuple[int, str]]], list[tuple[int, str]]]:
         # A phrase is only searched for when its first word occurs; symbols and emoji are always searched.
@@ -89,7 +107,7 @@ class LexiconCounter:
         by_first, always = self._phrases()
         split = [_WORD.findall(text) for text in texts]
         cache = self.cache
-        fresh = {t: self._token(t) for t in set().union(*split) if t not in cache}
+        fresh = self._tokens(set().union(*split).difference(cache))
         room = _CACHE_LIMIT - len(cache)
         if room >= len(fresh):
             cache.update(fresh)
