@@ -246,3 +246,44 @@ def test_trials_stopped_by_the_iteration_limit_end_as_in_langdetect(words, limit
         ours = detector.probabilities_many([text], ("de", "en"), 0, MAX_CHARS)[0]
         detector.cache_clear()
         assert ours == _plain_langdetect(text, ("de", "en"))
+
+
+def test_a_batch_answers_texts_the_full_cache_evicts_while_it_stores_new_ones(monkeypatch):
+    """A batch holding the cache's oldest answer and new texts: storing the new answers evicts the old one, which
+    the batch must still answer (the lru_cache before never lost an answer it was asked for)."""
+    monkeypatch.setattr(detector, "CACHED", 3)
+    detector.cache_clear()
+    old = ["Das ist ein Test mit Wörtern", "Noch ein Satz hier drin", "Und ein dritter Satz dazu"]
+    for text in old:
+        detector.probabilities(text, ("de", "en"), 0, MAX_CHARS)
+    batch = [old[0], ENGLISH, GERMAN, old[1]]
+    got = detector.probabilities_many(batch, ("de", "en"), 0, MAX_CHARS)
+    detector.cache_clear()
+    assert got == [detector.probabilities(text, ("de", "en"), 0, MAX_CHARS) for text in batch]
+    detector.cache_clear()
+
+
+def test_batches_on_threads_share_the_cache_safely(monkeypatch):
+    """Scorers and web requests detect on threads: evicting from the shared cache must not race (KeyError)."""
+    import threading
+
+    monkeypatch.setattr(detector, "CACHED", 8)
+    detector.cache_clear()
+    words = (GERMAN + " " + ENGLISH).split()
+    errors: list[BaseException] = []
+
+    def work(offset: int) -> None:
+        try:
+            for n in range(150):
+                texts = [" ".join(words[(offset + n + k) % len(words):][:6]) + f" {n % 7}" for k in range(6)]
+                detector.probabilities_many(texts, ("de", "en"), 0, MAX_CHARS)
+        except BaseException as e:  # noqa: BLE001 - reported below
+            errors.append(e)
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    detector.cache_clear()
+    assert not errors, errors[:1]

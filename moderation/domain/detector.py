@@ -4,6 +4,7 @@ calls only `probabilities`, `probabilities_many` and `check`). Same n-grams, sam
 from __future__ import annotations
 
 import os
+import threading
 from functools import lru_cache
 from itertools import chain
 from operator import add
@@ -257,11 +258,16 @@ def check(languages: tuple[str, ...], seed: int) -> None:
 
 _ANSWERS: dict[tuple, tuple[tuple[str, float], ...] | None] = {}
 CACHED = 20_000
+# Scorers and web requests detect on threads: evicting is a read of the oldest key and a delete, which must not
+# interleave with another thread's.
+_ANSWERS_LOCK = threading.Lock()
+_MISSING = object()
 
 
 def cache_clear() -> None:
     """Forget every answer (benchmarks measure a cold start)."""
-    _ANSWERS.clear()
+    with _ANSWERS_LOCK:
+        _ANSWERS.clear()
 
 
 def probabilities(text: str, languages: tuple[str, ...], seed: int, max_chars: int) -> tuple[tuple[str, float], ...]:
@@ -281,17 +287,20 @@ def probabilities_many(texts: Sequence[str], languages: tuple[str, ...], seed: i
     and each text's n-grams are numbers from the per-word cache.
     """
     keys = [(text, languages, seed, max_chars) for text in texts]
-    todo = list(dict.fromkeys(key for key in keys if key not in _ANSWERS))
-    fresh: dict[tuple, tuple[tuple[str, float], ...] | None] = {}
+    # The cached answers are taken before any is evicted: storing this batch's new answers may evict the oldest
+    # ones, which the batch itself may still ask for.
+    answers = {key: _ANSWERS.get(key, _MISSING) for key in keys}
+    todo = [key for key, answer in answers.items() if answer is _MISSING]
     if todo:
         factory = _factory(languages, seed)
         det, profiles = _FastDetector(factory), _profiles(factory.word_lang_prob_map)
         for key in todo:
             ids = profiles.text_grams(_cleaned(_appended(key[0], max_chars)))
-            fresh[key] = tuple((p.lang, p.prob) for p in det._sort_probability(
+            answers[key] = tuple((p.lang, p.prob) for p in det._sort_probability(
                 _trials(det, profiles.rows, ids))) if ids else None
-    for key, answer in fresh.items():
-        if len(_ANSWERS) >= CACHED:
-            del _ANSWERS[next(iter(_ANSWERS))]  # the oldest answer
-        _ANSWERS[key] = answer
-    return [fresh[key] if key in fresh else _ANSWERS[key] for key in keys]
+        with _ANSWERS_LOCK:
+            for key in todo:
+                if len(_ANSWERS) >= CACHED and key not in _ANSWERS:
+                    del _ANSWERS[next(iter(_ANSWERS))]  # the oldest answer
+                _ANSWERS[key] = answers[key]
+    return [answers[key] for key in keys]
