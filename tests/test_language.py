@@ -287,3 +287,28 @@ def test_batches_on_threads_share_the_cache_safely(monkeypatch):
         t.join()
     detector.cache_clear()
     assert not errors, errors[:1]
+
+
+def test_a_process_forked_while_another_thread_stores_answers_can_store_its_own():
+    """Triage forks workers: a child forked while a thread of the parent held the cache's lock must not wait for
+    it forever (the thread that held it does not exist in the child)."""
+    import os
+    import time
+
+    with detector._ANSWERS_LOCK:
+        pid = os.fork()
+        if pid == 0:  # the child: store one answer, then leave without running the parent's clean-up
+            try:
+                detector.probabilities_many([GERMAN + " im Kind"], ("de", "en"), 0, MAX_CHARS)
+            finally:
+                os._exit(0)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            assert os.waitstatus_to_exitcode(status) == 0
+            return
+        time.sleep(0.05)
+    os.kill(pid, 9)
+    os.waitpid(pid, 0)
+    pytest.fail("the forked child waited for a lock no thread of it holds")

@@ -264,6 +264,15 @@ _ANSWERS_LOCK = threading.Lock()
 _MISSING = object()
 
 
+def _new_lock_in_child() -> None:
+    """A forked child gets a free lock: the thread that may have held the parent's is not in the child."""
+    global _ANSWERS_LOCK
+    _ANSWERS_LOCK = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_new_lock_in_child)
+
+
 def cache_clear() -> None:
     """Forget every answer (benchmarks measure a cold start)."""
     with _ANSWERS_LOCK:
