@@ -95,3 +95,21 @@ def test_rules_check_and_test(run, tmp_path):
                                       "    when: {links: {domans: [x.com]}}\n", encoding="utf-8")
     result = run("rules", "check", str(broken))
     assert result.exit_code == 1 and f"{broken / 'site.yaml'}:6: rule a:" in result.output
+
+
+def test_explain_and_notes_take_bytes_that_are_no_utf8_from_the_command_line(tmp_path):
+    """A shell hands over any bytes; Python keeps the non-UTF-8 ones as lone surrogates, which nothing can encode."""
+    import subprocess  # noqa: PLC0415
+    import sys  # noqa: PLC0415
+
+    command = Path(sys.executable).with_name("moderation")
+    env = {"PATH": "/usr/bin:/bin", "MODERATION_INSTANCE_PATH": str(tmp_path), "LC_ALL": "C.UTF-8"}
+    base = [str(command), "--database", f"sqlite:///{tmp_path / 'cli.db'}", "--rules", str(RULES)]
+    text = b"SO EIN IDIOT \xff\xfe\xff\xfe\xff\xfe!!!!!!!! www.youtube.com/watch?v=x"
+    done = subprocess.run([*base, "explain", "--json", text], env=env, capture_output=True, timeout=120)
+    assert done.returncode == 0, done.stderr.decode()
+    assert json.loads(done.stdout)["decision"] == "hold" and "no-video-links" in done.stdout.decode()
+    done = subprocess.run([*base, "author", "note", "someone", b"zu \xff laut"], env=env, capture_output=True,
+                          timeout=120)
+    assert done.returncode in (0, 1), done.stderr.decode()
+    assert b"Traceback" not in done.stderr

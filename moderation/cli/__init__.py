@@ -66,6 +66,19 @@ class State:
 pass_state = click.make_pass_decorator(State)
 
 
+class CommentText(click.ParamType):
+    """Comment text from the command line: bytes that are no UTF-8 become U+FFFD, as in an import."""
+
+    name = "text"
+
+    def convert(self, value: str, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        # Python hands such bytes over as lone surrogates, which no scorer, rule or database can encode.
+        return value.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
+COMMENT_TEXT = CommentText()
+
+
 def emit(data: object, as_json: bool, text: str) -> None:
     """Print JSON for scripts or text for people."""
     click.echo(json.dumps(data, ensure_ascii=False, indent=None if as_json else 2) if as_json else text)

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta, timezone
 
 import click
 
-from moderation.cli import State, emit, fail, main, pass_state
+from moderation.cli import COMMENT_TEXT, State, emit, fail, main, pass_state
 from moderation.cli.language import _
 from moderation.domain.comments import REASON_CODES
 
@@ -159,7 +159,7 @@ def suspend(state: State, author: str, site: str, actor: str, reason: str, perio
 
 @author_group.command("note")
 @click.argument("author")
-@click.argument("text")
+@click.argument("text", type=COMMENT_TEXT)
 @site_option
 @actor_option
 @json_option

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from moderation.cli import State, emit, fail, main, pass_state
+from moderation.cli import COMMENT_TEXT, State, emit, fail, main, pass_state
 from moderation.cli.language import _
 from moderation.cli.research import after_change
 
@@ -109,9 +109,9 @@ def format_summary(s: dict) -> str:
 
 
 @main.command()
-@click.argument("text")
+@click.argument("text", type=COMMENT_TEXT)
 @click.option("--lang", help="Language code; detected when omitted.")
-@click.option("--reply-to", help="Text of the comment this one answers.")
+@click.option("--reply-to", type=COMMENT_TEXT, help="Text of the comment this one answers.")
 @click.option("--json", "as_json", is_flag=True)
 @pass_state
 def explain(state: State, text: str, lang: str | None, reply_to: str | None, as_json: bool) -> None:

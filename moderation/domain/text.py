@@ -189,7 +189,7 @@ def repeated_run(text: str, at_least: int) -> str | None:
         # The pattern tries every character (~30 ns each); most comments hold no run, which shows in C: a run is
         # at_least - 1 characters in a row equal to the one before, i.e. zero code units in a row where the text
         # is XORed with itself shifted by one character.
-        wide = text.encode("utf-32-le")
+        wide = text.encode("utf-32-le", "surrogatepass")  # a lone surrogate (argv, a JSON escape) is a character too
         same = int.from_bytes(wide[4:], "little") ^ int.from_bytes(wide[:-4], "little")
         if b"\0" * (4 * at_least - 4) not in same.to_bytes(len(wide) - 4, "little"):
             return None
