@@ -60,12 +60,12 @@ def train(state: State, data_files: tuple[Path, ...], from_decisions: bool, out:
          + _prior(result["prior"]) + _outcome(result))
 
 
-def _prior(stacked: dict) -> str:
+def _prior(prior_card: dict) -> str:
     """How much the shipped model's score counts beside the site's own (or why it was not used)."""
-    if stacked["model"] is None:
-        return "" if stacked["why"] == "not asked for" else f"\nno prior: {stacked['why']}"
-    weight = stacked["weights"].get("toxicity")
-    return "" if weight is None else f"\nweight of {stacked['model']}'s score in it: {weight}"
+    if prior_card["model"] is None:
+        return "" if prior_card["why"] == "not asked for" else f"\nno prior: {prior_card['why']}"
+    weight = prior_card["weights"].get("toxicity")
+    return "" if weight is None else f"\nweight of {prior_card['model']}'s score in it: {weight}"
 
 
 def _outcome(result: dict) -> str:

@@ -83,9 +83,9 @@ def train(db: "Database", config: "Config", ruleset: "RuleSet", *, data_files: S
             version = registry.next_version(session, name)
     else:
         version = f"{name}-{out.stem}"
-    stacked = ({"model": base_version, "weights": report["prior_weights"]} if base is not None
+    prior_card = ({"model": base_version, "weights": report["prior_weights"]} if base is not None
                else {"model": None, "why": base_version})
-    card = learning.make_card(name, version, report, data, sources, extra={"prior": stacked})
+    card = learning.make_card(name, version, report, data, sources, extra={"prior": prior_card})
     if registered:
         with db.session() as session:
             sha = registry.add(session, name, version, model_bytes(model, card), card, actor).sha256
@@ -93,7 +93,7 @@ def train(db: "Database", config: "Config", ruleset: "RuleSet", *, data_files: S
         sha = save_model(model, out, card)
     return {"version": version, "path": str(out) if out else None, "sha256": sha, "rows": len(data),
             "skipped_empty": data.skipped_empty, "heldout": report["heldout"], "threshold": report["threshold"],
-            "registered": registered, "prior": stacked}
+            "registered": registered, "prior": prior_card}
 
 
 def retrain(db: "Database", config: "Config", ruleset: "RuleSet", *, data_files: Sequence[Path] = (),
