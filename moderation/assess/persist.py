@@ -57,8 +57,9 @@ def items_for(session: Session, comments: Sequence[Comment], *, parents: dict | 
     `comments` may be rows with the columns used here (source, text, language, status, author, parent_id,
     parent_external_id, article_id). Parent and article rows (by id: text, author, language / language,
     premoderation) the caller has read already can be passed in, and so can the authors' states (as
-    store.authors.states_for answers) and the comments' weighted reader reports (none for a comment just stored). The author's history counts their other
-    comments: the comment's own decision says nothing about whether its author is new.
+    store.authors.states_for answers) and the comments' weighted reader reports (none for a comment just stored).
+    The author's history counts their other comments: the comment's own decision says nothing about whether its
+    author is new.
     """
     from moderation.assess.pipeline import Item  # noqa: PLC0415 - the pipeline imports the store, not vice versa
 

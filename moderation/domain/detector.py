@@ -48,6 +48,8 @@ def _normalised(text: str) -> str:
         else:
             text = text.replace(ch, to)
     return text
+
+
 _LATIN = regex.compile(r"[A-z]")
 # langdetect means to leave Latin Extended Additional out of its non-Latin count, but compares a block number with
 # a block name there, so every character from U+0300 on counts: so it does here.
